@@ -1,0 +1,179 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/insta485/insta485/internal/auth"
+	"github.com/insta485/insta485/internal/config"
+	"github.com/insta485/insta485/internal/media"
+	"github.com/insta485/insta485/internal/storage"
+)
+
+// dbFlags are the settings the db commands use.
+var dbFlags = []string{"database", "db-password", "db-password-file", "db-sslmode", "db-sslrootcert", "uploads"}
+
+func db(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const dbUsage = "Usage: insta485 db (create|destroy|reset|dump|random|migrate) [flags]"
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, dbUsage)
+		return usageError{"no db command given"}
+	}
+	verb := args[0]
+	fs := flag.NewFlagSet("insta485 db "+verb, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg config.Config
+	cfg.Register(fs, dbFlags...)
+	var bulk storage.Bulk
+	var images int
+	var seed int64
+	if verb == "random" {
+		fs.IntVar(&bulk.Users, "users", 0, "generated users to add")
+		fs.IntVar(&bulk.Posts, "posts", 100, "generated posts to add")
+		fs.IntVar(&bulk.Follows, "follows", 0, "follow edges to add (pairs that exist are skipped)")
+		fs.IntVar(&bulk.Likes, "likes", 0, "likes to add (pairs that exist are skipped)")
+		fs.IntVar(&bulk.Comments, "comments", 0, "comments to add")
+		fs.IntVar(&images, "images", 100, "distinct images to generate; posts beyond this share them")
+		fs.Int64Var(&seed, "seed", time.Now().UnixNano(), "seed for repeatable data")
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: insta485 db %s [flags]\n\nFlags:\n", verb)
+		fs.PrintDefaults()
+	}
+	switch verb {
+	case "create", "destroy", "reset", "dump", "random", "migrate":
+	case "-h", "--help", "help":
+		fmt.Fprintln(stdout, dbUsage)
+		return nil
+	default:
+		fmt.Fprintln(stderr, dbUsage)
+		return usageError{fmt.Sprintf("unknown db command %q", verb)}
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("db %s takes no arguments, got %q", verb, fs.Args())}
+	}
+	opts, err := cfg.Storage()
+	if err != nil {
+		return err
+	}
+	uploads, err := media.NewLocal(cfg.Uploads)
+	if err != nil {
+		return err
+	}
+
+	switch verb {
+	case "create":
+		return createWithSample(ctx, opts, uploads)
+	case "destroy":
+		return destroy(ctx, opts, uploads)
+	case "reset":
+		if err := destroy(ctx, opts, uploads); err != nil {
+			return err
+		}
+		return createWithSample(ctx, opts, uploads)
+	case "migrate":
+		s, err := connectForTool(ctx, opts)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		n, err := s.Migrate(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "applied %d migration(s); schema at version %d\n", n, s.LatestVersion())
+		return nil
+	}
+
+	s, err := storage.Open(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if verb == "dump" {
+		return s.Dump(ctx, stdout)
+	}
+	bulk.Seed = uint64(seed)
+	return random(ctx, s, uploads, bulk, images, stdout)
+}
+
+func connectForTool(ctx context.Context, opts storage.Options) (*storage.Store, error) {
+	s, err := storage.Open(ctx, opts)
+	if err == nil || errors.Is(err, storage.ErrNoSchema) {
+		return s, nil
+	}
+	// Open refuses a schema that is behind; migrate is what fixes that.
+	if s, cerr := storage.Connect(ctx, opts); cerr == nil {
+		return s, nil
+	}
+	return nil, err
+}
+
+// createWithSample creates the database with the sample data and writes the
+// sample images into the upload store.
+func createWithSample(ctx context.Context, opts storage.Options, uploads media.Store) error {
+	if err := storage.Create(ctx, opts); err != nil {
+		return err
+	}
+	profiles, posts := storage.SampleImages()
+	return media.WriteSample(ctx, uploads, profiles, posts)
+}
+
+func destroy(ctx context.Context, opts storage.Options, uploads media.Store) error {
+	if err := storage.Destroy(ctx, opts); err != nil {
+		return err
+	}
+	return uploads.Clear(ctx)
+}
+
+// random generates images, then the rows that show them. If the rows fail,
+// the images go too.
+func random(ctx context.Context, s *storage.Store, uploads media.Store, b storage.Bulk, images int, stdout io.Writer) error {
+	if b.Users < 0 || b.Posts < 0 || b.Follows < 0 || b.Likes < 0 || b.Comments < 0 || images < 1 {
+		return usageError{"counts must not be negative and --images must be at least 1"}
+	}
+	start := time.Now()
+	var written []string
+	put := func(name string, img []byte) error {
+		if err := uploads.Put(ctx, name, bytes.NewReader(img)); err != nil {
+			return err
+		}
+		written = append(written, name)
+		return nil
+	}
+	for range min(b.Posts, images) {
+		name := media.NewName(".jpg")
+		if err := put(name, media.Landscape(name, 640)); err != nil {
+			return err
+		}
+		b.Files = append(b.Files, name)
+	}
+	for range min(b.Users, 16) {
+		name := media.NewName(".jpg")
+		if err := put(name, media.Avatar(name, 320)); err != nil {
+			return err
+		}
+		b.ProfileFiles = append(b.ProfileFiles, name)
+	}
+	if b.Users > 0 {
+		b.PasswordHash = auth.HashPassword("password")
+	}
+	res, err := s.Populate(ctx, b)
+	if err != nil {
+		for _, n := range written {
+			_ = uploads.Delete(context.WithoutCancel(ctx), n)
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "added %d users, %d posts, %d follows, %d likes, %d comments (%d images) in %s\n",
+		res.Users, res.Posts, res.Follows, res.Likes, res.Comments, len(written), time.Since(start).Round(time.Millisecond))
+	return nil
+}

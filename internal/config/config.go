@@ -1,0 +1,227 @@
+// Package config owns insta485's settings: one typed Config read once from
+// flags and environment variables (a flag wins over its variable), and the
+// derived storage options and secret key.
+package config
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/insta485/insta485/internal/storage"
+)
+
+// Config is every setting of insta485.
+type Config struct {
+	Database       string
+	DBPassword     string
+	DBPasswordFile string
+	DBSSLMode      string
+	DBSSLRootCert  string
+	DBMaxConns     int
+	Uploads        string
+	SecretKey      string
+	SecretKeyFile  string
+	Addr           string
+	MaxUploadBytes int64
+	LogFormat      string
+}
+
+// Setting describes one setting for flags, the environment and the README.
+type Setting struct {
+	Flag, Env, Default, Usage string
+}
+
+// Settings lists every setting in the order the README's table shows them.
+var Settings = []Setting{
+	{"database", "INSTA485_DATABASE", "var/insta485.sqlite3", "SQLite file path, or a postgres:// URL (e.g. postgres://insta485@db.example.com:5432/insta485?sslmode=verify-full). Without it, the POSTGRESQL_DATABASE_HOST/_PORT/_USER/_PASSWORD/_DB variables select PostgreSQL when HOST is set"},
+	{"db-password", "INSTA485_DB_PASSWORD", "", "PostgreSQL password (overrides one in the URL; POSTGRESQL_DATABASE_PASSWORD also works)"},
+	{"db-password-file", "INSTA485_DB_PASSWORD_FILE", "", "file holding the PostgreSQL password (for mounted secrets)"},
+	{"db-sslmode", "INSTA485_DB_SSLMODE", "", "PostgreSQL TLS mode: disable, require, verify-ca or verify-full (use verify-full for a managed server)"},
+	{"db-sslrootcert", "INSTA485_DB_SSLROOTCERT", "", "CA bundle file to verify the PostgreSQL server's certificate (for AWS RDS, the region's bundle)"},
+	{"db-max-conns", "INSTA485_DB_MAX_CONNS", "0", "database connection pool size (0: 10 on PostgreSQL, 2 per core for SQLite readers)"},
+	{"uploads", "INSTA485_UPLOADS", "var/uploads", "directory holding uploaded images"},
+	{"secret-key", "INSTA485_SECRET_KEY", "", "key signing sessions and CSRF tokens; every app server of one site must share it (at least 32 characters)"},
+	{"secret-key-file", "INSTA485_SECRET_KEY_FILE", "var/secret_key", "file holding the secret key; created with a random key when missing and no key is given"},
+	{"addr", "INSTA485_ADDR", ":8000", "address to listen on"},
+	{"max-upload-bytes", "INSTA485_MAX_UPLOAD_BYTES", "16777216", "largest accepted upload, in bytes (16 MiB); larger gets 413"},
+	{"log-format", "INSTA485_LOG_FORMAT", "text", "log format: text or json"},
+}
+
+// Register adds the settings named in flags (all when none are named) to
+// fs, with defaults taken from the environment.
+func (c *Config) Register(fs *flag.FlagSet, flags ...string) {
+	want := map[string]bool{}
+	for _, f := range flags {
+		want[f] = true
+	}
+	for _, s := range Settings {
+		if len(flags) > 0 && !want[s.Flag] {
+			continue
+		}
+		def := s.Default
+		if v, ok := os.LookupEnv(s.Env); ok {
+			def = v
+		}
+		usage := s.Usage + " (env " + s.Env + ")"
+		switch s.Flag {
+		case "database":
+			fs.StringVar(&c.Database, s.Flag, def, usage)
+		case "db-password":
+			if def == "" {
+				def = os.Getenv("POSTGRESQL_DATABASE_PASSWORD")
+			}
+			fs.StringVar(&c.DBPassword, s.Flag, def, usage)
+		case "db-password-file":
+			fs.StringVar(&c.DBPasswordFile, s.Flag, def, usage)
+		case "db-sslmode":
+			fs.StringVar(&c.DBSSLMode, s.Flag, def, usage)
+		case "db-sslrootcert":
+			fs.StringVar(&c.DBSSLRootCert, s.Flag, def, usage)
+		case "db-max-conns":
+			fs.Func(s.Flag, usage+" (default "+def+")", intSetter(&c.DBMaxConns))
+			_ = intSetter(&c.DBMaxConns)(def)
+		case "uploads":
+			fs.StringVar(&c.Uploads, s.Flag, def, usage)
+		case "secret-key":
+			fs.StringVar(&c.SecretKey, s.Flag, def, usage)
+		case "secret-key-file":
+			fs.StringVar(&c.SecretKeyFile, s.Flag, def, usage)
+		case "addr":
+			fs.StringVar(&c.Addr, s.Flag, def, usage)
+		case "max-upload-bytes":
+			fs.Func(s.Flag, usage+" (default "+def+")", func(v string) error {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil || n <= 0 {
+					return fmt.Errorf("want a positive number of bytes, got %q", v)
+				}
+				c.MaxUploadBytes = n
+				return nil
+			})
+			c.MaxUploadBytes, _ = strconv.ParseInt(def, 10, 64)
+		case "log-format":
+			fs.StringVar(&c.LogFormat, s.Flag, def, usage)
+		}
+	}
+	// The classic discrete PostgreSQL settings select PostgreSQL when no
+	// database is given explicitly.
+	if _, set := os.LookupEnv("INSTA485_DATABASE"); !set && os.Getenv("POSTGRESQL_DATABASE_HOST") != "" {
+		c.Database = classicPostgresURL()
+	}
+}
+
+func intSetter(dst *int) func(string) error {
+	return func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("want a whole number, got %q", v)
+		}
+		*dst = n
+		return nil
+	}
+}
+
+// classicPostgresURL builds a URL from POSTGRESQL_DATABASE_HOST, _PORT,
+// _USER and _DB. The password is passed separately so it never sits in a
+// string that could be logged.
+func classicPostgresURL() string {
+	port := os.Getenv("POSTGRESQL_DATABASE_PORT")
+	if port == "" {
+		port = "5432"
+	}
+	db := os.Getenv("POSTGRESQL_DATABASE_DB")
+	if db == "" {
+		db = "insta485"
+	}
+	u := url.URL{Scheme: "postgres", Host: net.JoinHostPort(os.Getenv("POSTGRESQL_DATABASE_HOST"), port), Path: "/" + db}
+	if user := os.Getenv("POSTGRESQL_DATABASE_USER"); user != "" {
+		u.User = url.User(user)
+	}
+	return u.String()
+}
+
+// Storage returns the options that open the configured database.
+func (c *Config) Storage() (storage.Options, error) {
+	opts := storage.Options{DSN: c.Database, Password: c.DBPassword, MaxConns: c.DBMaxConns}
+	if c.Database == "" {
+		return opts, errors.New("no database configured: set --database or INSTA485_DATABASE")
+	}
+	if !storage.IsPostgres(c.Database) {
+		return opts, nil
+	}
+	if c.DBPasswordFile != "" {
+		b, err := os.ReadFile(c.DBPasswordFile)
+		if err != nil {
+			return opts, fmt.Errorf("read the database password file: %w", err)
+		}
+		opts.Password = strings.TrimRight(string(b), "\r\n")
+	}
+	u, err := url.Parse(c.Database)
+	if err != nil {
+		return opts, errors.New("the database URL is malformed: expected postgres://user@host:port/dbname")
+	}
+	q := u.Query()
+	if c.DBSSLMode != "" {
+		switch c.DBSSLMode {
+		case "disable", "allow", "prefer", "require", "verify-ca", "verify-full":
+		default:
+			return opts, fmt.Errorf("unknown TLS mode %q: use disable, require, verify-ca or verify-full", c.DBSSLMode)
+		}
+		q.Set("sslmode", c.DBSSLMode)
+	}
+	if c.DBSSLRootCert != "" {
+		if _, err := os.Stat(c.DBSSLRootCert); err != nil {
+			return opts, fmt.Errorf("the CA bundle %s cannot be read: %w", c.DBSSLRootCert, err)
+		}
+		q.Set("sslrootcert", c.DBSSLRootCert)
+	}
+	u.RawQuery = q.Encode()
+	opts.DSN = u.String()
+	return opts, nil
+}
+
+// Secret returns the key signing sessions: SecretKey when set, otherwise
+// the content of SecretKeyFile, which is created with a random key the first
+// time so a single server keeps its sessions across restarts.
+func (c *Config) Secret() ([]byte, error) {
+	if c.SecretKey != "" {
+		if len(c.SecretKey) < 32 {
+			return nil, errors.New("the secret key is too short: use at least 32 characters (e.g. `openssl rand -hex 32`)")
+		}
+		return []byte(c.SecretKey), nil
+	}
+	if c.SecretKeyFile == "" {
+		return nil, errors.New("no secret key: set INSTA485_SECRET_KEY or INSTA485_SECRET_KEY_FILE")
+	}
+	b, err := os.ReadFile(c.SecretKeyFile)
+	if err == nil {
+		key := strings.TrimSpace(string(b))
+		if len(key) < 32 {
+			return nil, fmt.Errorf("the secret key in %s is too short: use at least 32 characters", c.SecretKeyFile)
+		}
+		return []byte(key), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read the secret key file: %w", err)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, err
+	}
+	key := hex.EncodeToString(raw)
+	if err := os.MkdirAll(filepath.Dir(c.SecretKeyFile), 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(c.SecretKeyFile, []byte(key+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("write a new secret key file: %w", err)
+	}
+	return []byte(key), nil
+}

@@ -1,0 +1,136 @@
+// Package media owns uploaded images: where they are stored (a directory
+// today, behind an interface an object store can implement), which uploads
+// are accepted and what they are named, and the pictures insta485 generates
+// for its sample and bulk data.
+package media
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+)
+
+// ErrNotFound is returned for a file the store does not hold.
+var ErrNotFound = errors.New("no such upload")
+
+// Store holds image files by name. Names are flat: no directories.
+type Store interface {
+	// Put stores r under name, atomically: a reader never sees half a file.
+	Put(ctx context.Context, name string, r io.Reader) error
+	// Open returns the file's content; ErrNotFound when there is none.
+	Open(ctx context.Context, name string) (File, error)
+	// Delete removes name; deleting what is not there is not an error.
+	Delete(ctx context.Context, name string) error
+	// Clear removes every file, for `db destroy`.
+	Clear(ctx context.Context) error
+}
+
+// File is an open stored file.
+type File interface {
+	io.ReadSeekCloser
+	ModTime() time.Time
+}
+
+// validName matches the names this package hands out and the sample data
+// uses: hex digits and one image extension. Anything else (paths, dots,
+// slashes) is never looked up.
+var validName = regexp.MustCompile(`^[0-9a-f]{32,40}\.(png|jpg|jpeg|gif|webp)$`)
+
+// ValidName reports whether name could be an upload's name.
+func ValidName(name string) bool { return validName.MatchString(name) }
+
+// Local keeps files in one directory.
+type Local struct{ Dir string }
+
+// NewLocal returns a store in dir, creating it if needed.
+func NewLocal(dir string) (*Local, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create upload directory: %w", err)
+	}
+	return &Local{Dir: dir}, nil
+}
+
+func (l *Local) path(name string) (string, error) {
+	if !ValidName(name) {
+		return "", ErrNotFound
+	}
+	return filepath.Join(l.Dir, name), nil
+}
+
+// Put writes to a temporary file beside the target and renames it into place.
+func (l *Local) Put(_ context.Context, name string, r io.Reader) error {
+	dst, err := l.path(name)
+	if err != nil {
+		return fmt.Errorf("refusing to store %q: not an upload name", name)
+	}
+	if err := os.MkdirAll(l.Dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(l.Dir, ".upload-*")
+	if err != nil {
+		return fmt.Errorf("store upload: %w", err)
+	}
+	_, err = io.Copy(tmp, r)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), dst)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("store upload: %w", err)
+	}
+	return nil
+}
+
+type localFile struct{ *os.File }
+
+func (f localFile) ModTime() time.Time {
+	st, err := f.Stat()
+	if err != nil {
+		return time.Time{}
+	}
+	return st.ModTime()
+}
+
+// Open opens name for reading.
+func (l *Local) Open(_ context.Context, name string) (File, error) {
+	p, err := l.path(name)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return localFile{f}, nil
+}
+
+// Delete removes name.
+func (l *Local) Delete(_ context.Context, name string) error {
+	p, err := l.path(name)
+	if err != nil {
+		return nil
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// Clear removes the directory and everything in it.
+func (l *Local) Clear(context.Context) error {
+	return os.RemoveAll(l.Dir)
+}

@@ -1,0 +1,79 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Comment is a row of comments.
+type Comment struct {
+	CommentID int64
+	PostID    int64
+	Owner     string
+	Text      string
+	Created   time.Time
+}
+
+func scanComment(row interface{ Scan(...any) error }) (Comment, error) {
+	var c Comment
+	err := row.Scan(&c.CommentID, &c.PostID, &c.Owner, &c.Text, &c.Created)
+	c.Created = utc(c.Created)
+	return c, err
+}
+
+// CreateComment adds owner's comment on postid; ErrNotFound when the post
+// does not exist.
+func (s *Store) CreateComment(ctx context.Context, owner string, postid int64, text string) (Comment, error) {
+	c, err := scanComment(s.w.QueryRowContext(ctx,
+		"INSERT INTO comments (owner, postid, text) VALUES ($1, $2, $3) RETURNING commentid, postid, owner, text, created",
+		owner, postid, text))
+	if s.dialect.isForeignKeyViolation(err) {
+		return Comment{}, ErrNotFound
+	}
+	if err != nil {
+		return Comment{}, fmt.Errorf("create comment: %w", err)
+	}
+	return c, nil
+}
+
+// Comment returns one comment, or ErrNotFound.
+func (s *Store) Comment(ctx context.Context, commentid int64) (Comment, error) {
+	c, err := scanComment(s.r.QueryRowContext(ctx,
+		"SELECT commentid, postid, owner, text, created FROM comments WHERE commentid = $1", commentid))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Comment{}, ErrNotFound
+	}
+	if err != nil {
+		return Comment{}, fmt.Errorf("read comment: %w", err)
+	}
+	return c, nil
+}
+
+// DeleteComment removes commentid if logname owns it: ErrNotFound when there
+// is no such comment, ErrForbidden when it is someone else's.
+func (s *Store) DeleteComment(ctx context.Context, commentid int64, logname string) error {
+	return s.deleteOwned(ctx, "comments", "commentid", commentid, logname)
+}
+
+// deleteOwned deletes the row of table whose key column is id, if logname
+// owns it.
+func (s *Store) deleteOwned(ctx context.Context, table, key string, id int64, logname string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var owner string
+		err := tx.QueryRowContext(ctx, "SELECT owner FROM "+table+" WHERE "+key+" = $1", id).Scan(&owner)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if owner != logname {
+			return ErrForbidden
+		}
+		_, err = tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE "+key+" = $1", id)
+		return err
+	})
+}

@@ -1,0 +1,277 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+//go:embed migrations
+var migrationFS embed.FS
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func (s *Store) migrations() ([]migration, error) {
+	dir := s.dialect.migrationsDir()
+	entries, err := fs.ReadDir(migrationFS, dir)
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		prefix, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(prefix)
+		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
+			return nil, fmt.Errorf("migration %s is not named NNNN_name.sql", e.Name())
+		}
+		body, err := fs.ReadFile(migrationFS, path.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: e.Name(), sql: string(body)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	return ms, nil
+}
+
+// LatestVersion is the schema version this binary expects.
+func (s *Store) LatestVersion() int {
+	ms, err := s.migrations()
+	if err != nil || len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].version
+}
+
+// SchemaVersion is the version the database is at; 0 when it has no schema.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var q string
+	switch s.dialect.name() {
+	case "sqlite":
+		q = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+	default:
+		q = "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'schema_migrations'"
+	}
+	var n int
+	if err := s.r.QueryRowContext(ctx, q).Scan(&n); err != nil {
+		if strings.Contains(err.Error(), "not a database") {
+			return 0, fmt.Errorf("the SQLite file is not a database (corrupted?): run `insta485 db reset` to start over")
+		}
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	var v sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&v); err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	return int(v.Int64), nil
+}
+
+// CheckSchema returns nil when the database is at the version this binary
+// expects, and an error saying what to run when it is not.
+func (s *Store) CheckSchema(ctx context.Context) error {
+	v, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	latest := s.LatestVersion()
+	switch {
+	case v == 0:
+		return ErrNoSchema
+	case v < latest:
+		return fmt.Errorf("the database schema is at version %d but this insta485 needs %d: run `insta485 db migrate`", v, latest)
+	case v > latest:
+		return fmt.Errorf("the database schema is at version %d, newer than this insta485 knows (%d): upgrade insta485", v, latest)
+	}
+	return nil
+}
+
+// Migrate applies every migration the database has not had yet, each in its
+// own transaction, and returns how many it applied.
+func (s *Store) Migrate(ctx context.Context) (int, error) {
+	ms, err := s.migrations()
+	if err != nil {
+		return 0, err
+	}
+	current, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if current == 0 {
+		if _, err := s.w.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY)"); err != nil {
+			return 0, fmt.Errorf("create schema_migrations: %w", err)
+		}
+	}
+	applied := 0
+	for _, m := range ms {
+		if m.version <= current {
+			continue
+		}
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return fmt.Errorf("apply migration %s: %w", m.name, err)
+			}
+			_, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", m.version)
+			return err
+		})
+		if err != nil {
+			return applied, err
+		}
+		applied++
+	}
+	return applied, nil
+}
+
+// Create makes the database if it does not exist (and the backend may),
+// applies the schema and loads the sample data of SPEC §2. It returns
+// ErrExists when the database already holds the schema.
+func Create(ctx context.Context, opts Options) error {
+	if IsPostgres(opts.DSN) {
+		if err := pgCreateDatabase(ctx, opts); err != nil {
+			return err
+		}
+	}
+	s, err := Connect(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	v, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if v != 0 {
+		return ErrExists
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		return err
+	}
+	return s.LoadSample(ctx)
+}
+
+// Exists reports whether the database exists and holds the schema.
+func Exists(ctx context.Context, opts Options) (bool, error) {
+	if !IsPostgres(opts.DSN) && !sqliteExists(opts.DSN) {
+		return false, nil
+	}
+	s, err := Connect(ctx, opts)
+	if err != nil {
+		if pgCode(errors.Unwrap(err)) == "3D000" || strings.Contains(err.Error(), "does not exist") {
+			return false, nil
+		}
+		return false, err
+	}
+	defer s.Close()
+	v, err := s.SchemaVersion(ctx)
+	return v != 0, err
+}
+
+// Destroy removes the database: the SQLite files, or on PostgreSQL the
+// database itself when the role may drop it and otherwise every insta485
+// table inside it. Destroying what does not exist is not an error.
+func Destroy(ctx context.Context, opts Options) error {
+	if !IsPostgres(opts.DSN) {
+		return sqliteDestroy(opts.DSN)
+	}
+	return pgDestroy(ctx, opts)
+}
+
+// pgMaintenance connects to the server's maintenance database with the same
+// credentials, for CREATE and DROP DATABASE.
+func pgMaintenance(ctx context.Context, opts Options) (*pgx.Conn, *pgx.ConnConfig, error) {
+	cfg, err := pgConfig(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	target := cfg.Database
+	mcfg := cfg.Copy()
+	var lastErr error
+	for _, db := range []string{"postgres", "template1"} {
+		mcfg.Database = db
+		c, err := pgx.ConnectConfig(ctx, mcfg)
+		if err == nil {
+			cfg.Database = target
+			return c, cfg, nil
+		}
+		lastErr = err
+	}
+	return nil, cfg, explainPG(lastErr, mcfg)
+}
+
+func pgCreateDatabase(ctx context.Context, opts Options) error {
+	cfg, err := pgConfig(opts)
+	if err != nil {
+		return err
+	}
+	c, err := pgx.ConnectConfig(ctx, cfg)
+	if err == nil {
+		return c.Close(ctx) // it exists; Create goes on to check the schema
+	}
+	if pgCode(err) != "3D000" {
+		return explainPG(err, cfg)
+	}
+	m, _, err := pgMaintenance(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer m.Close(ctx)
+	_, err = m.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{cfg.Database}.Sanitize())
+	if pgCode(err) == "42501" {
+		return fmt.Errorf("database %q does not exist and role %q may not create it: ask the administrator to `CREATE DATABASE %s OWNER %s`", cfg.Database, cfg.User, cfg.Database, cfg.User)
+	}
+	if err != nil {
+		return fmt.Errorf("create database %q: %w", cfg.Database, err)
+	}
+	return nil
+}
+
+// insta485Tables in the order they can be dropped.
+var insta485Tables = []string{"likes", "comments", "following", "posts", "users", "schema_migrations"}
+
+func pgDestroy(ctx context.Context, opts Options) error {
+	m, cfg, err := pgMaintenance(ctx, opts)
+	if err == nil {
+		defer m.Close(ctx)
+		_, err = m.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{cfg.Database}.Sanitize()+" WITH (FORCE)")
+		if err == nil {
+			return nil
+		}
+		if c := pgCode(err); c != "42501" && c != "55006" {
+			return fmt.Errorf("drop database %q: %w", cfg.Database, err)
+		}
+	}
+	// The role may not drop the database (a managed server's usual set-up):
+	// empty it instead.
+	cfg, cerr := pgConfig(opts)
+	if cerr != nil {
+		return cerr
+	}
+	c, cerr := pgx.ConnectConfig(ctx, cfg)
+	if pgCode(cerr) == "3D000" {
+		return nil
+	}
+	if cerr != nil {
+		return explainPG(cerr, cfg)
+	}
+	defer c.Close(ctx)
+	_, err = c.Exec(ctx, "DROP TABLE IF EXISTS "+strings.Join(insta485Tables, ", ")+" CASCADE")
+	if err != nil {
+		return fmt.Errorf("drop insta485 tables: %w", err)
+	}
+	return nil
+}

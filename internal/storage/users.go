@@ -1,0 +1,196 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// User is a row of users. Password is the stored hash, never a password.
+type User struct {
+	Username string
+	Fullname string
+	Email    string
+	Filename string
+	Password string
+	Created  time.Time
+}
+
+// Profile is a user with the counts the user page shows.
+type Profile struct {
+	User
+	Posts     int
+	Followers int
+	Following int
+	// LognameFollows says whether the viewing user follows this one.
+	LognameFollows bool
+}
+
+// CreateUser adds u; ErrConflict when the username is taken.
+func (s *Store) CreateUser(ctx context.Context, u User) error {
+	_, err := s.w.ExecContext(ctx,
+		"INSERT INTO users (username, fullname, email, filename, password) VALUES ($1, $2, $3, $4, $5)",
+		u.Username, u.Fullname, u.Email, u.Filename, u.Password)
+	if s.dialect.isUniqueViolation(err) {
+		return ErrConflict
+	}
+	if err != nil {
+		return fmt.Errorf("create user: %w", err)
+	}
+	return nil
+}
+
+// User returns the user called username, or ErrNotFound.
+func (s *Store) User(ctx context.Context, username string) (User, error) {
+	var u User
+	err := s.r.QueryRowContext(ctx,
+		"SELECT username, fullname, email, filename, password, created FROM users WHERE username = $1",
+		username).Scan(&u.Username, &u.Fullname, &u.Email, &u.Filename, &u.Password, &u.Created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, ErrNotFound
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("read user: %w", err)
+	}
+	u.Created = utc(u.Created)
+	return u, nil
+}
+
+// Profile returns username with its counts as seen by logname.
+func (s *Store) Profile(ctx context.Context, username, logname string) (Profile, error) {
+	u, err := s.User(ctx, username)
+	if err != nil {
+		return Profile{}, err
+	}
+	p := Profile{User: u}
+	var follows int
+	err = s.r.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM posts WHERE owner = $1),
+		(SELECT count(*) FROM following WHERE followee = $1),
+		(SELECT count(*) FROM following WHERE follower = $1),
+		(SELECT count(*) FROM following WHERE follower = $2 AND followee = $1)`,
+		username, logname).Scan(&p.Posts, &p.Followers, &p.Following, &follows)
+	if err != nil {
+		return Profile{}, fmt.Errorf("read profile counts: %w", err)
+	}
+	p.LognameFollows = follows > 0
+	return p, nil
+}
+
+// UpdateUser sets fullname and email and, when filename is not empty, the
+// profile image. It returns the files nothing refers to any more.
+func (s *Store) UpdateUser(ctx context.Context, username, fullname, email, filename string) (orphans []string, err error) {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		var old string
+		err := tx.QueryRowContext(ctx, "SELECT filename FROM users WHERE username = $1", username).Scan(&old)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if filename == "" {
+			filename = old
+		}
+		if _, err := tx.ExecContext(ctx,
+			"UPDATE users SET fullname = $1, email = $2, filename = $3 WHERE username = $4",
+			fullname, email, filename, username); err != nil {
+			return fmt.Errorf("update user: %w", err)
+		}
+		if old != filename {
+			orphans, err = unreferenced(ctx, tx, []string{old})
+		}
+		return err
+	})
+	return orphans, err
+}
+
+// SetPassword stores a new password hash for username.
+func (s *Store) SetPassword(ctx context.Context, username, hash string) error {
+	res, err := s.w.ExecContext(ctx, "UPDATE users SET password = $1 WHERE username = $2", hash, username)
+	if err != nil {
+		return fmt.Errorf("set password: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// DeleteUser removes username with their posts, comments, likes and follow
+// edges, and returns the image files nothing refers to any more.
+func (s *Store) DeleteUser(ctx context.Context, username string) (orphans []string, err error) {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		files, err := queryStrings(ctx, tx,
+			"SELECT filename FROM users WHERE username = $1 UNION SELECT filename FROM posts WHERE owner = $1", username)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, "DELETE FROM users WHERE username = $1", username)
+		if err != nil {
+			return fmt.Errorf("delete user: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		orphans, err = unreferenced(ctx, tx, files)
+		return err
+	})
+	return orphans, err
+}
+
+// unreferenced returns those of files that no user or post refers to.
+// Generated bulk data shares image files between posts, so a file is only
+// removed once its last reference is gone.
+func unreferenced(ctx context.Context, tx *sql.Tx, files []string) ([]string, error) {
+	var out []string
+	const chunk = 500
+	for len(files) > 0 {
+		batch := files[:min(chunk, len(files))]
+		files = files[len(batch):]
+		args := make([]any, len(batch))
+		for i, f := range batch {
+			args[i] = f
+		}
+		in := placeholders(1, len(batch))
+		used, err := queryStrings(ctx, tx,
+			"SELECT filename FROM users WHERE filename IN ("+in+") UNION SELECT filename FROM posts WHERE filename IN ("+in+")",
+			args...)
+		if err != nil {
+			return nil, err
+		}
+		inUse := make(map[string]bool, len(used))
+		for _, u := range used {
+			inUse[u] = true
+		}
+		for _, f := range batch {
+			if !inUse[f] {
+				out = append(out, f)
+			}
+		}
+	}
+	return out, nil
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func queryStrings(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

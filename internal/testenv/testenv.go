@@ -1,0 +1,184 @@
+// Package testenv builds what insta485's tests run against: a fresh
+// database on each backend (on PostgreSQL a new database per test, created
+// and dropped here) and a whole running insta485 in one call.
+//
+// PostgreSQL tests use the server named by INSTA485_TEST_POSTGRES (a URL
+// whose role may create databases and roles; default the local server as
+// postgres). When it cannot be reached they are skipped, except under CI
+// (CI set), where that fails the run.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/insta485/insta485/internal/app"
+	"github.com/insta485/insta485/internal/media"
+	"github.com/insta485/insta485/internal/storage"
+)
+
+// Backends are the storage backends every storage and HTTP test runs on.
+var Backends = []string{"sqlite", "postgres"}
+
+// ForEachBackend runs fn as one subtest per backend.
+func ForEachBackend(t *testing.T, fn func(t *testing.T, backend string)) {
+	t.Helper()
+	for _, b := range Backends {
+		t.Run(b, func(t *testing.T) { fn(t, b) })
+	}
+}
+
+// PostgresAdminURL is the URL tests create their databases through.
+func PostgresAdminURL() string {
+	if u := os.Getenv("INSTA485_TEST_POSTGRES"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+}
+
+var (
+	pgOnce sync.Once
+	pgErr  error
+)
+
+// AdminConn connects to the PostgreSQL test server as its admin role, or
+// skips (fails under CI) when there is none.
+func AdminConn(t testing.TB) *pgx.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, PostgresAdminURL())
+	pgOnce.Do(func() { pgErr = err })
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("PostgreSQL is required under CI but unreachable at INSTA485_TEST_POSTGRES: %v", err)
+		}
+		t.Skipf("PostgreSQL unreachable (set INSTA485_TEST_POSTGRES): %v", err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+// RandomName returns prefix followed by random lowercase hex.
+func RandomName(prefix string) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+// NewDatabase returns the options for a fresh, empty database on backend,
+// removed when t ends.
+func NewDatabase(t testing.TB, backend string) storage.Options {
+	t.Helper()
+	switch backend {
+	case "sqlite":
+		return storage.Options{DSN: filepath.Join(t.TempDir(), "insta485.sqlite3")}
+	case "postgres":
+		admin := AdminConn(t)
+		name := RandomName("insta485_test_")
+		if _, err := admin.Exec(context.Background(), "CREATE DATABASE "+name); err != nil {
+			t.Fatalf("create test database: %v", err)
+		}
+		t.Cleanup(func() {
+			if _, err := admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+				t.Errorf("drop test database %s: %v", name, err)
+			}
+		})
+		return storage.Options{DSN: WithDatabase(PostgresAdminURL(), name)}
+	}
+	t.Fatalf("unknown backend %q", backend)
+	return storage.Options{}
+}
+
+// WithDatabase returns the PostgreSQL URL u pointing at database name.
+func WithDatabase(u, name string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		panic(err)
+	}
+	p.Path = "/" + name
+	return p.String()
+}
+
+// NewStore returns an open store on a fresh database of backend holding the
+// schema and the sample data, closed when t ends.
+func NewStore(t testing.TB, backend string) *storage.Store {
+	t.Helper()
+	opts := NewDatabase(t, backend)
+	return openCreated(t, opts)
+}
+
+func openCreated(t testing.TB, opts storage.Options) *storage.Store {
+	t.Helper()
+	ctx := context.Background()
+	if err := storage.Create(ctx, opts); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	s, err := storage.Open(ctx, opts)
+	if err != nil {
+		t.Fatalf("open database: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// App is a whole running insta485 on a fresh database with the sample data
+// and sample images.
+type App struct {
+	*httptest.Server
+	Store     *storage.Store
+	Media     *media.Local
+	UploadDir string
+	Secret    []byte
+	Options   storage.Options
+}
+
+// AppOption adjusts an App before it starts.
+type AppOption func(*app.Deps)
+
+// WithMaxUpload sets the upload size limit.
+func WithMaxUpload(n int64) AppOption { return func(d *app.Deps) { d.MaxUpload = n } }
+
+// NewApp starts insta485 on backend, stopped when t ends. Logs are
+// discarded unless INSTA485_TEST_LOG is set.
+func NewApp(t testing.TB, backend string, options ...AppOption) *App {
+	t.Helper()
+	opts := NewDatabase(t, backend)
+	store := openCreated(t, opts)
+	dir := t.TempDir()
+	uploads, err := media.NewLocal(filepath.Join(dir, "uploads"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	profiles, posts := storage.SampleImages()
+	if err := media.WriteSample(context.Background(), uploads, profiles, posts); err != nil {
+		t.Fatal(err)
+	}
+	logOut := io.Discard
+	if os.Getenv("INSTA485_TEST_LOG") != "" {
+		logOut = os.Stderr
+	}
+	secret := []byte(RandomName("test-secret-0123456789abcdef0123456789-"))
+	deps := app.Deps{
+		Store: store, Media: uploads, Secret: secret, MaxUpload: 16 << 20,
+		Log: slog.New(slog.NewTextHandler(logOut, nil)),
+	}
+	for _, o := range options {
+		o(&deps)
+	}
+	srv := httptest.NewServer(app.New(deps))
+	t.Cleanup(srv.Close)
+	return &App{Server: srv, Store: store, Media: uploads, UploadDir: uploads.Dir, Secret: secret, Options: opts}
+}
