@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -145,11 +146,22 @@ type App struct {
 	Options   storage.Options
 }
 
+type appConfig struct {
+	deps app.Deps
+	wrap []func(http.Handler) http.Handler
+}
+
 // AppOption adjusts an App before it starts.
-type AppOption func(*app.Deps)
+type AppOption func(*appConfig)
 
 // WithMaxUpload sets the upload size limit.
-func WithMaxUpload(n int64) AppOption { return func(d *app.Deps) { d.MaxUpload = n } }
+func WithMaxUpload(n int64) AppOption { return func(c *appConfig) { c.deps.MaxUpload = n } }
+
+// WithMiddleware wraps the whole application, outermost last: for tests
+// that count or delay requests on the server side.
+func WithMiddleware(mw func(http.Handler) http.Handler) AppOption {
+	return func(c *appConfig) { c.wrap = append(c.wrap, mw) }
+}
 
 // NewApp starts insta485 on backend, stopped when t ends. Logs are
 // discarded unless INSTA485_TEST_LOG is set.
@@ -171,14 +183,18 @@ func NewApp(t testing.TB, backend string, options ...AppOption) *App {
 		logOut = os.Stderr
 	}
 	secret := []byte(RandomName("test-secret-0123456789abcdef0123456789-"))
-	deps := app.Deps{
+	cfg := appConfig{deps: app.Deps{
 		Store: store, Media: uploads, Secret: secret, MaxUpload: 16 << 20,
 		Log: slog.New(slog.NewTextHandler(logOut, nil)),
-	}
+	}}
 	for _, o := range options {
-		o(&deps)
+		o(&cfg)
 	}
-	srv := httptest.NewServer(app.New(deps))
+	h := app.New(cfg.deps)
+	for _, mw := range cfg.wrap {
+		h = mw(h)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &App{Server: srv, Store: store, Media: uploads, UploadDir: uploads.Dir, Secret: secret, Options: opts}
 }
