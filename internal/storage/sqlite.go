@@ -46,6 +46,9 @@ func openSQLite(ctx context.Context, opts Options) (*Store, error) {
 	w.SetConnMaxIdleTime(0)
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
+		if sqliteCode(err) == sqlite3.SQLITE_NOTADB || sqliteCode(err) == sqlite3.SQLITE_CORRUPT {
+			return nil, fmt.Errorf("%s is not a usable SQLite database (corrupted?): run `insta485 db reset` to start over", opts.DSN)
+		}
 		return nil, fmt.Errorf("open SQLite database %s: %w", opts.DSN, err)
 	}
 	r, err := sql.Open("sqlite", sqliteDSN(opts.DSN, true))

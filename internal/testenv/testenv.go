@@ -198,3 +198,42 @@ func NewApp(t testing.TB, backend string, options ...AppOption) *App {
 	t.Cleanup(srv.Close)
 	return &App{Server: srv, Store: store, Media: uploads, UploadDir: uploads.Dir, Secret: secret, Options: opts}
 }
+
+// NewRole creates a PostgreSQL login role with the given attributes (for
+// example "NOCREATEDB"), dropped with everything it owns when t ends.
+func NewRole(t testing.TB, attrs string) string {
+	t.Helper()
+	admin := AdminConn(t)
+	name := RandomName("insta485_role_")
+	if _, err := admin.Exec(context.Background(), "CREATE ROLE "+name+" LOGIN NOSUPERUSER "+attrs); err != nil {
+		t.Fatalf("create role: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		dbs, _ := admin.Query(ctx, "SELECT datname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE r.rolname = $1", name)
+		var owned []string
+		for dbs.Next() {
+			var d string
+			_ = dbs.Scan(&d)
+			owned = append(owned, d)
+		}
+		dbs.Close()
+		for _, d := range owned {
+			_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{d}.Sanitize()+" WITH (FORCE)")
+		}
+		if _, err := admin.Exec(ctx, "DROP OWNED BY "+name+"; DROP ROLE "+name); err != nil {
+			t.Errorf("drop role %s: %v", name, err)
+		}
+	})
+	return name
+}
+
+// WithUser returns the PostgreSQL URL u connecting as role.
+func WithUser(u, role string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		panic(err)
+	}
+	p.User = url.User(role)
+	return p.String()
+}

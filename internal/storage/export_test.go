@@ -1,0 +1,34 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// MarkVersionForTest records a schema version, to test what happens when
+// the database is ahead of the binary.
+func (s *Store) MarkVersionForTest(ctx context.Context, v int) error {
+	_, err := s.w.ExecContext(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", v)
+	return err
+}
+
+// PragmasForTest reports the SQLite settings of a reader and the writer.
+func (s *Store) PragmasForTest(ctx context.Context) (string, error) {
+	var out string
+	for _, db := range []interface {
+		QueryRowContext(context.Context, string, ...any) *sql.Row
+	}{s.r, s.w} {
+		var mode string
+		var fk, busy int
+		if err := db.QueryRowContext(ctx, "SELECT * FROM pragma_journal_mode, pragma_foreign_keys, pragma_busy_timeout").Scan(&mode, &fk, &busy); err != nil {
+			return "", err
+		}
+		got := fmt.Sprintf("journal_mode=%s foreign_keys=%d busy_timeout=%d", mode, fk, busy)
+		if out != "" && got != out {
+			return "", fmt.Errorf("reader has %q, writer %q", out, got)
+		}
+		out = got
+	}
+	return out, nil
+}
