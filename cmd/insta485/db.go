@@ -60,6 +60,9 @@ func db(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("db %s takes no arguments, got %q", verb, fs.Args())}
 	}
+	if bulk.Users < 0 || bulk.Posts < 0 || bulk.Follows < 0 || bulk.Likes < 0 || bulk.Comments < 0 || (verb == "random" && images < 1) {
+		return usageError{"counts must not be negative and --images must be at least 1"}
+	}
 	opts, err := cfg.Storage()
 	if err != nil {
 		return err
@@ -137,9 +140,6 @@ func destroy(ctx context.Context, opts storage.Options, uploads media.Store) err
 // random generates images, then the rows that show them. If the rows fail,
 // the images go too.
 func random(ctx context.Context, s *storage.Store, uploads media.Store, b storage.Bulk, images int, stdout io.Writer) error {
-	if b.Users < 0 || b.Posts < 0 || b.Follows < 0 || b.Likes < 0 || b.Comments < 0 || images < 1 {
-		return usageError{"counts must not be negative and --images must be at least 1"}
-	}
 	start := time.Now()
 	var written []string
 	put := func(name string, img []byte) error {

@@ -75,6 +75,9 @@ type dialect interface {
 // Open connects to the database named by opts and checks that its schema is
 // current. It does not create anything; see Create.
 func Open(ctx context.Context, opts Options) (*Store, error) {
+	if !IsPostgres(opts.DSN) && !sqliteExists(opts.DSN) {
+		return nil, ErrNoSchema // without leaving an empty file behind
+	}
 	s, err := Connect(ctx, opts)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/insta485/insta485/internal/storage"
+	"github.com/insta485/insta485/internal/testenv"
+)
+
+// dbTool runs `insta485 db args…` against opts with uploads in dir.
+func dbTool(t *testing.T, opts storage.Options, dir string, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	full := append([]string{"db"}, args...)
+	full = append(full, "--database", opts.DSN, "--uploads", dir)
+	err := run(context.Background(), full, &out, &errOut)
+	return out.String() + errOut.String(), err
+}
+
+func countFiles(t *testing.T, dir string) int {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries)
+}
+
+func TestDBToolLifecycle(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+		t.Parallel()
+		opts := testenv.NewDatabase(t, backend)
+		uploads := filepath.Join(t.TempDir(), "uploads")
+		ctx := context.Background()
+
+		if out, err := dbTool(t, opts, uploads, "create"); err != nil {
+			t.Fatalf("db create: %v\n%s", err, out)
+		}
+		if n := countFiles(t, uploads); n != 8 {
+			t.Errorf("db create wrote %d images, want the 8 sample images", n)
+		}
+		_, err := dbTool(t, opts, uploads, "create")
+		if !errors.Is(err, storage.ErrExists) || err.Error() != "database already exists" || exitCode(err) != 1 {
+			t.Errorf("second db create = %v (exit %d), want \"database already exists\", exit 1", err, exitCode(err))
+		}
+
+		out, err := dbTool(t, opts, uploads, "dump")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"users", "posts", "following", "comments", "likes", "awdeorio", "Cute overload!", "(6 rows)"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("dump lacks %q", want)
+			}
+		}
+
+		out, err = dbTool(t, opts, uploads, "random", "--seed", "7")
+		if err != nil {
+			t.Fatalf("db random: %v\n%s", err, out)
+		}
+		if !strings.Contains(out, "100 posts") {
+			t.Errorf("db random said %q, want 100 posts added", out)
+		}
+		if n := countFiles(t, uploads); n != 108 {
+			t.Errorf("after db random: %d images, want 108", n)
+		}
+		out, err = dbTool(t, opts, uploads, "random", "--users", "20", "--posts", "500", "--images", "3",
+			"--follows", "50", "--likes", "1000", "--comments", "200", "--seed", "8")
+		if err != nil || !strings.Contains(out, "added 20 users, 500 posts") || !strings.Contains(out, "1000 likes, 200 comments") {
+			t.Fatalf("bulk db random: %v\n%s", err, out)
+		}
+		s, err := storage.Open(ctx, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, _ := s.PostExists(ctx, 604); !ok {
+			t.Errorf("post 604 missing after adding 600 posts")
+		}
+		s.Close()
+
+		if out, err := dbTool(t, opts, uploads, "reset"); err != nil {
+			t.Fatalf("db reset: %v\n%s", err, out)
+		}
+		if n := countFiles(t, uploads); n != 8 {
+			t.Errorf("after db reset: %d images, want 8", n)
+		}
+		if out, _ := dbTool(t, opts, uploads, "dump"); strings.Contains(out, "(604 rows)") || !strings.Contains(out, "(4 rows)") {
+			t.Errorf("db reset did not start over:\n%s", out)
+		}
+
+		if out, err := dbTool(t, opts, uploads, "destroy"); err != nil {
+			t.Fatalf("db destroy: %v\n%s", err, out)
+		}
+		if ok, err := storage.Exists(ctx, opts); ok || err != nil {
+			t.Errorf("after destroy Exists = %v, %v", ok, err)
+		}
+		if _, err := os.Stat(uploads); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("uploads survive destroy: %v", err)
+		}
+		if _, err := dbTool(t, opts, uploads, "dump"); !errors.Is(err, storage.ErrNoSchema) && !strings.Contains(fmt.Sprint(err), "does not exist") {
+			t.Errorf("dump of a destroyed database = %v, want a clear error", err)
+		}
+	})
+}
+
+func TestDBResetRepairsACorruptSQLiteFile(t *testing.T) {
+	opts := testenv.NewDatabase(t, "sqlite")
+	uploads := filepath.Join(t.TempDir(), "uploads")
+	if err := os.WriteFile(opts.DSN, bytes.Repeat([]byte("garbage!"), 1000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dbTool(t, opts, uploads, "dump"); err == nil || !strings.Contains(err.Error(), "db reset") {
+		t.Errorf("dump of a corrupt file = %v, want advice to run db reset", err)
+	}
+	if out, err := dbTool(t, opts, uploads, "reset"); err != nil {
+		t.Fatalf("db reset over a corrupt file: %v\n%s", err, out)
+	}
+	if out, err := dbTool(t, opts, uploads, "dump"); err != nil || !strings.Contains(out, "awdeorio") {
+		t.Errorf("after reset dump = %v\n%s", err, out)
+	}
+}
+
+func TestBadCommandLinesExitOneWithUsage(t *testing.T) {
+	cases := [][]string{
+		{},
+		{"bogus"},
+		{"db"},
+		{"db", "bogus"},
+		{"db", "create", "extra"},
+		{"db", "random", "--posts", "many"},
+		{"db", "random", "--posts", "-5", "--database", filepath.Join(t.TempDir(), "x.sqlite3")},
+		{"serve", "extra"},
+		{"serve", "--max-upload-bytes", "0"},
+	}
+	for _, args := range cases {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), args, &out, &errOut)
+			if err == nil || exitCode(err) != 1 {
+				t.Errorf("run(%q) = %v (exit %d), want an error and exit 1", args, err, exitCode(err))
+			}
+		})
+	}
+}
+
+func TestHelpExitsZero(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"db", "create", "--help"}, {"db", "random", "-h"}} {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), args, &out, &errOut)
+		if exitCode(err) != 0 || out.Len()+errOut.Len() == 0 {
+			t.Errorf("run(%q) = %v with no help text", args, err)
+		}
+	}
+}
+
+func TestClassicDBWrapperRejectsBadArguments(t *testing.T) {
+	for _, args := range [][]string{{}, {"bogus"}, {"create", "extra"}} {
+		cmd := exec.Command("../../bin/insta485db", args...)
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), "Usage:") {
+			t.Errorf("insta485db %q = %v, %q; want usage and exit 1", args, err, out)
+		}
+	}
+}
+
+// TestServeCreatesTheEmbeddedDatabaseAndStopsGracefully runs the real
+// `insta485 serve` on a fresh SQLite path: it must create the database with
+// the sample data, answer, and stop when told to.
+func TestServeCreatesTheEmbeddedDatabaseAndStopsGracefully(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var logs bytes.Buffer
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", addr,
+			"--database", filepath.Join(dir, "var", "insta485.sqlite3"),
+			"--uploads", filepath.Join(dir, "var", "uploads"),
+			"--secret-key-file", filepath.Join(dir, "var", "secret_key")}, &logs, &logs)
+	}()
+	var resp *http.Response
+	for range 100 {
+		resp, err = http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		cancel()
+		t.Fatalf("server never answered: %v\n%s", err, logs.String())
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("/readyz = %d", resp.StatusCode)
+	}
+	if n := countFiles(t, filepath.Join(dir, "var", "uploads")); n != 8 {
+		t.Errorf("first start wrote %d sample images, want 8", n)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "var", "secret_key")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("secret key file: %v, %v; want mode 0600", st, err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve returned %v after shutdown", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+}

@@ -1,0 +1,144 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/insta485/insta485/internal/auth"
+	"github.com/insta485/insta485/internal/storage"
+	"github.com/insta485/insta485/internal/testenv"
+)
+
+func TestCheckPassword(t *testing.T) {
+	fresh := auth.HashPassword("s3cret ünïcode")
+	cases := []struct {
+		name, stored, password string
+		ok, rehash             bool
+	}{
+		{"legacy sample awdeorio", storage.SampleUsers[0].Password, "chickens", true, true},
+		{"legacy sample jag", storage.SampleUsers[3].Password, "password", true, true},
+		{"legacy wrong password", storage.SampleUsers[0].Password, "chicken", false, true},
+		{"argon2id", fresh, "s3cret ünïcode", true, false},
+		{"argon2id wrong password", fresh, "s3cret unicode", false, false},
+		{"weaker argon2id is upgraded", weakHash(t), "pw", true, true},
+		{"empty stored", "", "", false, false},
+		{"plain text is never accepted", "chickens", "chickens", false, false},
+		{"legacy malformed", "sha512$abc", "x", false, true},
+		{"legacy bad hex", "sha512$abc$zz", "x", false, true},
+		{"argon2id malformed", "$argon2id$v=19$m=1", "x", false, false},
+		{"argon2id absurd memory", "$argon2id$v=19$m=99999999,t=1,p=1$c2FsdA$aGFzaA", "x", false, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ok, rehash := auth.CheckPassword(c.stored, c.password)
+			if ok != c.ok || (ok && rehash != c.rehash) {
+				t.Errorf("CheckPassword = %v, %v; want %v, %v", ok, rehash, c.ok, c.rehash)
+			}
+		})
+	}
+	if !strings.HasPrefix(fresh, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Errorf("hash format %q", fresh)
+	}
+	if fresh == auth.HashPassword("s3cret ünïcode") {
+		t.Error("two hashes of one password are equal: no salt")
+	}
+}
+
+// weakHash is an argon2id hash made with less memory than the current
+// parameters, as an older insta485 might have stored.
+func weakHash(t *testing.T) string {
+	t.Helper()
+	// m=8 KiB, t=1, p=1 of "pw" with salt "saltsaltsaltsalt".
+	return "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$" + auth.ArgonB64("pw", "saltsaltsaltsalt", 1, 8, 1)
+}
+
+func TestSessions(t *testing.T) {
+	s := auth.NewSessions([]byte("0123456789abcdef0123456789abcdef"))
+	v := s.Issue("awdeorio", "hash-1")
+	sess, err := s.Parse(v)
+	if err != nil || sess.Username != "awdeorio" || !s.Valid(sess, "hash-1") {
+		t.Fatalf("Parse(Issue) = %+v, %v", sess, err)
+	}
+	if s.Valid(sess, "hash-2") {
+		t.Error("a session survives a password change")
+	}
+	other := auth.NewSessions([]byte("another key another key another!!"))
+	bad := []string{"", "x", v + "x", strings.Replace(v, "YXdk", "YXde", 1), "a.b.c.d", other.Issue("awdeorio", "hash-1")}
+	for _, b := range bad {
+		if _, err := s.Parse(b); !errors.Is(err, auth.ErrBadSession) {
+			t.Errorf("Parse(%q) = %v, want ErrBadSession", b, err)
+		}
+	}
+	expired := auth.NewSessionsAt([]byte("0123456789abcdef0123456789abcdef"), func() time.Time { return time.Now().Add(-auth.SessionTTL - time.Hour) })
+	if _, err := s.Parse(expired.Issue("awdeorio", "hash-1")); !errors.Is(err, auth.ErrBadSession) {
+		t.Errorf("expired session accepted: %v", err)
+	}
+
+	tok := s.CSRFToken(v)
+	if !s.CheckCSRF(v, tok) || s.CheckCSRF(v, tok+"x") || s.CheckCSRF("other", tok) || s.CheckCSRF(v, "") || s.CheckCSRF("", s.CSRFToken("")) {
+		t.Error("CSRF tokens are not bound to their session")
+	}
+
+	r := httptest.NewRequest("GET", "/", nil)
+	if c := s.Cookie(r, v); c.Name != "login" || !c.HttpOnly || c.Secure || c.SameSite != 2 {
+		t.Errorf("cookie over HTTP = %+v", c)
+	}
+	r.Header.Set("X-Forwarded-Proto", "https")
+	if c := s.Cookie(r, v); !c.Secure {
+		t.Error("cookie behind an HTTPS proxy is not Secure")
+	}
+}
+
+func TestLoginUpgradesLegacyHashes(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+		t.Parallel()
+		store := testenv.NewStore(t, backend)
+		a := &auth.Authenticator{Sessions: auth.NewSessions([]byte("0123456789abcdef0123456789abcdef")), Store: store}
+		ctx := context.Background()
+		for _, bad := range [][2]string{{"awdeorio", "wrong"}, {"nobody", "chickens"}, {"' OR '1'='1", "' OR '1'='1"}, {"", ""}} {
+			if _, err := a.Login(ctx, bad[0], bad[1]); !errors.Is(err, auth.ErrBadCredentials) {
+				t.Errorf("Login(%q) = %v, want ErrBadCredentials", bad[0], err)
+			}
+		}
+		u, err := a.Login(ctx, "awdeorio", "chickens")
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, _ := store.User(ctx, "awdeorio")
+		if !strings.HasPrefix(stored.Password, "$argon2id$") || stored.Password != u.Password {
+			t.Errorf("legacy hash not upgraded: %q", stored.Password)
+		}
+		if _, err := a.Login(ctx, "awdeorio", "chickens"); err != nil {
+			t.Errorf("login after upgrade = %v", err)
+		}
+		if _, err := a.Login(ctx, "awdeorio", "wrong"); !errors.Is(err, auth.ErrBadCredentials) {
+			t.Errorf("wrong password after upgrade = %v", err)
+		}
+
+		// The cookie works until the password changes.
+		r := httptest.NewRequest("GET", "/", nil)
+		r.AddCookie(a.Sessions.Cookie(r, a.Sessions.Issue(u.Username, u.Password)))
+		if got, _, ok := a.FromCookie(r); !ok || got.Username != "awdeorio" {
+			t.Fatalf("FromCookie = %v, %v", got.Username, ok)
+		}
+		if err := store.SetPassword(ctx, "awdeorio", auth.HashPassword("new")); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, ok := a.FromCookie(r); ok {
+			t.Error("session survived a password change")
+		}
+		b := httptest.NewRequest("GET", "/", nil)
+		b.SetBasicAuth("awdeorio", "new")
+		if got, ok := a.FromBasic(b); !ok || got.Username != "awdeorio" {
+			t.Error("basic auth with the new password failed")
+		}
+		b.SetBasicAuth("awdeorio", "chickens")
+		if _, ok := a.FromBasic(b); ok {
+			t.Error("basic auth with the old password succeeded")
+		}
+	})
+}

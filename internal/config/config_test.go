@@ -1,0 +1,109 @@
+package config
+
+import (
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func parse(t *testing.T, args ...string) *Config {
+	t.Helper()
+	var c Config
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c.Register(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return &c
+}
+
+func TestDefaultsEnvironmentAndFlags(t *testing.T) {
+	c := parse(t)
+	if c.Database != "var/insta485.sqlite3" || c.Uploads != "var/uploads" || c.Addr != ":8000" || c.MaxUploadBytes != 16<<20 || c.LogFormat != "text" {
+		t.Errorf("defaults = %+v", c)
+	}
+	t.Setenv("INSTA485_ADDR", "127.0.0.1:9000")
+	t.Setenv("INSTA485_MAX_UPLOAD_BYTES", "1024")
+	if c := parse(t); c.Addr != "127.0.0.1:9000" || c.MaxUploadBytes != 1024 {
+		t.Errorf("environment not used: %+v", c)
+	}
+	if c := parse(t, "--addr", ":7000"); c.Addr != ":7000" {
+		t.Errorf("a flag should win over the environment: %s", c.Addr)
+	}
+}
+
+func TestClassicPostgresVariables(t *testing.T) {
+	t.Setenv("POSTGRESQL_DATABASE_HOST", "db.example.com")
+	t.Setenv("POSTGRESQL_DATABASE_PORT", "6543")
+	t.Setenv("POSTGRESQL_DATABASE_USER", "insta")
+	t.Setenv("POSTGRESQL_DATABASE_PASSWORD", "p@ss word")
+	t.Setenv("POSTGRESQL_DATABASE_DB", "photos")
+	c := parse(t)
+	opts, err := c.Storage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.DSN != "postgres://insta@db.example.com:6543/photos" || opts.Password != "p@ss word" {
+		t.Errorf("DSN %q password %q", opts.DSN, opts.Password)
+	}
+	if strings.Contains(opts.DSN, "p@ss") {
+		t.Error("the password leaked into the URL")
+	}
+	t.Setenv("INSTA485_DATABASE", "other.sqlite3")
+	if c := parse(t); c.Database != "other.sqlite3" {
+		t.Errorf("INSTA485_DATABASE should win over the classic variables: %s", c.Database)
+	}
+}
+
+func TestPostgresTLSAndPasswordFile(t *testing.T) {
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "rds-ca.pem")
+	os.WriteFile(ca, []byte("-----BEGIN CERTIFICATE-----\n"), 0o644)
+	pw := filepath.Join(dir, "pw")
+	os.WriteFile(pw, []byte("from-file\n"), 0o600)
+	c := parse(t, "--database", "postgres://app@db.example.com/insta485", "--db-sslmode", "verify-full",
+		"--db-sslrootcert", ca, "--db-password-file", pw)
+	opts, err := c.Storage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(opts.DSN, "sslmode=verify-full") || !strings.Contains(opts.DSN, "sslrootcert=") || opts.Password != "from-file" {
+		t.Errorf("opts = %+v", opts)
+	}
+	for _, bad := range [][]string{
+		{"--database", "postgres://a@b/c", "--db-sslmode", "sometimes"},
+		{"--database", "postgres://a@b/c", "--db-sslrootcert", filepath.Join(dir, "missing.pem")},
+		{"--database", "postgres://a@b/c", "--db-password-file", filepath.Join(dir, "missing")},
+		{"--database", ""},
+	} {
+		if _, err := parse(t, bad...).Storage(); err == nil {
+			t.Errorf("Storage(%q) accepted", bad)
+		}
+	}
+}
+
+func TestSecretKey(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "sub", "secret_key")
+	c := parse(t, "--secret-key-file", file)
+	k1, err := c.Secret()
+	if err != nil || len(k1) < 32 {
+		t.Fatalf("Secret = %q, %v", k1, err)
+	}
+	if st, err := os.Stat(file); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("key file %v, %v; want mode 0600", st, err)
+	}
+	if k2, _ := c.Secret(); string(k2) != string(k1) {
+		t.Error("the key changed between starts")
+	}
+	if _, err := parse(t, "--secret-key", "short").Secret(); err == nil {
+		t.Error("a short key was accepted")
+	}
+	if k, err := parse(t, "--secret-key", strings.Repeat("k", 40)).Secret(); err != nil || string(k) != strings.Repeat("k", 40) {
+		t.Errorf("explicit key = %q, %v", k, err)
+	}
+}
