@@ -79,7 +79,7 @@ func (c *Config) Register(fs *flag.FlagSet, flags ...string) {
 			if def == "" {
 				def = os.Getenv("POSTGRESQL_DATABASE_PASSWORD")
 			}
-			fs.StringVar(&c.DBPassword, s.Flag, def, usage)
+			secretVar(fs, &c.DBPassword, s.Flag, def, usage)
 		case "db-password-file":
 			fs.StringVar(&c.DBPasswordFile, s.Flag, def, usage)
 		case "db-sslmode":
@@ -92,7 +92,7 @@ func (c *Config) Register(fs *flag.FlagSet, flags ...string) {
 		case "uploads":
 			fs.StringVar(&c.Uploads, s.Flag, def, usage)
 		case "secret-key":
-			fs.StringVar(&c.SecretKey, s.Flag, def, usage)
+			secretVar(fs, &c.SecretKey, s.Flag, def, usage)
 		case "secret-key-file":
 			fs.StringVar(&c.SecretKeyFile, s.Flag, def, usage)
 		case "addr":
@@ -116,6 +116,13 @@ func (c *Config) Register(fs *flag.FlagSet, flags ...string) {
 	if _, set := os.LookupEnv("INSTA485_DATABASE"); !set && os.Getenv("POSTGRESQL_DATABASE_HOST") != "" {
 		c.Database = classicPostgresURL()
 	}
+}
+
+// secretVar is a string flag whose value --help never shows, since its
+// default may come from the environment.
+func secretVar(fs *flag.FlagSet, dst *string, name, value, usage string) {
+	*dst = value
+	fs.Func(name, usage, func(v string) error { *dst = v; return nil })
 }
 
 func intSetter(dst *int) func(string) error {

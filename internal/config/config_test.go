@@ -107,3 +107,37 @@ func TestSecretKey(t *testing.T) {
 		t.Errorf("explicit key = %q, %v", k, err)
 	}
 }
+
+func TestHelpNeverShowsSecrets(t *testing.T) {
+	t.Setenv("INSTA485_SECRET_KEY", "super-secret-key-value-0123456789abcdef")
+	t.Setenv("POSTGRESQL_DATABASE_PASSWORD", "hunter2-database-password")
+	var c Config
+	var help strings.Builder
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(&help)
+	c.Register(fs)
+	fs.PrintDefaults()
+	if strings.Contains(help.String(), "super-secret") || strings.Contains(help.String(), "hunter2") {
+		t.Errorf("--help shows a secret:\n%s", help.String())
+	}
+	if c.SecretKey != "super-secret-key-value-0123456789abcdef" || c.DBPassword != "hunter2-database-password" {
+		t.Errorf("secrets from the environment not used: %q %q", c.SecretKey, c.DBPassword)
+	}
+	if err := fs.Parse([]string{"--secret-key", strings.Repeat("z", 32)}); err != nil || c.SecretKey != strings.Repeat("z", 32) {
+		t.Errorf("--secret-key flag not used: %q %v", c.SecretKey, err)
+	}
+}
+
+// TestREADMEDocumentsEverySetting keeps the README's configuration table
+// in step with Settings.
+func TestREADMEDocumentsEverySetting(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range Settings {
+		if !strings.Contains(string(readme), "`"+s.Env+"`") || !strings.Contains(string(readme), "`--"+s.Flag+"`") {
+			t.Errorf("README.md does not document %s / --%s", s.Env, s.Flag)
+		}
+	}
+}
