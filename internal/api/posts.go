@@ -1,0 +1,150 @@
+package api
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/insta485/insta485/internal/storage"
+)
+
+// defaultPageSize is the feed page size when the client names none.
+const defaultPageSize = 10
+
+type feedItem struct {
+	PostID int64  `json:"postid"`
+	URL    string `json:"url"`
+}
+
+type feedPage struct {
+	Next    string     `json:"next"`
+	Results []feedItem `json:"results"`
+	URL     string     `json:"url"`
+}
+
+// listPosts serves one page of logname's feed.
+//
+// Pages are counted among the posts with ids up to postid_lte, so posts
+// created while a client walks the pages never shift the later ones: next
+// always carries the bound the first page was read with.
+func (h *Handler) listPosts(w http.ResponseWriter, r *http.Request, logname string) error {
+	q := r.URL.Query()
+	size, sizeSent, err := queryInt(q, "size")
+	if err != nil || (sizeSent && size < 1) {
+		return errBadRequest
+	}
+	if !sizeSent {
+		size = defaultPageSize
+	}
+	page, _, err := queryInt(q, "page")
+	if err != nil || page < 0 || (page > 0 && size > math.MaxInt64/page) {
+		// The last test keeps page*size, the rows to skip, from overflowing.
+		return errBadRequest
+	}
+	lte, lteSent, err := queryInt(q, "postid_lte")
+	if err != nil || lte < 0 {
+		return errBadRequest
+	}
+
+	if !lteSent && page > 0 {
+		// A later page asked for without a bound is read against the newest
+		// post on the feed, the bound its first page had (or would have
+		// had), so that next continues exactly where this page ends.
+		newest, err := h.Store.Feed(r.Context(), logname, storage.FeedPage{Size: 1})
+		if err != nil {
+			return err
+		}
+		if len(newest) > 0 {
+			lte = newest[0]
+		}
+	}
+	var ids []int64
+	// No post has an id of 0 or less; storage reads a bound of 0 as "no
+	// bound", so postid_lte=0 must not reach it.
+	if !lteSent || lte > 0 {
+		ids, err = h.Store.Feed(r.Context(), logname, storage.FeedPage{Size: int(size), Page: int(page), PostIDLTE: lte})
+		if err != nil {
+			return err
+		}
+	}
+
+	resp := feedPage{Results: make([]feedItem, 0, len(ids)), URL: requestURL(r)}
+	for _, id := range ids {
+		resp.Results = append(resp.Results, feedItem{id, postURL(id)})
+	}
+	// A full page always links to the next, even when nothing follows: the
+	// client learns the feed ended from an empty page (SPEC §5).
+	if int64(len(ids)) == size {
+		if lte == 0 {
+			lte = ids[0] // a first page: results are newest first
+		}
+		resp.Next = fmt.Sprintf("/api/v1/posts/?size=%d&page=%d&postid_lte=%d", size, page+1, lte)
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// requestURL is the path and query string exactly as the client sent them,
+// without a "?" when there is no query.
+func requestURL(r *http.Request) string {
+	if r.URL.RawQuery == "" {
+		return r.URL.EscapedPath()
+	}
+	return r.URL.EscapedPath() + "?" + r.URL.RawQuery
+}
+
+type likesJSON struct {
+	LognameLikesThis bool    `json:"lognameLikesThis"`
+	NumLikes         int     `json:"numLikes"`
+	URL              *string `json:"url"` // null when logname does not like the post
+}
+
+type postJSON struct {
+	Comments     []commentJSON `json:"comments"`
+	CommentsURL  string        `json:"comments_url"`
+	Created      string        `json:"created"`
+	ImgURL       string        `json:"imgUrl"`
+	Likes        likesJSON     `json:"likes"`
+	Owner        string        `json:"owner"`
+	OwnerImgURL  string        `json:"ownerImgUrl"`
+	OwnerShowURL string        `json:"ownerShowUrl"`
+	PostShowURL  string        `json:"postShowUrl"`
+	PostID       int64         `json:"postid"`
+	URL          string        `json:"url"`
+}
+
+// getPost serves one post as logname sees it. store.Post reads the post,
+// its like count, logname's like and all its comments in two queries.
+func (h *Handler) getPost(w http.ResponseWriter, r *http.Request, logname string) error {
+	id, err := pathID(r, "postid")
+	if err != nil {
+		return err
+	}
+	p, err := h.Store.Post(r.Context(), id, logname)
+	if err != nil {
+		return err
+	}
+	resp := postJSON{
+		Comments:     make([]commentJSON, 0, len(p.Comments)),
+		CommentsURL:  fmt.Sprintf("/api/v1/comments/?postid=%d", p.PostID),
+		Created:      p.Created.UTC().Format(time.DateTime),
+		ImgURL:       uploadURL(p.Filename),
+		Likes:        likesJSON{LognameLikesThis: p.LognameLikeID != 0, NumLikes: p.Likes},
+		Owner:        p.Owner,
+		OwnerImgURL:  uploadURL(p.OwnerFilename),
+		OwnerShowURL: userShowURL(p.Owner),
+		PostShowURL:  fmt.Sprintf("/posts/%d/", p.PostID),
+		PostID:       p.PostID,
+		URL:          postURL(p.PostID),
+	}
+	if p.LognameLikeID != 0 {
+		u := likeURL(p.LognameLikeID)
+		resp.Likes.URL = &u
+	}
+	for _, c := range p.Comments {
+		resp.Comments = append(resp.Comments, newCommentJSON(c, logname))
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
