@@ -1,0 +1,341 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/insta485/insta485/internal/auth"
+	"github.com/insta485/insta485/internal/storage"
+)
+
+type loginPage struct {
+	base
+	CSRF     string
+	Username string
+	Error    string
+}
+
+type createPage struct {
+	base
+	CSRF                      string
+	Username, Fullname, Email string
+	Error                     string
+}
+
+type editPage struct {
+	base
+	CSRF            string
+	User            storage.User
+	Fullname, Email string
+	Error           string
+}
+
+type passwordPage struct {
+	base
+	CSRF  string
+	Error string
+}
+
+type deletePage struct {
+	base
+	CSRF string
+}
+
+// loginPage shows the login form; logged-in users go to their feed.
+func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
+	if _, ok := h.viewer(r); ok {
+		http.Redirect(w, r, "/", http.StatusFound)
+		return
+	}
+	h.renderLogin(w, r, http.StatusOK, loginPage{})
+}
+
+func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int, page loginPage) {
+	page.base = base{Title: "Log in"}
+	page.CSRF = h.Auth.Sessions.CSRFToken(h.anonBinding(w, r))
+	h.render(w, r, status, "login.html", page)
+}
+
+// createPage shows the sign-up form; logged-in users go to their settings.
+func (h *Handler) createPage(w http.ResponseWriter, r *http.Request) {
+	if _, ok := h.viewer(r); ok {
+		http.Redirect(w, r, "/accounts/edit/", http.StatusFound)
+		return
+	}
+	h.renderCreate(w, r, http.StatusOK, createPage{})
+}
+
+func (h *Handler) renderCreate(w http.ResponseWriter, r *http.Request, status int, page createPage) {
+	page.base = base{Title: "Sign up"}
+	page.CSRF = h.Auth.Sessions.CSRFToken(h.anonBinding(w, r))
+	h.render(w, r, status, "create.html", page)
+}
+
+func (h *Handler) editPage(w http.ResponseWriter, r *http.Request, v viewer) {
+	h.renderEdit(w, r, v, http.StatusOK, editPage{Fullname: v.User.Fullname, Email: v.User.Email})
+}
+
+func (h *Handler) renderEdit(w http.ResponseWriter, r *http.Request, v viewer, status int, page editPage) {
+	page.base = base{Title: "Edit profile", Logname: v.Logname()}
+	page.CSRF = h.csrfToken(v)
+	page.User = v.User
+	h.render(w, r, status, "edit.html", page)
+}
+
+func (h *Handler) passwordPage(w http.ResponseWriter, r *http.Request, v viewer) {
+	h.renderPassword(w, r, v, http.StatusOK, "")
+}
+
+func (h *Handler) renderPassword(w http.ResponseWriter, r *http.Request, v viewer, status int, msg string) {
+	h.render(w, r, status, "password.html", passwordPage{
+		base: base{Title: "Change password", Logname: v.Logname()}, CSRF: h.csrfToken(v), Error: msg,
+	})
+}
+
+func (h *Handler) deletePage(w http.ResponseWriter, r *http.Request, v viewer) {
+	h.render(w, r, http.StatusOK, "delete.html", deletePage{
+		base: base{Title: "Delete account", Logname: v.Logname()}, CSRF: h.csrfToken(v),
+	})
+}
+
+// authCheck answers 200 with an empty body for a logged-in user and 403
+// otherwise, for a front proxy or a client checking a session.
+func (h *Handler) authCheck(w http.ResponseWriter, r *http.Request) {
+	v, ok := h.viewer(r)
+	if !ok {
+		h.fail(w, r, v, http.StatusForbidden, "You are not logged in.")
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+}
+
+// accounts handles every form posted to /accounts/. Login and sign-up come
+// from visitors, so their CSRF token is bound to the anonymous cookie; the
+// other operations need a session and a token bound to it.
+func (h *Handler) accounts(w http.ResponseWriter, r *http.Request) {
+	v, loggedIn := h.viewer(r)
+	if !h.readForm(w, r, v) {
+		return
+	}
+	op := r.PostFormValue("operation")
+	switch op {
+	case "login", "create":
+		if !h.checkAnonCSRF(r, v) {
+			h.failCSRF(w, r, v)
+			return
+		}
+		if op == "login" {
+			h.login(w, r)
+		} else {
+			h.signUp(w, r)
+		}
+		return
+	case "delete", "edit_account", "update_password":
+	default:
+		h.failWith(w, r, v, unknownOperation(r))
+		return
+	}
+	if !loggedIn {
+		h.fail(w, r, v, http.StatusForbidden, "You need to log in first.")
+		return
+	}
+	if !h.Auth.Sessions.CheckCSRF(v.Session, r.PostFormValue(csrfField)) {
+		h.failCSRF(w, r, v)
+		return
+	}
+	switch op {
+	case "delete":
+		h.deleteAccount(w, r, v)
+	case "edit_account":
+		h.editAccount(w, r, v)
+	case "update_password":
+		h.updatePassword(w, r, v)
+	}
+}
+
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	page := loginPage{Username: field(r, "username")}
+	password := r.PostFormValue("password")
+	if page.Username == "" || password == "" {
+		page.Error = "Please enter your username and password."
+		h.renderLogin(w, r, http.StatusBadRequest, page)
+		return
+	}
+	u, err := h.Auth.Login(r.Context(), page.Username, password)
+	if errors.Is(err, auth.ErrBadCredentials) {
+		page.Error = "Wrong username or password. Please try again."
+		h.renderLogin(w, r, http.StatusForbidden, page)
+		return
+	}
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.startSession(w, r, u)
+	redirectTarget(w, r, "/")
+}
+
+// signUp creates an account and logs its owner in.
+func (h *Handler) signUp(w http.ResponseWriter, r *http.Request) {
+	page := createPage{Username: field(r, "username"), Fullname: field(r, "fullname"), Email: field(r, "email")}
+	u, err := h.createAccount(r, page.Username, page.Fullname, page.Email, r.PostFormValue("password"))
+	var fe *formError
+	if errors.As(err, &fe) {
+		page.Error = fe.msg
+		h.renderCreate(w, r, fe.status, page)
+		return
+	}
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.startSession(w, r, u)
+	redirectTarget(w, r, "/")
+}
+
+var errUsernameTaken = &formError{http.StatusConflict, "That username is taken. Please choose another one."}
+
+func (h *Handler) createAccount(r *http.Request, username, fullname, email, password string) (storage.User, error) {
+	if err := checkText("full name", fullname, maxFullname); err != nil {
+		return storage.User{}, err
+	}
+	if err := checkUsername(username); err != nil {
+		return storage.User{}, err
+	}
+	if err := checkText("email", email, maxEmail); err != nil {
+		return storage.User{}, err
+	}
+	if err := checkPassword(password); err != nil {
+		return storage.User{}, err
+	}
+	ctx := r.Context()
+	// Check the name before storing the picture, so that a taken name
+	// costs no upload; CreateUser still catches a race for the same name.
+	if _, err := h.Store.User(ctx, username); err == nil {
+		return storage.User{}, errUsernameTaken
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return storage.User{}, err
+	}
+	photo, err := h.saveUpload(r, true)
+	if err != nil {
+		return storage.User{}, err
+	}
+	u := storage.User{Username: username, Fullname: fullname, Email: email, Filename: photo, Password: auth.HashPassword(password)}
+	if err := h.Store.CreateUser(ctx, u); err != nil {
+		h.removeFiles(r, photo)
+		if errors.Is(err, storage.ErrConflict) {
+			return storage.User{}, errUsernameTaken
+		}
+		return storage.User{}, err
+	}
+	return u, nil
+}
+
+func checkPassword(pw string) error {
+	if pw == "" {
+		return badRequest("Please choose a password.")
+	}
+	if len(pw) > maxPassword {
+		return badRequest("The password is too long: at most 1024 characters.")
+	}
+	return nil
+}
+
+func (h *Handler) editAccount(w http.ResponseWriter, r *http.Request, v viewer) {
+	page := editPage{Fullname: field(r, "fullname"), Email: field(r, "email")}
+	err := h.updateAccount(r, v, page.Fullname, page.Email)
+	var fe *formError
+	if errors.As(err, &fe) {
+		page.Error = fe.msg
+		h.renderEdit(w, r, v, fe.status, page)
+		return
+	}
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	redirectTarget(w, r, "/")
+}
+
+func (h *Handler) updateAccount(r *http.Request, v viewer, fullname, email string) error {
+	if err := checkText("full name", fullname, maxFullname); err != nil {
+		return err
+	}
+	if err := checkText("email", email, maxEmail); err != nil {
+		return err
+	}
+	photo, err := h.saveUpload(r, false)
+	if err != nil {
+		return err
+	}
+	orphans, err := h.Store.UpdateUser(r.Context(), v.Logname(), fullname, email, photo)
+	if err != nil {
+		if photo != "" {
+			h.removeFiles(r, photo)
+		}
+		return err
+	}
+	h.removeFiles(r, orphans...)
+	return nil
+}
+
+func (h *Handler) updatePassword(w http.ResponseWriter, r *http.Request, v viewer) {
+	u, err := h.changePassword(r, v)
+	var fe *formError
+	if errors.As(err, &fe) {
+		h.renderPassword(w, r, v, fe.status, fe.msg)
+		return
+	}
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	// A session is bound to the password hash, so the old cookie stopped
+	// working with the change: this browser gets a new one, every other
+	// browser is logged out.
+	h.startSession(w, r, u)
+	redirectTarget(w, r, "/")
+}
+
+func (h *Handler) changePassword(r *http.Request, v viewer) (storage.User, error) {
+	old, new1, new2 := r.PostFormValue("password"), r.PostFormValue("new_password1"), r.PostFormValue("new_password2")
+	if old == "" || new1 == "" || new2 == "" {
+		return storage.User{}, badRequest("Please fill in all three password fields.")
+	}
+	if err := checkPassword(new1); err != nil {
+		return storage.User{}, err
+	}
+	if ok, _ := auth.CheckPassword(v.User.Password, old); !ok {
+		return storage.User{}, &formError{http.StatusForbidden, "Your current password is wrong, so it was not changed."}
+	}
+	if new1 != new2 {
+		return storage.User{}, &formError{http.StatusUnauthorized, "The two new passwords differ. Please type the same new password twice."}
+	}
+	u := v.User
+	u.Password = auth.HashPassword(new1)
+	if err := h.Store.SetPassword(r.Context(), u.Username, u.Password); err != nil {
+		return storage.User{}, err
+	}
+	return u, nil
+}
+
+// deleteAccount removes the logname with everything they made, pictures
+// included, and ends the session.
+func (h *Handler) deleteAccount(w http.ResponseWriter, r *http.Request, v viewer) {
+	orphans, err := h.Store.DeleteUser(r.Context(), v.Logname())
+	// ErrNotFound: deleted by a request a moment ago; the outcome is the same.
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		h.serverError(w, r, err)
+		return
+	}
+	h.removeFiles(r, orphans...)
+	http.SetCookie(w, h.Auth.Sessions.ClearCookie(r))
+	redirectTarget(w, r, "/")
+}
+
+// logout ends the session on this browser.
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request, v viewer) {
+	http.SetCookie(w, h.Auth.Sessions.ClearCookie(r))
+	http.Redirect(w, r, "/accounts/login/", http.StatusFound)
+}

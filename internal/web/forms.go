@@ -1,0 +1,84 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Field limits: the database columns' (SPEC §1), checked here first so that
+// the user gets a message instead of a failed insert.
+const (
+	maxUsername = 20
+	maxFullname = 40
+	maxEmail    = 40
+	maxComment  = 1024
+	// maxPassword bounds what is fed to the password hash; no one types more.
+	maxPassword = 1024
+)
+
+// usernameChars are the characters a new username may have: they need no
+// escaping in URLs or markup.
+var usernameChars = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+
+// field returns the form field name with surrounding spaces removed.
+func field(r *http.Request, name string) string {
+	return strings.TrimSpace(r.PostFormValue(name))
+}
+
+// checkText returns a formError when value, labelled label, is empty or
+// longer than max characters.
+func checkText(label, value string, max int) error {
+	if value == "" {
+		return badRequest("Please fill in the " + label + ".")
+	}
+	if utf8.RuneCountInString(value) > max {
+		return badRequest("The " + label + " is too long: at most " + strconv.Itoa(max) + " characters.")
+	}
+	return nil
+}
+
+// checkUsername is checkText plus the characters a new username may use.
+func checkUsername(name string) error {
+	if err := checkText("username", name, maxUsername); err != nil {
+		return err
+	}
+	if !usernameChars.MatchString(name) {
+		return badRequest("A username may only use letters, digits and the characters _ . -")
+	}
+	return nil
+}
+
+// idField reads the positive integer id in form field name.
+func idField(r *http.Request, name string) (int64, error) {
+	v := field(r, name)
+	if v == "" {
+		return 0, badRequest("The form is missing its " + name + ".")
+	}
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, badRequest("The " + name + " must be a positive whole number.")
+	}
+	return id, nil
+}
+
+// unknownOperation is the error for a form whose operation this route does
+// not have.
+func unknownOperation(r *http.Request) error {
+	op := r.PostFormValue("operation")
+	if op == "" {
+		return badRequest("The form is missing its operation.")
+	}
+	if len(op) > 40 {
+		op = op[:40] + "…"
+	}
+	return badRequest("Unknown operation " + strconv.Quote(op) + ".")
+}
+
+// userPath is the path of username's page.
+func userPath(username string) string {
+	return "/users/" + url.PathEscape(username) + "/"
+}

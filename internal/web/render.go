@@ -1,0 +1,154 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/insta485/insta485/internal/server"
+)
+
+//go:embed templates
+var templateFS embed.FS
+
+// base is what every page's layout needs; each page's data embeds it.
+type base struct {
+	Title   string
+	Logname string // empty for a visitor: the nav bar then shows no user links
+	// LiveFeed loads the client-side feed script (the feed page only).
+	LiveFeed bool
+}
+
+var templateFuncs = template.FuncMap{
+	"ago":    func(t time.Time) string { return timeAgo(t, time.Now()) },
+	"iso":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"count":  count,
+	"target": withTarget,
+}
+
+// pages are the page templates by file name, each parsed together with the
+// layout and the shared partials.
+var pages = parsePages()
+
+func parsePages() map[string]*template.Template {
+	names, err := templateFS.ReadDir("templates")
+	if err != nil {
+		panic(err)
+	}
+	out := map[string]*template.Template{}
+	for _, e := range names {
+		n := e.Name()
+		if n == "layout.html" || n == "partials.html" {
+			continue
+		}
+		out[n] = template.Must(template.New(n).Funcs(templateFuncs).ParseFS(templateFS,
+			"templates/layout.html", "templates/partials.html", "templates/"+n))
+	}
+	return out
+}
+
+// render writes page name with data and status. The page is rendered into a
+// buffer first so that a template error turns into a clean error page, not
+// half a page.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+	t, ok := pages[name]
+	if !ok {
+		h.serverError(w, r, fmt.Errorf("no page template %q", name))
+		return
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		h.serverError(w, r, fmt.Errorf("render %s: %w", name, err))
+		return
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	// Pages hold personal data and CSRF tokens: never cached by proxies,
+	// always revalidated by the browser.
+	hd.Set("Cache-Control", "private, no-cache")
+	hd.Set("Content-Security-Policy", contentSecurityPolicy)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "same-origin")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// contentSecurityPolicy allows only this site's own scripts, styles and
+// images: no inline script, no framing, forms posting only here.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+type errorPage struct {
+	base
+	Status  int
+	Heading string
+	Message string
+}
+
+// fail answers with a friendly error page: status, its reason phrase as
+// the heading and msg saying what went wrong and what to do.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, v viewer, status int, msg string) {
+	h.render(w, r, status, "error.html", errorPage{
+		base:    base{Title: http.StatusText(status), Logname: v.Logname()},
+		Status:  status,
+		Heading: http.StatusText(status),
+		Message: msg,
+	})
+}
+
+// serverError logs err with the request id and shows the generic error
+// page, which names the id but never the error.
+func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	h.log().Error("request failed", "id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
+	server.InternalError(w, r)
+}
+
+func requestID(r *http.Request) string { return server.RequestID(r.Context()) }
+
+// count says n things in English: "0 likes", "1 like", "2 likes".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+// byteSize says n bytes the way people read it: "16 MiB", "512 KiB".
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	case n >= 1<<20:
+		return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB"
+	case n >= 1<<10:
+		return strconv.FormatInt(n>>10, 10) + " KiB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}
+
+// withTarget returns a form action: route with ?target=page. The page is a
+// path of this site, so it is written as it is, slashes and all, the way
+// clients of the classic site expect (`/likes/?target=/`).
+func withTarget(route, page string) string {
+	return route + "?target=" + strings.NewReplacer("%", "%25", "&", "%26", "#", "%23", "+", "%2B", " ", "%20").Replace(page)
+}
+
+// redirectTarget sends the browser to the form's target, or to def when it
+// names none. Only paths on this site are followed, so a forged link cannot
+// use the site to redirect to another one.
+func redirectTarget(w http.ResponseWriter, r *http.Request, def string) {
+	t := r.URL.Query().Get("target")
+	if !localPath(t) {
+		t = def
+	}
+	http.Redirect(w, r, t, http.StatusFound)
+}
+
+func localPath(p string) bool {
+	return strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") && !strings.ContainsAny(p, "\\\r\n\t")
+}

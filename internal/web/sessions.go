@@ -1,0 +1,113 @@
+package web
+
+import (
+	"errors"
+	"mime"
+	"net/http"
+
+	"github.com/insta485/insta485/internal/auth"
+	"github.com/insta485/insta485/internal/storage"
+)
+
+// viewer is who is looking at a page or sending a form.
+type viewer struct {
+	User storage.User
+	// Session is the session cookie's value, the binding of the viewer's
+	// CSRF tokens.
+	Session string
+}
+
+// Logname is the logged-in user's name, empty for a visitor.
+func (v viewer) Logname() string { return v.User.Username }
+
+// viewer returns the logged-in user behind r, if any.
+func (h *Handler) viewer(r *http.Request) (viewer, bool) {
+	u, session, ok := h.Auth.FromCookie(r)
+	if !ok {
+		return viewer{}, false
+	}
+	return viewer{User: u, Session: session}, true
+}
+
+// page wraps a page that needs a logged-in user: visitors are sent to the
+// login page, and a session cookie that no longer works (expired, password
+// changed, account deleted) is dropped on the way.
+func (h *Handler) page(fn func(http.ResponseWriter, *http.Request, viewer)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, ok := h.viewer(r)
+		if !ok {
+			if _, err := r.Cookie(auth.CookieName); err == nil {
+				http.SetCookie(w, h.Auth.Sessions.ClearCookie(r))
+			}
+			http.Redirect(w, r, "/accounts/login/", http.StatusFound)
+			return
+		}
+		fn(w, r, v)
+	})
+}
+
+// action wraps a form action that needs a logged-in user: 403 without one,
+// 413 or 400 when the form cannot be read, 400 without the session's CSRF
+// token. fn runs only when all of that passed.
+func (h *Handler) action(fn func(http.ResponseWriter, *http.Request, viewer)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, ok := h.viewer(r)
+		if !ok {
+			h.fail(w, r, v, http.StatusForbidden, "You need to log in first.")
+			return
+		}
+		if !h.readForm(w, r, v) {
+			return
+		}
+		if !h.Auth.Sessions.CheckCSRF(v.Session, r.PostFormValue(csrfField)) {
+			h.failCSRF(w, r, v)
+			return
+		}
+		fn(w, r, v)
+	})
+}
+
+// formOverhead is what a form may carry besides its one file: the other
+// fields (a comment is at most 1024 characters) and the multipart framing.
+const formOverhead = 64 << 10
+
+// multipartMemory is how much of a multipart form is kept in memory; the
+// rest of a large upload is spooled to a temporary file that net/http
+// removes when the request ends.
+const multipartMemory = 4 << 20
+
+// readForm parses r's body, bounded by the upload limit. It answers 413 for
+// a body over the limit and 400 for one that cannot be parsed, and reports
+// whether the handler may go on.
+func (h *Handler) readForm(w http.ResponseWriter, r *http.Request, v viewer) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, h.maxUpload()+formOverhead)
+	var err error
+	// ParseMultipartForm parses url-encoded bodies too but then hides their
+	// errors behind ErrNotMultipart, so each kind is parsed on its own.
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		err = r.ParseMultipartForm(multipartMemory)
+	} else {
+		err = r.ParseForm()
+	}
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		h.failTooLarge(w, r, v)
+		return false
+	case err != nil:
+		h.log().Info("unreadable form", "id", requestID(r), "err", err)
+		h.fail(w, r, v, http.StatusBadRequest, "The form could not be read. Please reload the page and try again.")
+		return false
+	}
+	return true
+}
+
+func (h *Handler) failTooLarge(w http.ResponseWriter, r *http.Request, v viewer) {
+	h.fail(w, r, v, http.StatusRequestEntityTooLarge,
+		"The upload is larger than the limit of "+byteSize(h.maxUpload())+". Please choose a smaller picture.")
+}
+
+// startSession logs u in on this browser.
+func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, u storage.User) {
+	http.SetCookie(w, h.Auth.Sessions.Cookie(r, h.Auth.Sessions.Issue(u.Username, u.Password)))
+}

@@ -1,0 +1,101 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/insta485/insta485/internal/media"
+)
+
+// upload serves an uploaded picture to logged-in users. media.Store.Open
+// only looks up names it could have handed out, so no path reaches outside
+// the store.
+func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
+	v, ok := h.viewer(r)
+	if !ok {
+		h.fail(w, r, v, http.StatusForbidden, "Log in to see pictures.")
+		return
+	}
+	name := r.PathValue("filename")
+	f, err := h.Media.Open(r.Context(), name)
+	if errors.Is(err, media.ErrNotFound) {
+		h.fail(w, r, v, http.StatusNotFound, "There is no such picture. It may have been deleted.")
+		return
+	}
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	defer f.Close()
+	// An upload's name is random and never given to other content, so
+	// browsers may keep it; private because only logged-in users may see it.
+	w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	http.ServeContent(w, r, name, f.ModTime(), f)
+}
+
+// formError is a mistake in what the user sent: it is answered with status
+// and msg, which says what to fix.
+type formError struct {
+	status int
+	msg    string
+}
+
+func (e *formError) Error() string { return e.msg }
+
+func badRequest(msg string) error { return &formError{http.StatusBadRequest, msg} }
+
+// failWith answers err: a formError with its status and message, anything
+// else as an internal error.
+func (h *Handler) failWith(w http.ResponseWriter, r *http.Request, v viewer, err error) {
+	var fe *formError
+	if errors.As(err, &fe) {
+		h.fail(w, r, v, fe.status, fe.msg)
+		return
+	}
+	h.serverError(w, r, err)
+}
+
+// saveUpload stores the form's picture (field `file`) and returns its new
+// name. Without a file it returns "" when the picture is optional and a
+// formError when it is required. Rejected uploads leave nothing behind.
+func (h *Handler) saveUpload(r *http.Request, required bool) (string, error) {
+	f, hdr, err := r.FormFile("file")
+	if errors.Is(err, http.ErrMissingFile) {
+		if required {
+			return "", badRequest("Please choose a picture to upload.")
+		}
+		return "", nil
+	}
+	if err != nil {
+		return "", badRequest("The uploaded file could not be read. Please try again.")
+	}
+	defer f.Close()
+	name, err := media.Save(r.Context(), h.Media, f, hdr.Filename, h.maxUpload())
+	switch {
+	case errors.Is(err, media.ErrTooLarge):
+		return "", &formError{http.StatusRequestEntityTooLarge,
+			"The picture is larger than the limit of " + byteSize(h.maxUpload()) + ". Please choose a smaller one."}
+	case errors.Is(err, media.ErrEmpty):
+		return "", badRequest("The uploaded file is empty. Please choose a picture.")
+	case errors.Is(err, media.ErrNotImage):
+		return "", badRequest("Only PNG, JPEG, GIF and WebP pictures can be uploaded.")
+	case err != nil:
+		return "", err
+	}
+	return name, nil
+}
+
+// removeFiles deletes pictures nothing refers to any more. A failure is
+// logged, not shown: the user's change already happened, and a stray file
+// costs only space.
+func (h *Handler) removeFiles(r *http.Request, names ...string) {
+	// The files must go even if the client has hung up meanwhile.
+	ctx := context.WithoutCancel(r.Context())
+	for _, n := range names {
+		if err := h.Media.Delete(ctx, n); err != nil {
+			h.log().Error("delete unused upload", "id", requestID(r), "file", n, "err", err)
+		}
+	}
+}
