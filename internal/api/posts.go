@@ -28,8 +28,8 @@ type feedPage struct {
 // Pages are counted among the posts with ids up to postid_lte, so posts
 // created while a client walks the pages never shift the later ones: next
 // always carries the bound the first page was read with. The ids come from
-// store.APIFeed, Feed's query planned to stay on the indexes on PostgreSQL
-// too; the results hold ids only, so there is no per-post query.
+// store.Feed, whose query stays on the indexes on both backends; the
+// results hold ids only, so there is no per-post query.
 func (h *Handler) listPosts(w http.ResponseWriter, r *http.Request, logname string) error {
 	q := r.URL.Query()
 	size, sizeSent, err := queryInt(q, "size")
@@ -53,7 +53,7 @@ func (h *Handler) listPosts(w http.ResponseWriter, r *http.Request, logname stri
 		// A later page asked for without a bound is read against the newest
 		// post on the feed, the bound its first page had (or would have
 		// had), so that next continues exactly where this page ends.
-		newest, err := h.Store.APIFeed(r.Context(), logname, storage.FeedPage{Size: 1})
+		newest, err := h.Store.Feed(r.Context(), logname, storage.FeedPage{Size: 1})
 		if err != nil {
 			return err
 		}
@@ -65,7 +65,7 @@ func (h *Handler) listPosts(w http.ResponseWriter, r *http.Request, logname stri
 	// No post has an id of 0 or less; storage reads a bound of 0 as "no
 	// bound", so postid_lte=0 must not reach it.
 	if !lteSent || lte > 0 {
-		ids, err = h.Store.APIFeed(r.Context(), logname, storage.FeedPage{Size: int(size), Page: int(page), PostIDLTE: lte})
+		ids, err = h.Store.Feed(r.Context(), logname, storage.FeedPage{Size: int(size), Page: int(page), PostIDLTE: lte})
 		if err != nil {
 			return err
 		}

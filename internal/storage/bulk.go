@@ -232,8 +232,8 @@ func execCount(ctx context.Context, tx *sql.Tx, query string) (int64, error) {
 	return r.RowsAffected()
 }
 
-func queryInts(ctx context.Context, q querier, query string) ([]int64, error) {
-	rows, err := q.QueryContext(ctx, query)
+func queryInts(ctx context.Context, q querier, query string, args ...any) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

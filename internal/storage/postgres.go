@@ -92,6 +92,25 @@ func pgCode(err error) string {
 func (postgresDialect) isUniqueViolation(err error) bool     { return pgCode(err) == "23505" }
 func (postgresDialect) isForeignKeyViolation(err error) bool { return pgCode(err) == "23503" }
 
+// feedQuery: given the plain IN query with a LIMIT, PostgreSQL prefers to
+// walk posts_pkey newest first filtering by owner, which reads all of posts
+// for a sparse or empty feed and turns deep pages into a sequential scan. A
+// LATERAL join instead reads at most offset+size of each owner's newest
+// posts through posts_owner_postid. UNION, not UNION ALL: an owner listed
+// twice would list their posts twice.
+func (postgresDialect) feedQuery(logname string, lte, size, offset int64) (string, []any) {
+	return `SELECT p.postid
+		FROM (SELECT followee AS owner FROM following WHERE follower = $1
+		      UNION SELECT username FROM users WHERE username = $1) AS f
+		CROSS JOIN LATERAL (
+		      SELECT postid FROM posts
+		      WHERE posts.owner = f.owner AND posts.postid <= $2
+		      ORDER BY posts.postid DESC
+		      LIMIT $5) AS p
+		ORDER BY p.postid DESC
+		LIMIT $3 OFFSET $4`, []any{logname, lte, size, offset, offset + size}
+}
+
 func (postgresDialect) secondsAgo(col string) string {
 	return "(CURRENT_TIMESTAMP AT TIME ZONE 'UTC') - " + col + " * INTERVAL '1 second'"
 }

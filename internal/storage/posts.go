@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 )
 
@@ -167,39 +166,4 @@ func (s *Store) Posts(ctx context.Context, ids []int64, logname string) ([]Post,
 		}
 	}
 	return out, nil
-}
-
-// FeedPage selects a page of a feed: Size posts after skipping Page*Size,
-// among posts with ids up to PostIDLTE (0 means no bound).
-type FeedPage struct {
-	Size      int
-	Page      int
-	PostIDLTE int64
-}
-
-// Feed returns the ids of the posts on logname's feed (their own and those
-// of everyone they follow) for page, newest first.
-func (s *Store) Feed(ctx context.Context, logname string, page FeedPage) ([]int64, error) {
-	lte := page.PostIDLTE
-	if lte <= 0 {
-		lte = math.MaxInt64
-	}
-	rows, err := s.r.QueryContext(ctx, `SELECT postid FROM posts
-		WHERE owner IN (SELECT followee FROM following WHERE follower = $1 UNION ALL SELECT username FROM users WHERE username = $1)
-		  AND postid <= $2
-		ORDER BY postid DESC
-		LIMIT $3 OFFSET $4`, logname, lte, page.Size, int64(page.Page)*int64(page.Size))
-	if err != nil {
-		return nil, fmt.Errorf("read feed: %w", err)
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
 }

@@ -87,6 +87,16 @@ func (sqliteDialect) isForeignKeyViolation(err error) bool {
 	return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 }
 
+// feedQuery: SQLite searches posts_owner_postid once per owner in the IN
+// list and sorts what it found, which stays on the indexes.
+func (sqliteDialect) feedQuery(logname string, lte, size, offset int64) (string, []any) {
+	return `SELECT postid FROM posts
+		WHERE owner IN (SELECT followee FROM following WHERE follower = $1 UNION ALL SELECT username FROM users WHERE username = $1)
+		  AND postid <= $2
+		ORDER BY postid DESC
+		LIMIT $3 OFFSET $4`, []any{logname, lte, size, offset}
+}
+
 func (sqliteDialect) secondsAgo(col string) string {
 	return "datetime('now', '-' || " + col + " || ' seconds')"
 }

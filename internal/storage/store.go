@@ -62,6 +62,10 @@ type dialect interface {
 	migrationsDir() string
 	isUniqueViolation(error) bool
 	isForeignKeyViolation(error) bool
+	// feedQuery is the feed page query: the ids of posts by logname and
+	// whom they follow with postid <= lte, newest first, size of them after
+	// skipping offset.
+	feedQuery(logname string, lte, size, offset int64) (string, []any)
 	// secondsAgo is an SQL expression for the UTC time col seconds ago.
 	secondsAgo(col string) string
 	// bulkStage fills the bulk loader's staging tables.
