@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/insta485/insta485/internal/storage"
@@ -45,7 +46,24 @@ func New(store *storage.Store, log *slog.Logger, parts ...Registrar) http.Handle
 	for _, p := range parts {
 		p.Register(mux)
 	}
-	return withRequestLog(log, recoverPanics(log, mux))
+	return withRequestLog(log, recoverPanics(log, apiPathsStayJSON(mux)))
+}
+
+// apiPathsStayJSON answers an API path that is not in clean form (a double
+// slash, a dot segment) with a JSON 404: ServeMux would otherwise redirect
+// it with an HTML body, and API clients are promised JSON only.
+func apiPathsStayJSON(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if strings.HasPrefix(p, "/api/") && (strings.Contains(p, "//") || strings.Contains(p, "/./") || strings.Contains(p, "/../") ||
+			strings.HasSuffix(p, "/.") || strings.HasSuffix(p, "/..")) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprint(w, `{"message": "Not Found", "status_code": 404}`)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 type ctxKey int
