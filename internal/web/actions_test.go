@@ -26,9 +26,9 @@ type actionCase struct {
 	// none; tokenFrom, when set, gives it instead.
 	token     string
 	tokenFrom func(t *testing.T, app *testenv.App, c *client) string
-	opts     []testenv.AppOption
-	status   int
-	location string
+	opts      []testenv.AppOption
+	status    int
+	location  string
 	// check looks at the data afterwards. Failing requests (4xx) are also
 	// checked to have changed nothing at all.
 	check func(t *testing.T, app *testenv.App, c *client)
