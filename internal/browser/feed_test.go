@@ -9,6 +9,7 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -293,8 +294,49 @@ const readPosts = `[...document.querySelectorAll('#feed article.post')].map((a) 
   };
 })`
 
+// layout is where each post of the feed sits on the page: postid, top and
+// height in CSS pixels.
+const layout = `[...document.querySelectorAll('#feed article.post')].map((a) => {
+  const r = a.getBoundingClientRect();
+  return [Number(a.dataset.postid), r.top, r.height];
+})`
+
+// jumpTolerance is how far, in CSS pixels, a post may move when the script
+// swaps it in: sub-pixel differences (the live feed's delete buttons on
+// comments make a comment line a fraction of a pixel taller) are not a
+// visible jump.
+const jumpTolerance = 2.0
+
+// moved reports whether the feed's layout changed from before to after by
+// more than jumpTolerance.
+func moved(before, after [][3]float64) bool {
+	if len(before) != len(after) {
+		return true
+	}
+	for i := range before {
+		b, a := before[i], after[i]
+		if b[0] != a[0] || math.Abs(b[1]-a[1]) > jumpTolerance || math.Abs(b[2]-a[2]) > jumpTolerance {
+			return true
+		}
+	}
+	return false
+}
+
 func testLoads(t *testing.T, s *session) {
-	s.open(t)
+	if s.delay == 0 {
+		s.open(t)
+	} else {
+		// With a slow API the server-rendered page shows for a while
+		// before the script swaps its posts in: the swap must not move
+		// anything.
+		do(t, s, chromedp.Navigate(s.app.URL+"/"))
+		before := testenv.Wait[[][3]float64](t, s.tab, "the server-rendered feed, images loaded, script at work",
+			`document.querySelector('#feed[aria-busy]') && [...document.images].every((i) => i.complete) && `+layout)
+		s.waitLive(t)
+		if after := js[[][3]float64](t, s, layout); moved(before, after) {
+			t.Errorf("posts moved when the script took over: [postid top height] before %v, after %v", before, after)
+		}
+	}
 	got := js[[]renderedPost](t, s, readPosts)
 
 	up := func(name string) string { return "/uploads/" + name }
