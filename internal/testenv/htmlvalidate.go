@@ -170,6 +170,7 @@ func ValidateHTML(t testing.TB, pages []HTMLPage) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("Nu HTML Checker: %d pages, %d errors", len(pages), len(msgs))
 	for _, m := range msgs {
 		t.Errorf("invalid HTML5: %s", m)
 	}

@@ -199,7 +199,9 @@ var (
 	imgTag    = regexp.MustCompile(`(?is)<img\b[^>]*>`)
 	formBlock = regexp.MustCompile(`(?is)<form\b([^>]*)>(.*?)</form>`)
 	inputTag  = regexp.MustCompile(`(?is)<input\b([^>]*)>`)
-	attribute = regexp.MustCompile(`([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:\s*=\s*"([^"]*)")?`)
+	// linkOrScript matches <link> and <script> start tags.
+	linkOrScript = regexp.MustCompile(`(?is)<(?:link|script)\b([^>]*)>`)
+	attribute    = regexp.MustCompile(`([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:\s*=\s*"([^"]*)")?`)
 )
 
 // pageText is the text a reader sees, whitespace collapsed, title included.
