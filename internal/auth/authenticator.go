@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/insta485/insta485/internal/storage"
 )
@@ -22,7 +24,13 @@ type Authenticator struct {
 // Login checks a username and password. A legacy or weak hash is replaced
 // by a fresh argon2id one on success.
 func (a *Authenticator) Login(ctx context.Context, username, password string) (storage.User, error) {
-	u, err := a.Store.User(ctx, username)
+	var u storage.User
+	err := storage.ErrNotFound
+	// No user has a name that is not valid UTF-8 or holds NUL, and
+	// PostgreSQL answers a lookup of one with an error, not with no rows.
+	if utf8.ValidString(username) && !strings.ContainsRune(username, 0) {
+		u, err = a.Store.User(ctx, username)
+	}
 	if errors.Is(err, storage.ErrNotFound) {
 		// Spend the time a real check would, so timing does not tell which
 		// usernames exist.
