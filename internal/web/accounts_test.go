@@ -85,6 +85,8 @@ func TestSignUpAndLogin(t *testing.T) {
 		{name: "login unknown user", fields: map[string]string{"operation": "login", "username": "nobody", "password": "chickens"}, status: 403},
 		{name: "login SQL injection", fields: map[string]string{"operation": "login", "username": "awdeorio' --", "password": "' OR '1'='1"}, status: 403},
 		{name: "login empty password", fields: map[string]string{"operation": "login", "username": "awdeorio", "password": ""}, status: 400},
+		{name: "login username with NUL", fields: map[string]string{"operation": "login", "username": "awdeorio\x00", "password": "chickens"}, status: 403},
+		{name: "login username invalid UTF-8", fields: map[string]string{"operation": "login", "username": "a\xffb", "password": "chickens"}, status: 403},
 		{name: "login no username", fields: map[string]string{"operation": "login", "password": "chickens"}, status: 400},
 		{name: "sign up", fields: signUpFields("new_user.1-x"), file: &upload{"me.png", img}, status: 302, location: "/",
 			check: func(t *testing.T, app *testenv.App, c *client) {
@@ -107,6 +109,8 @@ func TestSignUpAndLogin(t *testing.T) {
 		{name: "sign up username of 20", fields: signUpFields(strings.Repeat("a", 20)), file: &upload{"me.png", img}, status: 302, location: "/"},
 		{name: "sign up fullname too long", fields: with(signUpFields("newbie"), "fullname", strings.Repeat("n", 41)), file: &upload{"me.png", img}, status: 400},
 		{name: "sign up email too long", fields: with(signUpFields("newbie"), "email", strings.Repeat("e", 31)+"@example.x"), file: &upload{"me.png", img}, status: 400},
+		{name: "sign up fullname with NUL", fields: with(signUpFields("newbie"), "fullname", "New\x00Person"), file: &upload{"me.png", img}, status: 400},
+		{name: "sign up email invalid UTF-8", fields: with(signUpFields("newbie"), "email", "n\xff@example.com"), file: &upload{"me.png", img}, status: 400},
 		{name: "sign up no email", fields: with(signUpFields("newbie"), "email", ""), file: &upload{"me.png", img}, status: 400},
 		{name: "sign up no password", fields: with(signUpFields("newbie"), "password", ""), file: &upload{"me.png", img}, status: 400},
 		{name: "sign up no photo", fields: signUpFields("newbie"), status: 400},
@@ -199,6 +203,8 @@ func TestAccountSettings(t *testing.T) {
 		{name: "edit no fullname", user: "awdeorio", path: "/accounts/", fields: edit("", "a@b.c"), status: 400},
 		{name: "edit no email", user: "awdeorio", path: "/accounts/", fields: edit("A", ""), status: 400},
 		{name: "edit fullname too long", user: "awdeorio", path: "/accounts/", fields: edit(strings.Repeat("x", 41), "a@b.c"), status: 400},
+		{name: "edit fullname with NUL", user: "awdeorio", path: "/accounts/", fields: edit("A\x00", "a@b.c"), status: 400},
+		{name: "edit email invalid UTF-8", user: "awdeorio", path: "/accounts/", fields: edit("A", "a\xff@b.c"), status: 400},
 		{name: "edit email too long", user: "awdeorio", path: "/accounts/", fields: edit("A", strings.Repeat("x", 41)), status: 400},
 		{name: "password", user: "awdeorio", path: "/accounts/?target=/accounts/edit/", fields: password("chickens", "roosters", "roosters"),
 			status: 302, location: "/accounts/edit/", check: func(t *testing.T, app *testenv.App, c *client) {

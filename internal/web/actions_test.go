@@ -209,6 +209,9 @@ func TestComments(t *testing.T) {
 		{name: "create no text field", user: "awdeorio", path: "/comments/", fields: map[string]string{"operation": "create", "postid": "1"}, status: 400},
 		{name: "create missing post", user: "awdeorio", path: "/comments/", fields: map[string]string{"operation": "create", "postid": "99", "text": "hi"}, status: 404},
 		{name: "create postid not a number", user: "awdeorio", path: "/comments/", fields: map[string]string{"operation": "create", "postid": "1 OR 1=1", "text": "hi"}, status: 400},
+		// PostgreSQL cannot store NUL or invalid UTF-8: a bad request, not a failure.
+		{name: "create with NUL", user: "awdeorio", path: "/comments/", fields: map[string]string{"operation": "create", "postid": "1", "text": "a\x00b"}, status: 400},
+		{name: "create invalid UTF-8", user: "awdeorio", path: "/comments/", fields: map[string]string{"operation": "create", "postid": "1", "text": "a\xffb"}, status: 400},
 		{name: "delete own", user: "awdeorio", path: "/comments/?target=/posts/3/", fields: map[string]string{"operation": "delete", "commentid": "1"},
 			status: 302, location: "/posts/3/", check: func(t *testing.T, app *testenv.App, _ *client) {
 				if _, err := app.Store.Comment(context.Background(), 1); !errors.Is(err, storage.ErrNotFound) {
@@ -243,6 +246,11 @@ func TestFollowing(t *testing.T) {
 		{name: "unfollow not followed", user: "awdeorio", path: "/following/", fields: map[string]string{"operation": "unfollow", "username": "jag"}, status: 409},
 		{name: "follow missing user", user: "awdeorio", path: "/following/", fields: map[string]string{"operation": "follow", "username": "nobody"}, status: 404},
 		{name: "unfollow missing user", user: "awdeorio", path: "/following/", fields: map[string]string{"operation": "unfollow", "username": "nobody"}, status: 404},
+		// Names no user can have: no such user, whatever the database makes of them.
+		{name: "follow name too long", user: "awdeorio", path: "/following/", fields: map[string]string{"operation": "follow", "username": strings.Repeat("x", 21)}, status: 404},
+		{name: "follow name with NUL", user: "awdeorio", path: "/following/", fields: map[string]string{"operation": "follow", "username": "a\x00b"}, status: 404},
+		{name: "unfollow name with NUL", user: "awdeorio", path: "/following/", fields: map[string]string{"operation": "unfollow", "username": "a\x00b"}, status: 404},
+		{name: "follow name invalid UTF-8", user: "awdeorio", path: "/following/", fields: map[string]string{"operation": "follow", "username": "a\xffb"}, status: 404},
 		{name: "follow oneself", user: "awdeorio", path: "/following/", fields: map[string]string{"operation": "follow", "username": "awdeorio"}, status: 400},
 		{name: "no username", user: "awdeorio", path: "/following/", fields: map[string]string{"operation": "follow"}, status: 400},
 		{name: "unknown operation", user: "awdeorio", path: "/following/", fields: map[string]string{"operation": "block", "username": "jag"}, status: 400},

@@ -25,6 +25,9 @@ func (h *Handler) follow(r *http.Request, v viewer) error {
 	if name == "" {
 		return badRequest("The form is missing the username to " + op + ".")
 	}
+	if !possibleUsername(name) {
+		return errNoUser
+	}
 	ctx := r.Context()
 	if op == "follow" {
 		err := h.Store.Follow(ctx, v.Logname(), name)

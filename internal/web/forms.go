@@ -29,11 +29,26 @@ func field(r *http.Request, name string) string {
 	return strings.TrimSpace(r.PostFormValue(name))
 }
 
-// checkText returns a formError when value, labelled label, is empty or
-// longer than max characters.
+// storable reports whether s is text every backend can store and compare:
+// valid UTF-8 without NUL, which PostgreSQL refuses with an error.
+func storable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
+// possibleUsername reports whether some user could be called name; a name
+// that fails it is "no such user" without asking the database.
+func possibleUsername(name string) bool {
+	return name != "" && storable(name) && utf8.RuneCountInString(name) <= maxUsername
+}
+
+// checkText returns a formError when value, labelled label, is empty, not
+// storable text or longer than max characters.
 func checkText(label, value string, max int) error {
 	if value == "" {
 		return badRequest("Please fill in the " + label + ".")
+	}
+	if !storable(value) {
+		return badRequest("The " + label + " holds characters that cannot be stored.")
 	}
 	if utf8.RuneCountInString(value) > max {
 		return badRequest("The " + label + " is too long: at most " + strconv.Itoa(max) + " characters.")

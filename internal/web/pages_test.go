@@ -178,6 +178,11 @@ func TestPagesAsAwdeorio(t *testing.T) {
 		},
 		{path: "/users/nobody/followers/", status: http.StatusNotFound},
 		{path: "/users/nobody/following/", status: http.StatusNotFound},
+		// Names no user can have (PostgreSQL cannot even compare them).
+		{path: "/users/a%00b/", status: http.StatusNotFound},
+		{path: "/users/a%FFb/", status: http.StatusNotFound},
+		{path: "/users/a%00b/followers/", status: http.StatusNotFound},
+		{path: "/users/a%FFb/following/", status: http.StatusNotFound},
 		{
 			path:     "/explore/",
 			status:   http.StatusOK,

@@ -34,6 +34,10 @@ var errNoUser = &formError{http.StatusNotFound, "There is no user by that name."
 func (h *Handler) userPage(w http.ResponseWriter, r *http.Request, v viewer) {
 	ctx := r.Context()
 	name := r.PathValue("username")
+	if !possibleUsername(name) {
+		h.failWith(w, r, v, errNoUser)
+		return
+	}
 	p, err := h.Store.Profile(ctx, name, v.Logname())
 	if errors.Is(err, storage.ErrNotFound) {
 		h.failWith(w, r, v, errNoUser)
@@ -87,6 +91,10 @@ func (h *Handler) peoplePage(w http.ResponseWriter, r *http.Request, v viewer, s
 	list func(ctx context.Context, username, logname string) ([]storage.Relation, error)) {
 	ctx := r.Context()
 	name := r.PathValue("username")
+	if !possibleUsername(name) {
+		h.failWith(w, r, v, errNoUser)
+		return
+	}
 	if _, err := h.Store.User(ctx, name); errors.Is(err, storage.ErrNotFound) {
 		h.failWith(w, r, v, errNoUser)
 		return
