@@ -195,6 +195,13 @@ func TestAccountSettings(t *testing.T) {
 					t.Error("the old profile photo is still stored")
 				}
 			}},
+		{name: "edit url-encoded without photo", user: "awdeorio", path: "/accounts/?target=/accounts/edit/", fields: edit("Drew", "drew@example.com"),
+			urlencoded: true, status: 302, location: "/accounts/edit/", check: func(t *testing.T, app *testenv.App, _ *client) {
+				u, _ := user(t, app, "awdeorio")
+				if u.Fullname != "Drew" || u.Email != "drew@example.com" || u.Filename != awdeorioPhoto {
+					t.Errorf("user = %+v, want new name and email, same photo", u)
+				}
+			}},
 		{name: "edit default target", user: "awdeorio", path: "/accounts/", fields: edit("A", "a@b.c"), status: 302, location: "/"},
 		{name: "edit photo not an image", user: "awdeorio", path: "/accounts/?target=/accounts/edit/", fields: edit("Drew", "drew@example.com"),
 			file: &upload{"new.png", []byte("not a picture at all")}, status: 400},

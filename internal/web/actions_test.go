@@ -22,6 +22,10 @@ type actionCase struct {
 	path   string
 	fields map[string]string
 	file   *upload
+	// urlencoded sends the fields as application/x-www-form-urlencoded,
+	// the way scripts (and the classic test suites) send forms without a
+	// file, instead of multipart/form-data.
+	urlencoded bool
 	// token is the csrf_token sent: "" for the session's own, "-" for
 	// none; tokenFrom, when set, gives it instead.
 	token     string
@@ -95,7 +99,12 @@ func runAction(t *testing.T, app *testenv.App, c *client, tc actionCase) {
 		delete(fields, "csrf_token")
 	}
 	before := snapshot(t, app)
-	res := c.post(tc.path, fields, tc.file)
+	var res response
+	if tc.urlencoded {
+		res = c.postURLEncoded(tc.path, fields)
+	} else {
+		res = c.post(tc.path, fields, tc.file)
+	}
 	if res.Status != tc.status || res.Location != tc.location {
 		t.Fatalf("POST %s %v: status %d to %q, want %d to %q\n%s",
 			tc.path, tc.fields, res.Status, res.Location, tc.status, tc.location, res.Body)
@@ -166,6 +175,8 @@ func TestLikes(t *testing.T) {
 			status: 302, location: "/posts/2/"},
 		{name: "like a post of someone not followed", user: "awdeorio", path: "/likes/?target=/", fields: map[string]string{"operation": "like", "postid": "4"},
 			status: 302, location: "/", check: wantLikes(4, "awdeorio", 1, true)},
+		{name: "like url-encoded", user: "jflinn", path: "/likes/?target=/", fields: map[string]string{"operation": "like", "postid": "2"},
+			urlencoded: true, status: 302, location: "/", check: wantLikes(2, "jflinn", 3, true)},
 		{name: "like twice", user: "awdeorio", path: "/likes/?target=/", fields: map[string]string{"operation": "like", "postid": "1"}, status: 409},
 		{name: "unlike", user: "awdeorio", path: "/likes/?target=/", fields: map[string]string{"operation": "unlike", "postid": "1"},
 			status: 302, location: "/", check: wantLikes(1, "awdeorio", 2, false)},

@@ -62,7 +62,9 @@ func (h *Handler) failWith(w http.ResponseWriter, r *http.Request, v viewer, err
 // formError when it is required. Rejected uploads leave nothing behind.
 func (h *Handler) saveUpload(r *http.Request, required bool) (string, error) {
 	f, hdr, err := r.FormFile("file")
-	if errors.Is(err, http.ErrMissingFile) {
+	// A form that is not multipart (url-encoded, as scripts send forms
+	// without a file) has no file either.
+	if errors.Is(err, http.ErrMissingFile) || errors.Is(err, http.ErrNotMultipart) {
 		if required {
 			return "", badRequest("Please choose a picture to upload.")
 		}
