@@ -51,7 +51,9 @@ func TestFeed(t *testing.T) {
 		{"double-click", testDoubleClick},
 		{"comment", testComment},
 		{"api-error", testAPIError},
+		{"empty-feed", testEmptyFeed},
 		{"infinite-scroll", testInfiniteScroll},
+		{"scroll-error", testScrollError},
 		{"timestamps", testTimestamps},
 	}
 	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
@@ -98,6 +100,8 @@ func (d *domSnapshots) keep(t *testing.T, s *session) {
 type requestLog struct {
 	mu   sync.Mutex
 	reqs []string // "METHOD /path?query", in order of arrival
+	// failOnce holds request URIs to answer with a 503 the first time.
+	failOnce map[string]bool
 }
 
 // middleware records each API request as it arrives and then, when delay
@@ -108,7 +112,15 @@ func (l *requestLog) middleware(delay time.Duration) func(http.Handler) http.Han
 			if strings.HasPrefix(r.URL.Path, "/api/") {
 				l.mu.Lock()
 				l.reqs = append(l.reqs, r.Method+" "+r.URL.RequestURI())
+				fail := l.failOnce[r.URL.RequestURI()]
+				delete(l.failOnce, r.URL.RequestURI())
 				l.mu.Unlock()
+				if fail {
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(http.StatusServiceUnavailable)
+					fmt.Fprint(w, `{"message": "Service Unavailable", "status_code": 503}`)
+					return
+				}
 				if delay > 0 {
 					select {
 					case <-time.After(delay):
@@ -120,6 +132,16 @@ func (l *requestLog) middleware(delay time.Duration) func(http.Handler) http.Han
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// failNext makes the next request for uri fail with a 503.
+func (l *requestLog) failNext(uri string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.failOnce == nil {
+		l.failOnce = map[string]bool{}
+	}
+	l.failOnce[uri] = true
 }
 
 // matching returns the requests of method whose path (without the query)
@@ -528,11 +550,11 @@ func testAPIError(t *testing.T, s *session) {
 	}
 }
 
-func testInfiniteScroll(t *testing.T, s *session) {
+// addPosts adds n posts by awdeorio, with generated pictures.
+func addPosts(t *testing.T, s *session, n int) {
+	t.Helper()
 	ctx := context.Background()
-	// 30 more posts by awdeorio (ids 5 to 34): with the sample posts 1–3
-	// his feed holds 33, so pages of 10 come as 10, 20, 30 and then 33.
-	for i := range 30 {
+	for i := range n {
 		name := fmt.Sprintf("%032x.jpg", i+1)
 		if err := s.app.Media.Put(ctx, name, bytes.NewReader(media.Landscape(name, 160))); err != nil {
 			t.Fatal(err)
@@ -541,6 +563,20 @@ func testInfiniteScroll(t *testing.T, s *session) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// frames is a JavaScript promise that settles once the page has rendered
+// twice, so its IntersectionObserver has seen where the page is scrolled.
+const frames = `new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(r))))`
+
+// postLinks is a JavaScript expression for the number of posts (their
+// timestamp links) on the feed.
+const postLinks = `document.querySelectorAll('#feed [data-testid="post-time-ago"]').length`
+
+func testInfiniteScroll(t *testing.T, s *session) {
+	// 30 more posts by awdeorio (ids 5 to 34): with the sample posts 1–3
+	// his feed holds 33, so pages of 10 come as 10, 20, 30 and then 33.
+	addPosts(t, s, 30)
 	s.open(t)
 	ids := func() []int {
 		return js[[]int](t, s, `[...document.querySelectorAll('#feed [data-testid="post-time-ago"]')].map((a) => Number(a.closest('a').getAttribute('href').split('/')[2]))`)
@@ -553,9 +589,6 @@ func testInfiniteScroll(t *testing.T, s *session) {
 		}
 	}
 	newest := func(n int) []int { return feed[:min(n, len(feed))] }
-	// frames lets the page render twice, so its IntersectionObserver has
-	// seen where the page is scrolled to.
-	const frames = `new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(r))))`
 	toBottom := `window.scrollTo(0, document.documentElement.scrollHeight)`
 	scrollUntil := func(n int) {
 		t.Helper()
@@ -640,5 +673,68 @@ func validate(t *testing.T, s *session) {
 	t.Helper()
 	if s.dom != nil {
 		s.dom.keep(t, s)
+	}
+}
+
+// testEmptyFeed: a feed with no posts says so, as the server's page does.
+func testEmptyFeed(t *testing.T, s *session) {
+	ctx := context.Background()
+	for _, id := range []int64{1, 3} {
+		if _, err := s.app.Store.DeletePost(ctx, id, "awdeorio"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, u := range []string{"jflinn", "michjc"} {
+		if err := s.app.Store.Unfollow(ctx, "awdeorio", u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.open(t)
+	if n := js[int](t, s, postLinks); n != 0 {
+		t.Errorf("empty feed shows %d posts", n)
+	}
+	if msg := js[string](t, s, textOf("#feed .empty")); !strings.Contains(msg, "Your feed is empty") {
+		t.Errorf("empty feed says %q, want that it is empty", msg)
+	}
+	if n := js[int](t, s, `document.querySelectorAll('#feed .empty a[href="/explore/"]').length`); n != 1 {
+		t.Errorf("empty feed has %d links to /explore/, want 1", n)
+	}
+}
+
+// testScrollError: when a page of the feed fails to load, the reader sees
+// why and a button to try again; the script does not retry on its own.
+func testScrollError(t *testing.T, s *session) {
+	addPosts(t, s, 30)
+	page2 := "/api/v1/posts/?size=10&page=1&postid_lte=34"
+	s.log.failNext(page2)
+	s.allowConsole = func(e testenv.ConsoleEntry) bool {
+		return e.Source == "network" && strings.HasSuffix(e.URL, page2)
+	}
+	s.open(t)
+	js[chromedp.Void](t, s, `window.scrollTo(0, document.documentElement.scrollHeight)`)
+	retry := `#feed [role=status] button`
+	wait(t, s, "an error message with a retry button", fmt.Sprintf(
+		`/Service Unavailable/.test(%s) && document.querySelector(%q) !== null && !document.querySelector('#feed[aria-busy]')`,
+		textOf("#feed [role=status]"), retry))
+	// The end of the feed is still in view; the page must not be asked for
+	// again until the reader says so. Let the page render (an observer
+	// would have fired by then) and make a request of our own: anything
+	// the script sent by itself was sent before it. The test does not
+	// scroll, since scrolling away and back is a reader's way to retry too.
+	js[chromedp.Void](t, s, frames)
+	if status := js[int](t, s, `fetch('/api/v1/').then((r) => r.status)`); status != http.StatusOK {
+		t.Fatalf("GET /api/v1/: %d", status)
+	}
+	if pages := s.log.matching("GET", "/api/v1/posts/"); len(pages) != 2 {
+		t.Fatalf("after a failed page, with nobody asking, the script requested feed pages %q; want the first and the failed one only", pages)
+	}
+
+	do(t, s, chromedp.Click(chromedp.CSS(retry)))
+	wait(t, s, "20 posts", postLinks+` === 20 && !document.querySelector('#feed[aria-busy]')`)
+	if pages := s.log.matching("GET", "/api/v1/posts/"); !slices.Equal(pages, []string{"/api/v1/posts/", page2, page2}) {
+		t.Errorf("feed pages requested: %q; want the first, the second (failed) and the second again", pages)
+	}
+	if msg := js[string](t, s, textOf("#feed [role=status]")); msg != "" {
+		t.Errorf("after a successful retry the status still says %q", msg)
 	}
 }

@@ -70,7 +70,6 @@ const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 class Feed {
   constructor(root) {
     this.root = root;
-    this.logname = root.dataset.logname || '';
     this.next = '';
     this.loading = false;
     this.requested = new Set(); // page URLs already asked for: never load one twice
@@ -92,7 +91,7 @@ class Feed {
       const { posts, next } = await this.fetchPage(API_POSTS);
       const articles = posts.map((p) => this.renderPost(p));
       await decoded(articles);
-      this.root.replaceChildren(...articles, this.sentinel);
+      this.root.replaceChildren(...(articles.length ? articles : [emptyFeed()]), this.sentinel);
       // Says the feed is live now (for styles, and for tests to wait on).
       this.root.dataset.live = '';
       this.next = next;
@@ -135,6 +134,7 @@ class Feed {
     this.root.setAttribute('aria-busy', 'true');
     this.status.textContent = 'Loading more posts…';
     this.status.classList.remove('feed-error');
+    let failed = false;
     try {
       const { posts, next } = await this.fetchPage(url);
       const articles = posts.map((p) => this.renderPost(p));
@@ -145,14 +145,20 @@ class Feed {
       this.next = next;
       this.status.textContent = '';
     } catch (err) {
-      // Let a later scroll try the same page again.
+      // The same page may be tried again, but only when the reader asks
+      // (the button, or scrolling away and back): retrying by itself would
+      // hammer a server that is already in trouble.
+      failed = true;
       this.requested.delete(url);
-      this.status.textContent = err.message;
+      const retry = h('button', { type: 'button', class: 'btn btn-small' }, 'Try again');
+      retry.addEventListener('click', () => this.loadMore());
+      this.status.replaceChildren(err.message, ' ', retry);
       this.status.classList.add('feed-error');
     } finally {
       this.loading = false;
       this.root.removeAttribute('aria-busy');
     }
+    if (failed) return;
     if (!this.next) {
       this.observer.disconnect();
       this.sentinel.remove();
@@ -182,7 +188,8 @@ class Feed {
       error.hidden = !message;
     };
 
-    const likes = h('span', { class: 'post-likes' });
+    // Announced when it changes, so screen reader users hear the new count.
+    const likes = h('span', { class: 'post-likes', 'aria-live': 'polite' });
     const likeButton = h('button', { type: 'button', class: 'like-button', 'data-testid': 'like-unlike-button' });
     const showLikes = () => {
       const { lognameLikesThis, numLikes } = state.likes;
@@ -311,6 +318,12 @@ class Feed {
     li.append(' ', del);
     return li;
   }
+}
+
+// emptyFeed is what the server shows for a feed with no posts.
+function emptyFeed() {
+  return h('p', { class: 'empty card' }, 'Your feed is empty. ', h('a', { href: '/explore/' }, 'Explore'),
+    ' to find people to follow, or post a picture from your profile.');
 }
 
 // decoded waits until the images in articles can be painted at once, so
