@@ -63,7 +63,7 @@ func (s *Store) DeleteComment(ctx context.Context, commentid int64, logname stri
 func (s *Store) deleteOwned(ctx context.Context, table, key string, id int64, logname string) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		var owner string
-		err := tx.QueryRowContext(ctx, "SELECT owner FROM "+table+" WHERE "+key+" = $1", id).Scan(&owner)
+		err := tx.QueryRowContext(ctx, "SELECT owner FROM "+table+" WHERE "+key+" = $1"+s.dialect.forUpdate(), id).Scan(&owner)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}

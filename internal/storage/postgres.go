@@ -111,6 +111,8 @@ func (postgresDialect) feedQuery(logname string, lte, size, offset int64) (strin
 		LIMIT $3 OFFSET $4`, []any{logname, lte, size, offset, offset + size}
 }
 
+func (postgresDialect) forUpdate() string { return " FOR UPDATE" }
+
 func (postgresDialect) secondsAgo(col string) string {
 	return "(CURRENT_TIMESTAMP AT TIME ZONE 'UTC') - " + col + " * INTERVAL '1 second'"
 }

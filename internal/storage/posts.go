@@ -47,7 +47,7 @@ func (s *Store) CreatePost(ctx context.Context, owner, filename string) (int64, 
 func (s *Store) DeletePost(ctx context.Context, postid int64, logname string) (orphans []string, err error) {
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var owner, filename string
-		err := tx.QueryRowContext(ctx, "SELECT owner, filename FROM posts WHERE postid = $1", postid).Scan(&owner, &filename)
+		err := tx.QueryRowContext(ctx, "SELECT owner, filename FROM posts WHERE postid = $1"+s.dialect.forUpdate(), postid).Scan(&owner, &filename)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}

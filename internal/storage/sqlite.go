@@ -97,6 +97,8 @@ func (sqliteDialect) feedQuery(logname string, lte, size, offset int64) (string,
 		LIMIT $3 OFFSET $4`, []any{logname, lte, size, offset}
 }
 
+func (sqliteDialect) forUpdate() string { return "" }
+
 func (sqliteDialect) secondsAgo(col string) string {
 	return "datetime('now', '-' || " + col + " || ' seconds')"
 }

@@ -66,6 +66,10 @@ type dialect interface {
 	// whom they follow with postid <= lte, newest first, size of them after
 	// skipping offset.
 	feedQuery(logname string, lte, size, offset int64) (string, []any)
+	// forUpdate ends a SELECT that reads a row a transaction is about to
+	// change, locking it against concurrent transactions where the engine
+	// needs that (PostgreSQL); SQLite's single writer already serialises.
+	forUpdate() string
 	// secondsAgo is an SQL expression for the UTC time col seconds ago.
 	secondsAgo(col string) string
 	// bulkStage fills the bulk loader's staging tables.

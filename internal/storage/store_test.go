@@ -554,3 +554,64 @@ func sameSet(a, b []string) bool {
 	slices.Sort(b)
 	return slices.Equal(a, b)
 }
+
+// TestConcurrentChangesOfOneRowAgree: eight requests at once change the
+// same profile photo or delete the same post or comment. Every replaced
+// photo must be reported orphaned exactly once, and exactly one delete may
+// succeed; the others find nothing to delete.
+func TestConcurrentChangesOfOneRowAgree(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+		t.Parallel()
+		s := testenv.NewStore(t, backend)
+		ctx := context.Background()
+		const n = 8
+		var mu sync.Mutex
+		var orphaned []string
+		deleted := map[string]int{}
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(3)
+			go func() {
+				defer wg.Done()
+				o, err := s.UpdateUser(ctx, "jag", "J", "j@example.com", fmt.Sprintf("%032x.jpg", 900+i))
+				if err != nil {
+					t.Errorf("UpdateUser: %v", err)
+				}
+				mu.Lock()
+				orphaned = append(orphaned, o...)
+				mu.Unlock()
+			}()
+			go func() {
+				defer wg.Done()
+				_, err := s.DeletePost(ctx, 4, "jag")
+				mu.Lock()
+				deleted[fmt.Sprint("post ", err)]++
+				mu.Unlock()
+			}()
+			go func() {
+				defer wg.Done()
+				err := s.DeleteComment(ctx, 3, "michjc")
+				mu.Lock()
+				deleted[fmt.Sprint("comment ", err)]++
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		// The photos: the sample one and seven of the eight new ones are
+		// gone, each reported once; the last one written is current.
+		u, _ := s.User(ctx, "jag")
+		want := []string{storage.SampleUsers[3].Filename}
+		for i := range n {
+			if f := fmt.Sprintf("%032x.jpg", 900+i); f != u.Filename {
+				want = append(want, f)
+			}
+		}
+		if !sameSet(orphaned, want) {
+			t.Errorf("orphaned photos %v, want each replaced photo once: %v", orphaned, want)
+		}
+		wantDeletes := map[string]int{"post <nil>": 1, "post not found": n - 1, "comment <nil>": 1, "comment not found": n - 1}
+		if fmt.Sprint(deleted) != fmt.Sprint(wantDeletes) {
+			t.Errorf("delete results %v, want %v", deleted, wantDeletes)
+		}
+	})
+}

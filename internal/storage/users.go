@@ -84,7 +84,7 @@ func (s *Store) Profile(ctx context.Context, username, logname string) (Profile,
 func (s *Store) UpdateUser(ctx context.Context, username, fullname, email, filename string) (orphans []string, err error) {
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var old string
-		err := tx.QueryRowContext(ctx, "SELECT filename FROM users WHERE username = $1", username).Scan(&old)
+		err := tx.QueryRowContext(ctx, "SELECT filename FROM users WHERE username = $1"+s.dialect.forUpdate(), username).Scan(&old)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
@@ -123,6 +123,16 @@ func (s *Store) SetPassword(ctx context.Context, username, hash string) error {
 // edges, and returns the image files nothing refers to any more.
 func (s *Store) DeleteUser(ctx context.Context, username string) (orphans []string, err error) {
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		// Locking the user first keeps new posts (whose foreign key waits
+		// on this row) from slipping in between listing files and deleting.
+		var name string
+		err := tx.QueryRowContext(ctx, "SELECT username FROM users WHERE username = $1"+s.dialect.forUpdate(), username).Scan(&name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
 		files, err := queryStrings(ctx, tx,
 			"SELECT filename FROM users WHERE username = $1 UNION SELECT filename FROM posts WHERE owner = $1", username)
 		if err != nil {
