@@ -144,3 +144,36 @@ func TestLoginUpgradesLegacyHashes(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentFirstLoginsShareOneUpgradedHash: every login that races to
+// upgrade the same legacy hash must come back bound to the stored hash, or
+// its session would be dead on arrival.
+func TestConcurrentFirstLoginsShareOneUpgradedHash(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+		t.Parallel()
+		store := testenv.NewStore(t, backend)
+		a := &auth.Authenticator{Sessions: auth.NewSessions([]byte("0123456789abcdef0123456789abcdef")), Store: store}
+		ctx := context.Background()
+		results := make(chan storage.User, 6)
+		for range 6 {
+			go func() {
+				u, err := a.Login(ctx, "jflinn", "password")
+				if err != nil {
+					t.Errorf("Login: %v", err)
+				}
+				results <- u
+			}()
+		}
+		stored := ""
+		for range 6 {
+			u := <-results
+			if stored == "" {
+				s, _ := store.User(ctx, "jflinn")
+				stored = s.Password
+			}
+			if u.Password != stored {
+				t.Errorf("a login is bound to %q, but %q is stored", u.Password, stored)
+			}
+		}
+	})
+}

@@ -46,7 +46,13 @@ func (a *Authenticator) Login(ctx context.Context, username, password string) (s
 	}
 	if rehash {
 		h := HashPassword(password)
-		if err := a.Store.SetPassword(ctx, u.Username, h); err != nil {
+		err := a.Store.ReplacePassword(ctx, u.Username, u.Password, h)
+		if errors.Is(err, storage.ErrConflict) {
+			// A concurrent login upgraded it first: use theirs, so both
+			// sessions are bound to the hash that is stored.
+			return a.Store.User(ctx, u.Username)
+		}
+		if err != nil {
 			return storage.User{}, err
 		}
 		u.Password = h

@@ -119,6 +119,20 @@ func (s *Store) SetPassword(ctx context.Context, username, hash string) error {
 	return nil
 }
 
+// ReplacePassword stores newHash for username only if the stored hash is
+// still oldHash, so two logins upgrading the same legacy hash at once agree
+// on one. ErrConflict when it was changed meanwhile.
+func (s *Store) ReplacePassword(ctx context.Context, username, oldHash, newHash string) error {
+	res, err := s.w.ExecContext(ctx, "UPDATE users SET password = $1 WHERE username = $2 AND password = $3", newHash, username, oldHash)
+	if err != nil {
+		return fmt.Errorf("replace password: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrConflict
+	}
+	return nil
+}
+
 // DeleteUser removes username with their posts, comments, likes and follow
 // edges, and returns the image files nothing refers to any more.
 func (s *Store) DeleteUser(ctx context.Context, username string) (orphans []string, err error) {
