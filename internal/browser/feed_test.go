@@ -17,7 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
@@ -46,6 +48,7 @@ func TestFeed(t *testing.T) {
 		name string
 		fn   func(t *testing.T, s *session)
 	}{
+		{"login-form", testLoginForm},
 		{"loads", testLoads},
 		{"like", testLike},
 		{"double-click", testDoubleClick},
@@ -737,4 +740,31 @@ func testScrollError(t *testing.T, s *session) {
 	if msg := js[string](t, s, textOf("#feed [role=status]")); msg != "" {
 		t.Errorf("after a successful retry the status still says %q", msg)
 	}
+}
+
+// testLoginForm logs in through the real login form instead of a made-up
+// cookie, and the live feed works on the session the server started.
+func testLoginForm(t *testing.T, s *session) {
+	if _, err := chromedp.Call(s.tab.Ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	do(t, s, chromedp.Navigate(s.app.URL+"/"))
+	wait(t, s, "the login page", `location.pathname === '/accounts/login/' && document.querySelector('input[name=password]') !== null`)
+	do(t, s, chromedp.SendKeys(chromedp.CSS(`input[name=username]`), "awdeorio"))
+	// Enter submits; the server redirects to the feed, which then loads.
+	if _, err := chromedp.Run(s.tab.Ctx, chromedp.WaitEvent(page.LoadEventFired, nil,
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "chickens\r"))); err != nil {
+		t.Fatalf("log in: %v", err)
+	}
+	if path := js[string](t, s, `location.pathname`); path != "/" {
+		t.Fatalf("after logging in the browser is at %s, want /", path)
+	}
+	s.waitLive(t)
+	if n := js[int](t, s, postLinks); n != 3 {
+		t.Errorf("after logging in the feed shows %d posts, want 3", n)
+	}
+	button := post(3) + ` [data-testid="like-unlike-button"]`
+	do(t, s, chromedp.Click(chromedp.CSS(button)))
+	waitText(t, s, button, "like")
+	s.expectCount(t, "DELETE", "/api/v1/likes/*", 1)
 }
