@@ -768,3 +768,72 @@ func testLoginForm(t *testing.T, s *session) {
 	waitText(t, s, button, "like")
 	s.expectCount(t, "DELETE", "/api/v1/likes/*", 1)
 }
+
+// TestTimeAgo checks the feed's wording of times (feed-time.js) in the
+// browser, where it runs, at the edges of each unit.
+func TestTimeAgo(t *testing.T) {
+	b := testenv.NewBrowser(t)
+	app := testenv.NewApp(t, "sqlite")
+	tab := b.NewTab(t, time.Minute)
+	// Any page of the site will do as the origin to import the module from.
+	if err := chromedp.Do(tab.Ctx, chromedp.Navigate(app.URL+"/accounts/login/")); err != nil {
+		t.Fatal(err)
+	}
+	const (
+		sec  = 1000
+		min  = 60 * sec
+		hour = 60 * min
+		day  = 24 * hour
+	)
+	cases := []struct {
+		ago  int64
+		want string
+	}{
+		{-5 * min, "just now"}, // a viewer's clock behind the server's
+		{0, "just now"},
+		{44 * sec, "just now"},
+		{45 * sec, "a minute ago"},
+		{89 * sec, "a minute ago"},
+		{90 * sec, "2 minutes ago"},
+		{10 * min, "10 minutes ago"},
+		{44 * min, "44 minutes ago"},
+		{45 * min, "an hour ago"},
+		{89 * min, "an hour ago"},
+		{90 * min, "2 hours ago"},
+		{21 * hour, "21 hours ago"},
+		{22 * hour, "a day ago"},
+		{35 * hour, "a day ago"},
+		{36 * hour, "2 days ago"},
+		{25 * day, "25 days ago"},
+		{26 * day, "a month ago"},
+		{45 * day, "2 months ago"},
+		{300 * day, "10 months ago"},
+		{320 * day, "a year ago"},
+		{548 * day, "2 years ago"},
+		{10 * 365 * day, "10 years ago"},
+	}
+	now := int64(1_800_000_000_000)
+	for _, c := range cases {
+		got := testenv.Eval[string](t, tab, fmt.Sprintf(
+			`import('/static/feed-time.js').then((m) => m.timeAgo(new Date(%d), %d))`, now-c.ago, now))
+		if got != c.want {
+			t.Errorf("timeAgo %d ms ago = %q, want %q", c.ago, got, c.want)
+		}
+	}
+	// The API's times are UTC whatever the viewer's time zone.
+	if _, err := chromedp.Call(tab.Ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: timezone}); err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]string{
+		"2026-11-24 22:31:05": "2026-11-24T22:31:05.000Z",
+		"2024-02-29 00:00:00": "2024-02-29T00:00:00.000Z",
+		"not a time":          "null",
+	} {
+		got := testenv.Eval[string](t, tab, fmt.Sprintf(
+			`import('/static/feed-time.js').then((m) => String(m.parseUTC(%q)?.toISOString() ?? null))`, in))
+		if got != want {
+			t.Errorf("parseUTC(%q) = %s, want %s", in, got, want)
+		}
+	}
+	tab.CheckConsole(t, nil)
+}
