@@ -19,7 +19,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/chromedp/cdproto/network"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/insta485/insta485/internal/app"
 	"github.com/insta485/insta485/internal/auth"
+	"github.com/insta485/insta485/internal/chromium"
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/storage"
 )
@@ -51,17 +51,17 @@ var widths = []struct {
 
 func main() {
 	out := flag.String("out", "screenshots", "directory to write the PNGs to")
-	chromium := flag.String("chromium", "", "Chromium executable (default: $INSTA485_CHROMIUM, else chromium or google-chrome on PATH)")
+	browser := flag.String("chromium", "", "Chromium executable (default: $INSTA485_CHROMIUM, else chromium or google-chrome on PATH)")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := run(ctx, *out, *chromium); err != nil {
+	if err := run(ctx, *out, *browser); err != nil {
 		fmt.Fprintln(os.Stderr, "screenshots:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, out, chromium string) error {
+func run(ctx context.Context, out, browserPath string) error {
 	tmp, err := os.MkdirTemp("", "insta485-screenshots-")
 	if err != nil {
 		return err
@@ -80,11 +80,14 @@ func run(ctx context.Context, out, chromium string) error {
 	}
 	cookie := auth.NewSessions(secret).Issue("awdeorio", user.Password)
 
-	path, err := findChromium(chromium)
+	path, err := chromium.Find()
+	if browserPath != "" {
+		path, err = exec.LookPath(browserPath)
+	}
 	if err != nil {
 		return err
 	}
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, chromiumOptions(path, filepath.Join(tmp, "chromium"))...)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, chromium.Options(path, filepath.Join(tmp, "chromium"))...)
 	defer cancelAlloc()
 	browser, cancelBrowser := chromedp.NewContext(alloc)
 	defer cancelBrowser()
@@ -182,41 +185,4 @@ func shoot(browser context.Context, url string, width, height int64, scale float
 		return nil, err
 	}
 	return chromedp.Run(tab, chromedp.FullScreenshot(100))
-}
-
-// findChromium returns the browser to use: flag, then INSTA485_CHROMIUM,
-// then the usual names on PATH.
-func findChromium(flagPath string) (string, error) {
-	if flagPath != "" {
-		return exec.LookPath(flagPath)
-	}
-	if p := os.Getenv("INSTA485_CHROMIUM"); p != "" {
-		return exec.LookPath(p)
-	}
-	names := []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome"}
-	for _, n := range names {
-		if p, err := exec.LookPath(n); err == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("no Chromium found (tried %s): install one or pass -chromium", strings.Join(names, ", "))
-}
-
-// chromiumOptions runs Chromium headless, without sandbox (it refuses to
-// start sandboxed as root, as in containers), GPU or background network
-// traffic (which fails noisily on a closed network). It matches the test
-// launcher, internal/testenv.ChromiumOptions, which this command does not
-// import so as not to link the testing package into a program.
-func chromiumOptions(execPath, userDataDir string) []chromedp.ExecAllocatorOption {
-	return append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(execPath),
-		chromedp.UserDataDir(userDataDir),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-	)
 }

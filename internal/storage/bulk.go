@@ -233,18 +233,5 @@ func execCount(ctx context.Context, tx *sql.Tx, query string) (int64, error) {
 }
 
 func queryInts(ctx context.Context, q querier, query string, args ...any) ([]int64, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var v int64
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return queryColumn[int64](ctx, q, query, args...)
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -16,46 +15,9 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/insta485/insta485/internal/chromium"
 )
-
-// ChromiumCandidates are the executables FindChromium tries, in order,
-// after the INSTA485_CHROMIUM environment variable.
-var ChromiumCandidates = []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome", "headless-shell"}
-
-// FindChromium returns the path of a Chromium-family browser: the one
-// INSTA485_CHROMIUM names, or the first of ChromiumCandidates on PATH.
-func FindChromium() (string, error) {
-	if p := os.Getenv("INSTA485_CHROMIUM"); p != "" {
-		return exec.LookPath(p)
-	}
-	for _, name := range ChromiumCandidates {
-		if p, err := exec.LookPath(name); err == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("no Chromium found (tried %s; set INSTA485_CHROMIUM)", strings.Join(ChromiumCandidates, ", "))
-}
-
-// ChromiumOptions are the allocator options for a headless Chromium at
-// execPath keeping its profile in userDataDir. Beyond chromedp's defaults:
-// no sandbox (tests and containers often run as root, where Chromium refuses
-// to start sandboxed), no GPU, and none of the background traffic (updates,
-// sync, QUIC probes) that fails noisily on a closed network and would show
-// up as console errors that are not the page's.
-func ChromiumOptions(execPath, userDataDir string) []chromedp.ExecAllocatorOption {
-	return append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(execPath),
-		chromedp.UserDataDir(userDataDir),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.WindowSize(1280, 900),
-	)
-}
 
 // Browser is one headless Chromium shared by several tests; each test works
 // in its own tab and browser context (see NewTab), so cookies and storage
@@ -69,14 +31,14 @@ type Browser struct {
 // a Chromium the test is skipped, except under CI (CI set), where that fails.
 func NewBrowser(t testing.TB) *Browser {
 	t.Helper()
-	path, err := FindChromium()
+	path, err := chromium.Find()
 	if err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("browser tests need Chromium under CI: %v", err)
 		}
 		t.Skipf("skipping browser test: %v", err)
 	}
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), ChromiumOptions(path, t.TempDir())...)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromium.Options(path, t.TempDir()), chromedp.WindowSize(1280, 900))...)
 	ctx, cancel := chromedp.NewContext(alloc)
 	// The first Do starts the browser; its lifetime is bound to ctx, which
 	// has no deadline.
