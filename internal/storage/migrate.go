@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -171,7 +170,7 @@ func Exists(ctx context.Context, opts Options) (bool, error) {
 	}
 	s, err := Connect(ctx, opts)
 	if err != nil {
-		if pgCode(errors.Unwrap(err)) == "3D000" || strings.Contains(err.Error(), "does not exist") {
+		if pgCode(err) == "3D000" {
 			return false, nil
 		}
 		return false, err

@@ -46,8 +46,26 @@ func openPostgres(ctx context.Context, opts Options) (*Store, error) {
 	return &Store{r: db, w: db, dialect: postgresDialect{}}, nil
 }
 
+// connectError is a connection failure explained for an operator; the
+// driver's error stays underneath for callers that test it.
+type connectError struct {
+	msg string
+	err error
+}
+
+func (e *connectError) Error() string { return e.msg }
+func (e *connectError) Unwrap() error { return e.err }
+
 // explainPG turns a connection failure into a message that names the fix.
 func explainPG(err error, cfg *pgx.ConnConfig) error {
+	msg := explainPGMessage(err, cfg)
+	if msg == "" {
+		return fmt.Errorf("connect to PostgreSQL at %s:%d: %w", cfg.Host, cfg.Port, err)
+	}
+	return &connectError{msg: msg, err: err}
+}
+
+func explainPGMessage(err error, cfg *pgx.ConnConfig) string {
 	where := fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)
 	var pgErr *pgconn.PgError
 	var dnsErr *net.DNSError
@@ -55,25 +73,25 @@ func explainPG(err error, cfg *pgx.ConnConfig) error {
 	var hostnameErr x509.HostnameError
 	switch {
 	case errors.As(err, &pgErr) && pgErr.Code == "28P01":
-		return fmt.Errorf("PostgreSQL at %s rejected the password for role %q: check POSTGRESQL_DATABASE_PASSWORD (or the password file)", where, cfg.User)
+		return fmt.Sprintf("PostgreSQL at %s rejected the password for role %q: check POSTGRESQL_DATABASE_PASSWORD (or the password file)", where, cfg.User)
 	case errors.As(err, &pgErr) && pgErr.Code == "3D000":
-		return fmt.Errorf("PostgreSQL database %q does not exist on %s: create it with `insta485 db create`, or ask the administrator to `CREATE DATABASE %s OWNER %s`", cfg.Database, where, cfg.Database, cfg.User)
+		return fmt.Sprintf("PostgreSQL database %q does not exist on %s: create it with `insta485 db create`, or ask the administrator to `CREATE DATABASE %s OWNER %s`", cfg.Database, where, cfg.Database, cfg.User)
 	case errors.As(err, &pgErr) && pgErr.Code == "28000":
-		return fmt.Errorf("PostgreSQL at %s refused role %q (%s): check the user name and pg_hba.conf, and whether the server requires TLS (sslmode=verify-full)", where, cfg.User, pgErr.Message)
+		return fmt.Sprintf("PostgreSQL at %s refused role %q (%s): check the user name and pg_hba.conf, and whether the server requires TLS (sslmode=verify-full)", where, cfg.User, pgErr.Message)
 	case errors.As(err, &dnsErr):
-		return fmt.Errorf("cannot resolve PostgreSQL host %q: check the host name in the database URL or POSTGRESQL_DATABASE_HOST", cfg.Host)
+		return fmt.Sprintf("cannot resolve PostgreSQL host %q: check the host name in the database URL or POSTGRESQL_DATABASE_HOST", cfg.Host)
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Errorf("nothing is listening for PostgreSQL on %s: start the server or fix the host and port", where)
+		return fmt.Sprintf("nothing is listening for PostgreSQL on %s: start the server or fix the host and port", where)
 	case errors.As(err, &unknownAuthority):
-		return fmt.Errorf("the certificate of PostgreSQL at %s is not signed by a trusted CA: set the CA bundle (sslrootcert, for AWS RDS the region's global-bundle.pem)", where)
+		return fmt.Sprintf("the certificate of PostgreSQL at %s is not signed by a trusted CA: set the CA bundle (sslrootcert, for AWS RDS the region's global-bundle.pem)", where)
 	case errors.As(err, &hostnameErr):
-		return fmt.Errorf("the certificate of PostgreSQL at %s does not match host %q: connect with the host name the certificate was issued for", where, cfg.Host)
+		return fmt.Sprintf("the certificate of PostgreSQL at %s does not match host %q: connect with the host name the certificate was issued for", where, cfg.Host)
 	case strings.Contains(err.Error(), "server refused TLS connection"):
-		return fmt.Errorf("PostgreSQL at %s does not offer TLS: enable ssl on the server or use sslmode=disable for a local server", where)
+		return fmt.Sprintf("PostgreSQL at %s does not offer TLS: enable ssl on the server or use sslmode=disable for a local server", where)
 	case strings.Contains(err.Error(), "no pg_hba.conf entry"):
-		return fmt.Errorf("PostgreSQL at %s has no pg_hba.conf entry for this connection: the server may require TLS (sslmode=verify-full) or a different role", where)
+		return fmt.Sprintf("PostgreSQL at %s has no pg_hba.conf entry for this connection: the server may require TLS (sslmode=verify-full) or a different role", where)
 	}
-	return fmt.Errorf("connect to PostgreSQL at %s: %w", where, err)
+	return ""
 }
 
 type postgresDialect struct{}

@@ -155,8 +155,14 @@ func TestRoleWithCreateDBCreatesAndDropsTheDatabase(t *testing.T) {
 	dbname := testenv.RandomName("insta485_own_")
 	url := testenv.WithUser(testenv.WithDatabase(testenv.PostgresAdminURL(), dbname), role)
 	opts := storage.Options{DSN: url}
+	if ok, err := storage.Exists(ctx, opts); ok || err != nil {
+		t.Errorf("Exists before the database exists = %v, %v; want false, nil", ok, err)
+	}
 	if err := storage.Create(ctx, opts); err != nil {
 		t.Fatal(err)
+	}
+	if ok, err := storage.Exists(ctx, opts); !ok || err != nil {
+		t.Errorf("Exists after Create = %v, %v; want true, nil", ok, err)
 	}
 	admin := testenv.AdminConn(t)
 	var n int
