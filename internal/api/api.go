@@ -82,9 +82,9 @@ type apiFunc func(w http.ResponseWriter, r *http.Request, logname string) error
 // authed runs fn for the user the request authenticates as, or answers 403.
 func (h *Handler) authed(fn apiFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		logname, ok := h.logname(r)
-		if !ok {
-			writeError(w, http.StatusForbidden)
+		logname, err := h.logname(r)
+		if err != nil {
+			h.fail(w, r, err)
 			return
 		}
 		if err := fn(w, r, logname); err != nil {
@@ -98,16 +98,19 @@ func (h *Handler) authed(fn apiFunc) http.Handler {
 // too. A session cookie is ambient (the browser attaches it to requests any
 // site makes), so an unsafe call it authenticates must be same-origin;
 // Basic needs no such check (SPEC §4).
-func (h *Handler) logname(r *http.Request) (string, bool) {
+func (h *Handler) logname(r *http.Request) (string, error) {
 	if _, _, basic := r.BasicAuth(); basic {
-		u, ok := h.Auth.FromBasic(r)
-		return u.Username, ok
+		u, err := h.Auth.Basic(r)
+		if errors.Is(err, auth.ErrBadCredentials) {
+			return "", errForbidden
+		}
+		return u.Username, err
 	}
-	u, _, ok := h.Auth.FromCookie(r)
-	if !ok || (!safeMethod(r.Method) && crossOrigin(r)) {
-		return "", false
+	u, _, err := h.Auth.Session(r)
+	if errors.Is(err, auth.ErrNoSession) || (err == nil && !safeMethod(r.Method) && crossOrigin(r)) {
+		return "", errForbidden
 	}
-	return u.Username, true
+	return u.Username, err
 }
 
 func safeMethod(m string) bool {
@@ -140,6 +143,7 @@ func (e httpError) Error() string { return http.StatusText(int(e)) }
 
 const (
 	errBadRequest httpError = http.StatusBadRequest
+	errForbidden  httpError = http.StatusForbidden
 	errNotFound   httpError = http.StatusNotFound
 	errTooLarge   httpError = http.StatusRequestEntityTooLarge
 )

@@ -114,3 +114,59 @@ func TestSessionsWorkAcrossInstances(t *testing.T) {
 		}
 	})
 }
+
+// TestDatabaseOutageIsNotALogout: when the database cannot be asked who a
+// session belongs to, the site shows its error page and the API a JSON
+// 500. Neither may pretend the user logged out (a redirect to the login
+// page, a 403, a cleared cookie).
+func TestDatabaseOutageIsNotALogout(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+		t.Parallel()
+		a := testenv.NewApp(t, backend)
+		c := newClient(t)
+		_, login := c.get(a.URL, "/accounts/login/")
+		if code := c.post(a.URL, "/accounts/?target=/", login,
+			map[string]string{"operation": "login", "username": "awdeorio", "password": "chickens"}); code != http.StatusFound {
+			t.Fatalf("login = %d", code)
+		}
+		_, feed := c.get(a.URL, "/")
+		testenv.ExecSQL(t, a, "ALTER TABLE users RENAME TO users_gone")
+
+		resp, err := c.http.Get(a.URL + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusInternalServerError {
+			t.Errorf("GET / during an outage = %d, want 500", resp.StatusCode)
+		}
+		for _, ck := range resp.Cookies() {
+			if ck.Name == "login" && ck.MaxAge < 0 {
+				t.Error("the session cookie was cleared during an outage")
+			}
+		}
+		if code := c.post(a.URL, "/likes/?target=/", feed, map[string]string{"operation": "like", "postid": "4"}); code != http.StatusInternalServerError {
+			t.Errorf("a form action during an outage = %d, want 500", code)
+		}
+		code, body := c.get(a.URL, "/api/v1/posts/")
+		if code != http.StatusInternalServerError || !strings.Contains(body, `"status_code": 500`) {
+			t.Errorf("the API during an outage = %d %s, want a JSON 500", code, body)
+		}
+		req, _ := http.NewRequest("GET", a.URL+"/api/v1/posts/", nil)
+		req.SetBasicAuth("awdeorio", "chickens")
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusInternalServerError {
+			t.Errorf("Basic auth during an outage = %d, want 500", resp.StatusCode)
+		}
+
+		// Back up again, the same session works.
+		testenv.ExecSQL(t, a, "ALTER TABLE users_gone RENAME TO users")
+		if code, _ := c.get(a.URL, "/"); code != http.StatusOK {
+			t.Errorf("after the outage GET / = %d, want 200", code)
+		}
+	})
+}

@@ -135,11 +135,11 @@ func TestLoginUpgradesLegacyHashes(t *testing.T) {
 		}
 		b := httptest.NewRequest("GET", "/", nil)
 		b.SetBasicAuth("awdeorio", "new")
-		if got, ok := a.FromBasic(b); !ok || got.Username != "awdeorio" {
+		if got, err := a.Basic(b); err != nil || got.Username != "awdeorio" {
 			t.Error("basic auth with the new password failed")
 		}
 		b.SetBasicAuth("awdeorio", "chickens")
-		if _, ok := a.FromBasic(b); ok {
+		if _, err := a.Basic(b); !errors.Is(err, auth.ErrBadCredentials) {
 			t.Error("basic auth with the old password succeeded")
 		}
 	})

@@ -62,30 +62,47 @@ func (a *Authenticator) Login(ctx context.Context, username, password string) (s
 
 var dummyHash = HashPassword("insta485 timing equaliser")
 
-// FromCookie returns the user whose valid session cookie r carries, and the
-// cookie's value (the binding for CSRF tokens).
-func (a *Authenticator) FromCookie(r *http.Request) (storage.User, string, bool) {
+// ErrNoSession is returned when a request carries no valid session: no
+// cookie, or one that is forged, expired, or of a changed password or a
+// deleted account.
+var ErrNoSession = errors.New("not logged in")
+
+// Session returns the user whose valid session cookie r carries, and the
+// cookie's value (the binding for CSRF tokens). ErrNoSession when there is
+// none; any other error means the database could not be asked, which is
+// not the same as being logged out.
+func (a *Authenticator) Session(r *http.Request) (storage.User, string, error) {
 	c, err := r.Cookie(CookieName)
 	if err != nil || c.Value == "" {
-		return storage.User{}, "", false
+		return storage.User{}, "", ErrNoSession
 	}
 	sess, err := a.Sessions.Parse(c.Value)
 	if err != nil {
-		return storage.User{}, "", false
+		return storage.User{}, "", ErrNoSession
 	}
 	u, err := a.Store.User(r.Context(), sess.Username)
-	if err != nil || !a.Sessions.Valid(sess, u.Password) {
-		return storage.User{}, "", false
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && !a.Sessions.Valid(sess, u.Password)) {
+		return storage.User{}, "", ErrNoSession
 	}
-	return u, c.Value, true
+	if err != nil {
+		return storage.User{}, "", err
+	}
+	return u, c.Value, nil
 }
 
-// FromBasic returns the user whose HTTP Basic credentials r carries.
-func (a *Authenticator) FromBasic(r *http.Request) (storage.User, bool) {
+// FromCookie is Session for callers to whom any failure means a visitor.
+func (a *Authenticator) FromCookie(r *http.Request) (storage.User, string, bool) {
+	u, v, err := a.Session(r)
+	return u, v, err == nil
+}
+
+// Basic returns the user whose HTTP Basic credentials r carries:
+// ErrBadCredentials when there are none or they are wrong, any other error
+// when the database could not be asked.
+func (a *Authenticator) Basic(r *http.Request) (storage.User, error) {
 	name, pw, ok := r.BasicAuth()
 	if !ok {
-		return storage.User{}, false
+		return storage.User{}, ErrBadCredentials
 	}
-	u, err := a.Login(r.Context(), name, pw)
-	return u, err == nil
+	return a.Login(r.Context(), name, pw)
 }

@@ -11,6 +11,7 @@ package testenv
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"io"
 	"log/slog"
@@ -236,4 +237,35 @@ func WithUser(u, role string) string {
 	}
 	p.User = url.User(role)
 	return p.String()
+}
+
+// ExecSQL runs statements on app's database behind the application's back,
+// over a connection of its own: for tests that break the database the way
+// a full disk or a lost table would.
+func ExecSQL(t testing.TB, app *App, statements ...string) {
+	t.Helper()
+	ctx := context.Background()
+	if storage.IsPostgres(app.Options.DSN) {
+		conn, err := pgx.Connect(ctx, app.Options.DSN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		for _, q := range statements {
+			if _, err := conn.Exec(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		return
+	}
+	db, err := sql.Open("sqlite", "file:"+app.Options.DSN+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range statements {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
 }

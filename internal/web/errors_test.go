@@ -1,14 +1,10 @@
 package web_test
 
 import (
-	"context"
-	"database/sql"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -17,33 +13,15 @@ import (
 // table, as a full disk or a lost connection would, behind the app's back.
 func failWrites(t *testing.T, app *testenv.App, backend, op, table string) {
 	t.Helper()
-	ctx := context.Background()
 	name := "fail_" + strings.ToLower(op) + "_" + table
 	switch backend {
 	case "sqlite":
-		db, err := sql.Open("sqlite", "file:"+app.Options.DSN+"?_pragma=busy_timeout(10000)")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		if _, err := db.ExecContext(ctx, fmt.Sprintf(
-			"CREATE TRIGGER %s BEFORE %s ON %s BEGIN SELECT RAISE(ABORT, 'injected failure'); END", name, op, table)); err != nil {
-			t.Fatal(err)
-		}
+		testenv.ExecSQL(t, app, fmt.Sprintf(
+			"CREATE TRIGGER %s BEFORE %s ON %s BEGIN SELECT RAISE(ABORT, 'injected failure'); END", name, op, table))
 	case "postgres":
-		conn, err := pgx.Connect(ctx, app.Options.DSN)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `CREATE OR REPLACE FUNCTION insta485_test_fail() RETURNS trigger LANGUAGE plpgsql
-			AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$`); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := conn.Exec(ctx, fmt.Sprintf(
-			"CREATE TRIGGER %s BEFORE %s ON %s FOR EACH ROW EXECUTE FUNCTION insta485_test_fail()", name, op, table)); err != nil {
-			t.Fatal(err)
-		}
+		testenv.ExecSQL(t, app, `CREATE OR REPLACE FUNCTION insta485_test_fail() RETURNS trigger LANGUAGE plpgsql
+			AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$`, fmt.Sprintf(
+			"CREATE TRIGGER %s BEFORE %s ON %s FOR EACH ROW EXECUTE FUNCTION insta485_test_fail()", name, op, table))
 	}
 }
 

@@ -20,13 +20,21 @@ type viewer struct {
 // Logname is the logged-in user's name, empty for a visitor.
 func (v viewer) Logname() string { return v.User.Username }
 
-// viewer returns the logged-in user behind r, if any.
+// viewer returns the logged-in user behind r, if any, for pages a visitor
+// may see too: there, a database that cannot be asked makes a visitor.
 func (h *Handler) viewer(r *http.Request) (viewer, bool) {
-	u, session, ok := h.Auth.FromCookie(r)
-	if !ok {
-		return viewer{}, false
+	v, err := h.session(r)
+	return v, err == nil
+}
+
+// session returns the logged-in user behind r: auth.ErrNoSession for a
+// visitor, another error when the database could not be asked.
+func (h *Handler) session(r *http.Request) (viewer, error) {
+	u, session, err := h.Auth.Session(r)
+	if err != nil {
+		return viewer{}, err
 	}
-	return viewer{User: u, Session: session}, true
+	return viewer{User: u, Session: session}, nil
 }
 
 // page wraps a page that needs a logged-in user: visitors are sent to the
@@ -34,8 +42,12 @@ func (h *Handler) viewer(r *http.Request) (viewer, bool) {
 // changed, account deleted) is dropped on the way.
 func (h *Handler) page(fn func(http.ResponseWriter, *http.Request, viewer)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, ok := h.viewer(r)
-		if !ok {
+		v, err := h.session(r)
+		if err != nil && !errors.Is(err, auth.ErrNoSession) {
+			h.serverError(w, r, err) // not a logout: keep the cookie
+			return
+		}
+		if err != nil {
 			if _, err := r.Cookie(auth.CookieName); err == nil {
 				http.SetCookie(w, h.Auth.Sessions.ClearCookie(r))
 			}
@@ -51,8 +63,12 @@ func (h *Handler) page(fn func(http.ResponseWriter, *http.Request, viewer)) http
 // token. fn runs only when all of that passed.
 func (h *Handler) action(fn func(http.ResponseWriter, *http.Request, viewer)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, ok := h.viewer(r)
-		if !ok {
+		v, err := h.session(r)
+		if err != nil && !errors.Is(err, auth.ErrNoSession) {
+			h.serverError(w, r, err)
+			return
+		}
+		if err != nil {
 			h.fail(w, r, v, http.StatusForbidden, "You need to log in first.")
 			return
 		}
