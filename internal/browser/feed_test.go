@@ -166,8 +166,6 @@ func (l *requestLog) matching(method, path string) []string {
 	return out
 }
 
-func (l *requestLog) count(method, path string) int { return len(l.matching(method, path)) }
-
 // session is one test's insta485, its request log and a logged-in tab.
 type session struct {
 	app   *testenv.App

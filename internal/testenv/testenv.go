@@ -20,7 +20,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -50,11 +49,6 @@ func PostgresAdminURL() string {
 	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 }
 
-var (
-	pgOnce sync.Once
-	pgErr  error
-)
-
 // AdminConn connects to the PostgreSQL test server as its admin role, or
 // skips (fails under CI) when there is none.
 func AdminConn(t testing.TB) *pgx.Conn {
@@ -62,7 +56,6 @@ func AdminConn(t testing.TB) *pgx.Conn {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, err := pgx.Connect(ctx, PostgresAdminURL())
-	pgOnce.Do(func() { pgErr = err })
 	if err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("PostgreSQL is required under CI but unreachable at INSTA485_TEST_POSTGRES: %v", err)
