@@ -181,8 +181,9 @@ func Exists(ctx context.Context, opts Options) (bool, error) {
 }
 
 // Destroy removes the database: the SQLite files, or on PostgreSQL the
-// database itself when the role may drop it and otherwise every insta485
-// table inside it. Destroying what does not exist is not an error.
+// database itself when the role may drop it and create it again (CREATEDB),
+// and otherwise every insta485 table inside it. Destroying what does not
+// exist is not an error.
 func Destroy(ctx context.Context, opts Options) error {
 	if !IsPostgres(opts.DSN) {
 		return sqliteDestroy(opts.DSN)
@@ -246,12 +247,22 @@ func pgDestroy(ctx context.Context, opts Options) error {
 	m, cfg, err := pgMaintenance(ctx, opts)
 	if err == nil {
 		defer m.Close(ctx)
-		_, err = m.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{cfg.Database}.Sanitize()+" WITH (FORCE)")
-		if err == nil {
-			return nil
+		// Only a role that may create the database again drops it: an
+		// owner without CREATEDB (a database the administrator made for
+		// it) would be left with none, and `db reset` could not recover.
+		var mayCreate bool
+		err = m.QueryRow(ctx, "SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user").Scan(&mayCreate)
+		if err != nil {
+			return fmt.Errorf("read the role's privileges: %w", err)
 		}
-		if c := pgCode(err); c != "42501" && c != "55006" {
-			return fmt.Errorf("drop database %q: %w", cfg.Database, err)
+		if mayCreate {
+			_, err = m.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{cfg.Database}.Sanitize()+" WITH (FORCE)")
+			if err == nil {
+				return nil
+			}
+			if c := pgCode(err); c != "42501" && c != "55006" {
+				return fmt.Errorf("drop database %q: %w", cfg.Database, err)
+			}
 		}
 	}
 	// The role may not drop the database (a managed server's usual set-up):

@@ -198,3 +198,37 @@ func TestConnectionErrorsNameTheFix(t *testing.T) {
 		})
 	}
 }
+
+// TestOwnerWithoutCreateDBKeepsItsDatabase is the other managed set-up the
+// README names: the administrator created a database the app's role owns,
+// and the role may not create databases. Destroy must empty that database,
+// not drop it: the role could never create it again, so `db reset` would
+// end with no database at all.
+func TestOwnerWithoutCreateDBKeepsItsDatabase(t *testing.T) {
+	ctx := context.Background()
+	role := testenv.NewRole(t, "NOCREATEDB NOCREATEROLE")
+	admin := testenv.AdminConn(t)
+	dbname := testenv.RandomName("insta485_owned_")
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+dbname+" OWNER "+role); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+dbname+" WITH (FORCE)") })
+	adminURL := testenv.WithDatabase(testenv.PostgresAdminURL(), dbname)
+	opts := storage.Options{DSN: testenv.WithUser(adminURL, role)}
+	if err := storage.Create(ctx, opts); err != nil {
+		t.Fatalf("Create as the owner without CREATEDB = %v", err)
+	}
+	if err := storage.Destroy(ctx, opts); err != nil {
+		t.Fatalf("Destroy = %v", err)
+	}
+	var n int
+	if err := admin.QueryRow(ctx, "SELECT count(*) FROM pg_database WHERE datname = $1", dbname).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("Destroy dropped the database the role cannot create again (%d, %v)", n, err)
+	}
+	if tables := queryRows(t, adminURL, "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'"); len(tables) != 0 {
+		t.Errorf("tables left after Destroy: %v", tables)
+	}
+	if err := storage.Create(ctx, opts); err != nil {
+		t.Errorf("Create after Destroy (db reset) = %v", err)
+	}
+}
