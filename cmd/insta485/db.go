@@ -121,13 +121,27 @@ func connectForTool(ctx context.Context, opts storage.Options) (*storage.Store, 
 }
 
 // createWithSample creates the database with the sample data and writes the
-// sample images into the upload store.
+// sample images into the upload store. The images go first: if they or the
+// database fail, the images are removed again and the database was never
+// made, so a second try starts over instead of finding a database without
+// its pictures that "already exists".
 func createWithSample(ctx context.Context, opts storage.Options, uploads media.Store) error {
-	if err := storage.Create(ctx, opts); err != nil {
+	if ok, err := storage.Exists(ctx, opts); err != nil {
 		return err
+	} else if ok {
+		return storage.ErrExists
 	}
 	profiles, posts := storage.SampleImages()
-	return media.WriteSample(ctx, uploads, profiles, posts)
+	err := media.WriteSample(ctx, uploads, profiles, posts)
+	if err == nil {
+		err = storage.Create(ctx, opts)
+	}
+	if err != nil && !errors.Is(err, storage.ErrExists) {
+		for _, n := range append(profiles, posts...) {
+			_ = uploads.Delete(context.WithoutCancel(ctx), n)
+		}
+	}
+	return err
 }
 
 func destroy(ctx context.Context, opts storage.Options, uploads media.Store) error {

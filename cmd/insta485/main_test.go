@@ -230,3 +230,34 @@ func TestServeCreatesTheEmbeddedDatabaseAndStopsGracefully(t *testing.T) {
 		t.Fatal("serve did not stop")
 	}
 }
+
+// TestFailedCreateLeavesNothingBehind: when `db create` fails part way (here
+// the sample images cannot be written), the next `db create` must start
+// over instead of claiming the half-made database already exists.
+func TestFailedCreateLeavesNothingBehind(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+		t.Parallel()
+		opts := testenv.NewDatabase(t, backend)
+		uploads := filepath.Join(t.TempDir(), "uploads")
+		profiles, _ := storage.SampleImages()
+		block := filepath.Join(uploads, profiles[0])
+		if err := os.MkdirAll(filepath.Join(block, "x"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := dbTool(t, opts, uploads, "create"); err == nil {
+			t.Fatalf("db create with an unwritable image succeeded:\n%s", out)
+		}
+		if ok, err := storage.Exists(context.Background(), opts); ok || err != nil {
+			t.Errorf("after a failed create Exists = %v, %v; want false, nil", ok, err)
+		}
+		if err := os.RemoveAll(block); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := dbTool(t, opts, uploads, "create"); err != nil {
+			t.Fatalf("db create after fixing the cause = %v\n%s", err, out)
+		}
+		if n := countFiles(t, uploads); n != 8 {
+			t.Errorf("db create wrote %d images, want 8", n)
+		}
+	})
+}
