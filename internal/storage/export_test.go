@@ -32,3 +32,10 @@ func (s *Store) PragmasForTest(ctx context.Context) (string, error) {
 	}
 	return out, nil
 }
+
+// FailCreateAfterSampleForTest makes Create fail after it has loaded the
+// sample data, until the returned function is called.
+func FailCreateAfterSampleForTest(err error) (restore func()) {
+	createFault = func() error { return err }
+	return func() { createFault = nil }
+}

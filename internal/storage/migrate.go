@@ -112,7 +112,7 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	if current == 0 {
-		if _, err := s.w.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY)"); err != nil {
+		if _, err := s.w.ExecContext(ctx, createSchemaMigrations); err != nil {
 			return 0, fmt.Errorf("create schema_migrations: %w", err)
 		}
 	}
@@ -121,13 +121,7 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 		if m.version <= current {
 			continue
 		}
-		err := s.inTx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-				return fmt.Errorf("apply migration %s: %w", m.name, err)
-			}
-			_, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", m.version)
-			return err
-		})
+		err := s.inTx(ctx, func(tx *sql.Tx) error { return applyMigration(ctx, tx, m) })
 		if err != nil {
 			return applied, err
 		}
@@ -135,6 +129,19 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 	}
 	return applied, nil
 }
+
+const createSchemaMigrations = "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY)"
+
+func applyMigration(ctx context.Context, tx *sql.Tx, m migration) error {
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return fmt.Errorf("apply migration %s: %w", m.name, err)
+	}
+	_, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", m.version)
+	return err
+}
+
+// createFault, set by tests, fails Create after the sample data is in.
+var createFault func() error
 
 // Create makes the database if it does not exist (and the backend may),
 // applies the schema and loads the sample data of SPEC §2. It returns
@@ -157,10 +164,29 @@ func Create(ctx context.Context, opts Options) error {
 	if v != 0 {
 		return ErrExists
 	}
-	if _, err := s.Migrate(ctx); err != nil {
+	ms, err := s.migrations()
+	if err != nil {
 		return err
 	}
-	return s.LoadSample(ctx)
+	// One transaction (both engines have transactional DDL): a failure
+	// part way leaves no schema behind, so the next Create starts over.
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, createSchemaMigrations); err != nil {
+			return fmt.Errorf("create schema_migrations: %w", err)
+		}
+		for _, m := range ms {
+			if err := applyMigration(ctx, tx, m); err != nil {
+				return err
+			}
+		}
+		if err := loadSample(ctx, tx); err != nil {
+			return err
+		}
+		if createFault != nil {
+			return createFault()
+		}
+		return nil
+	})
 }
 
 // Exists reports whether the database exists and holds the schema.

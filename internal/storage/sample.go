@@ -70,34 +70,36 @@ func SampleImages() (profiles, posts []string) {
 // transaction. Rows are inserted in id order and let the database assign the
 // ids, so the sequences continue after them.
 func (s *Store) LoadSample(ctx context.Context) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		for _, u := range SampleUsers {
-			if _, err := tx.ExecContext(ctx,
-				"INSERT INTO users (username, fullname, email, filename, password) VALUES ($1, $2, $3, $4, $5)",
-				u.Username, u.Fullname, u.Email, u.Filename, u.Password); err != nil {
-				return fmt.Errorf("sample user %s: %w", u.Username, err)
-			}
+	return s.inTx(ctx, func(tx *sql.Tx) error { return loadSample(ctx, tx) })
+}
+
+func loadSample(ctx context.Context, tx *sql.Tx) error {
+	for _, u := range SampleUsers {
+		if _, err := tx.ExecContext(ctx,
+			"INSERT INTO users (username, fullname, email, filename, password) VALUES ($1, $2, $3, $4, $5)",
+			u.Username, u.Fullname, u.Email, u.Filename, u.Password); err != nil {
+			return fmt.Errorf("sample user %s: %w", u.Username, err)
 		}
-		for i, p := range SamplePosts {
-			if _, err := tx.ExecContext(ctx, "INSERT INTO posts (filename, owner) VALUES ($1, $2)", p.Filename, samplePostOwners[i]); err != nil {
-				return fmt.Errorf("sample post %d: %w", p.PostID, err)
-			}
+	}
+	for i, p := range SamplePosts {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO posts (filename, owner) VALUES ($1, $2)", p.Filename, samplePostOwners[i]); err != nil {
+			return fmt.Errorf("sample post %d: %w", p.PostID, err)
 		}
-		for _, f := range SampleFollowing {
-			if _, err := tx.ExecContext(ctx, "INSERT INTO following (follower, followee) VALUES ($1, $2)", f[0], f[1]); err != nil {
-				return fmt.Errorf("sample follow: %w", err)
-			}
+	}
+	for _, f := range SampleFollowing {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO following (follower, followee) VALUES ($1, $2)", f[0], f[1]); err != nil {
+			return fmt.Errorf("sample follow: %w", err)
 		}
-		for _, c := range SampleComments {
-			if _, err := tx.ExecContext(ctx, "INSERT INTO comments (owner, postid, text) VALUES ($1, $2, $3)", c.Owner, c.PostID, c.Text); err != nil {
-				return fmt.Errorf("sample comment %d: %w", c.CommentID, err)
-			}
+	}
+	for _, c := range SampleComments {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO comments (owner, postid, text) VALUES ($1, $2, $3)", c.Owner, c.PostID, c.Text); err != nil {
+			return fmt.Errorf("sample comment %d: %w", c.CommentID, err)
 		}
-		for _, l := range SampleLikes {
-			if _, err := tx.ExecContext(ctx, "INSERT INTO likes (owner, postid) VALUES ($1, $2)", l.Owner, l.PostID); err != nil {
-				return fmt.Errorf("sample like %d: %w", l.LikeID, err)
-			}
+	}
+	for _, l := range SampleLikes {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO likes (owner, postid) VALUES ($1, $2)", l.Owner, l.PostID); err != nil {
+			return fmt.Errorf("sample like %d: %w", l.LikeID, err)
 		}
-		return nil
-	})
+	}
+	return nil
 }

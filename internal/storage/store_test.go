@@ -615,3 +615,36 @@ func TestConcurrentChangesOfOneRowAgree(t *testing.T) {
 		}
 	})
 }
+
+// TestFailedCreateLeavesNoSchema: Create is all or nothing. A failure after
+// the schema is in (an interrupted sample load) must not leave a database
+// that Open accepts without its sample data and that the next Create calls
+// "already exists". Not parallel: it sets a package-wide fault.
+func TestFailedCreateLeavesNoSchema(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+		opts := testenv.NewDatabase(t, backend)
+		ctx := context.Background()
+		boom := errors.New("interrupted")
+		restore := storage.FailCreateAfterSampleForTest(boom)
+		err := storage.Create(ctx, opts)
+		restore()
+		if !errors.Is(err, boom) {
+			t.Fatalf("Create with a fault = %v, want %v", err, boom)
+		}
+		if ok, err := storage.Exists(ctx, opts); ok || err != nil {
+			t.Errorf("after a failed Create Exists = %v, %v; want false, nil", ok, err)
+		}
+		if err := storage.Create(ctx, opts); err != nil {
+			t.Fatalf("Create after a failed one = %v", err)
+		}
+		s, err := storage.Open(ctx, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		var buf strings.Builder
+		if err := s.Dump(ctx, &buf); err != nil || !strings.Contains(buf.String(), "(7 rows)") {
+			t.Errorf("after Create: %v\n%s", err, buf.String())
+		}
+	})
+}
