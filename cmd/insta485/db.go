@@ -151,11 +151,18 @@ func destroy(ctx context.Context, opts storage.Options, uploads media.Store) err
 	return uploads.Clear(ctx)
 }
 
-// random generates images, then the rows that show them. If the rows fail,
-// the images go too.
-func random(ctx context.Context, s *storage.Store, uploads media.Store, b storage.Bulk, images int, stdout io.Writer) error {
+// random generates images, then the rows that show them. If an image or
+// the rows fail, the images written go too.
+func random(ctx context.Context, s *storage.Store, uploads media.Store, b storage.Bulk, images int, stdout io.Writer) (err error) {
 	start := time.Now()
 	var written []string
+	defer func() {
+		if err != nil {
+			for _, n := range written {
+				_ = uploads.Delete(context.WithoutCancel(ctx), n)
+			}
+		}
+	}()
 	put := func(name string, img []byte) error {
 		if err := uploads.Put(ctx, name, bytes.NewReader(img)); err != nil {
 			return err
@@ -182,9 +189,6 @@ func random(ctx context.Context, s *storage.Store, uploads media.Store, b storag
 	}
 	res, err := s.Populate(ctx, b)
 	if err != nil {
-		for _, n := range written {
-			_ = uploads.Delete(context.WithoutCancel(ctx), n)
-		}
 		return err
 	}
 	fmt.Fprintf(stdout, "added %d users, %d posts, %d follows, %d likes, %d comments (%d images) in %s\n",

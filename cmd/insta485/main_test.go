@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -258,6 +260,41 @@ func TestFailedCreateLeavesNothingBehind(t *testing.T) {
 		}
 		if n := countFiles(t, uploads); n != 8 {
 			t.Errorf("db create wrote %d images, want 8", n)
+		}
+	})
+}
+
+// failingStore is a media store whose Put fails after ok successful ones.
+type failingStore struct {
+	*media.Local
+	ok int
+}
+
+func (f *failingStore) Put(ctx context.Context, name string, r io.Reader) error {
+	if f.ok == 0 {
+		return errors.New("disk full")
+	}
+	f.ok--
+	return f.Local.Put(ctx, name, r)
+}
+
+// TestFailedRandomLeavesNoImages: when `db random` cannot write all its
+// images, the ones it did write go again (and no rows are added).
+func TestFailedRandomLeavesNoImages(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+		t.Parallel()
+		s := testenv.NewStore(t, backend)
+		local, err := media.NewLocal(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		err = random(context.Background(), s, &failingStore{local, 5}, storage.Bulk{Posts: 10, Users: 2}, 10, &out)
+		if err == nil {
+			t.Fatal("db random with a failing upload store succeeded")
+		}
+		if n := countFiles(t, local.Dir); n != 0 {
+			t.Errorf("a failed db random left %d images behind", n)
 		}
 	})
 }
