@@ -298,3 +298,35 @@ func TestFailedRandomLeavesNoImages(t *testing.T) {
 		}
 	})
 }
+
+// TestDestroyRemovesOnlyUploads: `db destroy` removes the uploaded images,
+// not whatever else sits in the directory --uploads names (a mistyped
+// --uploads . would otherwise empty the working directory).
+func TestDestroyRemovesOnlyUploads(t *testing.T) {
+	opts := testenv.NewDatabase(t, "sqlite")
+	dir := t.TempDir()
+	keep := []string{"README.md", ".gitkeep", filepath.Join("src", "main.go")}
+	for _, f := range keep {
+		p := filepath.Join(dir, f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("mine"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, err := dbTool(t, opts, dir, "create"); err != nil {
+		t.Fatalf("db create: %v\n%s", err, out)
+	}
+	if out, err := dbTool(t, opts, dir, "destroy"); err != nil {
+		t.Fatalf("db destroy: %v\n%s", err, out)
+	}
+	for _, f := range keep {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("db destroy removed %s, which is not an upload: %v", f, err)
+		}
+	}
+	if n := countFiles(t, dir); n != 3 {
+		t.Errorf("after destroy the directory holds %d entries, want the 3 that are not uploads", n)
+	}
+}
