@@ -7,9 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/insta485/insta485/internal/auth"
@@ -151,41 +148,7 @@ func destroy(ctx context.Context, opts storage.Options, uploads media.Store) err
 	if err := storage.Destroy(ctx, opts); err != nil {
 		return err
 	}
-	if l, ok := uploads.(*media.Local); ok {
-		return clearLocalUploads(l.Dir)
-	}
 	return uploads.Clear(ctx)
-}
-
-// clearLocalUploads removes the uploads in dir (files named like uploads,
-// and Put's temporary files), then dir itself if that left it empty.
-// Anything else stays: --uploads may name a directory holding other files
-// by mistake, and destroy must not take them with it.
-func clearLocalUploads(dir string) error {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("clear uploads: %w", err)
-	}
-	kept := false
-	for _, e := range entries {
-		if e.Type().IsRegular() && (media.ValidName(e.Name()) || strings.HasPrefix(e.Name(), ".upload-")) {
-			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("clear uploads: %w", err)
-			}
-			continue
-		}
-		kept = true
-	}
-	if kept {
-		return nil
-	}
-	if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("clear uploads: %w", err)
-	}
-	return nil
 }
 
 // random generates images, then the rows that show them. If an image or

@@ -150,3 +150,32 @@ func TestSampleImagesAreDistinctJPEGs(t *testing.T) {
 		seen[sum] = n
 	}
 }
+
+func TestClearRemovesOnlyUploads(t *testing.T) {
+	dir := t.TempDir()
+	store, _ := media.NewLocal(dir)
+	ctx := context.Background()
+	name, err := media.Save(ctx, store, bytes.NewReader(pngBytes(t, 4)), "a.png", 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, ".upload-123"), []byte("half"), 0o644)
+	os.WriteFile(filepath.Join(dir, "README.md"), []byte("not an upload"), 0o644)
+	if err := store.Clear(ctx); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || entries[0].Name() != "README.md" {
+		t.Errorf("after Clear the directory holds %v, want only README.md", entries)
+	}
+	if _, err := store.Open(ctx, name); !errors.Is(err, media.ErrNotFound) {
+		t.Errorf("the upload survived Clear: %v", err)
+	}
+	os.Remove(filepath.Join(dir, "README.md"))
+	if err := store.Clear(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("an empty upload directory was left: %v", err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -26,7 +27,7 @@ type Store interface {
 	Open(ctx context.Context, name string) (File, error)
 	// Delete removes name; deleting what is not there is not an error.
 	Delete(ctx context.Context, name string) error
-	// Clear removes every file, for `db destroy`.
+	// Clear removes every upload, for `db destroy`, and nothing else.
 	Clear(ctx context.Context) error
 }
 
@@ -130,7 +131,33 @@ func (l *Local) Delete(_ context.Context, name string) error {
 	return nil
 }
 
-// Clear removes the directory and everything in it.
+// Clear removes the uploads (files named like uploads, and Put's temporary
+// files), then the directory itself if that left it empty. Anything else
+// stays: the directory may have been named by mistake, or shared, and
+// `db destroy` must not take other files with it.
 func (l *Local) Clear(context.Context) error {
-	return os.RemoveAll(l.Dir)
+	entries, err := os.ReadDir(l.Dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("clear uploads: %w", err)
+	}
+	kept := false
+	for _, e := range entries {
+		if e.Type().IsRegular() && (ValidName(e.Name()) || strings.HasPrefix(e.Name(), ".upload-")) {
+			if err := os.Remove(filepath.Join(l.Dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("clear uploads: %w", err)
+			}
+			continue
+		}
+		kept = true
+	}
+	if kept {
+		return nil
+	}
+	if err := os.Remove(l.Dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("clear uploads: %w", err)
+	}
+	return nil
 }
