@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -193,15 +194,22 @@ func NewApp(t testing.TB, backend string, options ...AppOption) *App {
 	return &App{Server: srv, Store: store, Media: uploads, UploadDir: uploads.Dir, Secret: secret, Options: opts}
 }
 
+// rolePasswords holds the password of each role NewRole made, for
+// WithUser: a server that does not trust local connections asks for it.
+var rolePasswords sync.Map
+
 // NewRole creates a PostgreSQL login role with the given attributes (for
-// example "NOCREATEDB"), dropped with everything it owns when t ends.
+// example "NOCREATEDB") and a random password, dropped with everything it
+// owns when t ends. WithUser connects as it.
 func NewRole(t testing.TB, attrs string) string {
 	t.Helper()
 	admin := AdminConn(t)
 	name := RandomName("insta485_role_")
-	if _, err := admin.Exec(context.Background(), "CREATE ROLE "+name+" LOGIN NOSUPERUSER "+attrs); err != nil {
+	password := RandomName("pw")
+	if _, err := admin.Exec(context.Background(), "CREATE ROLE "+name+" LOGIN NOSUPERUSER "+attrs+" PASSWORD '"+password+"'"); err != nil {
 		t.Fatalf("create role: %v", err)
 	}
+	rolePasswords.Store(name, password)
 	t.Cleanup(func() {
 		ctx := context.Background()
 		dbs, _ := admin.Query(ctx, "SELECT datname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE r.rolname = $1", name)
@@ -222,13 +230,17 @@ func NewRole(t testing.TB, attrs string) string {
 	return name
 }
 
-// WithUser returns the PostgreSQL URL u connecting as role.
+// WithUser returns the PostgreSQL URL u connecting as role, with its
+// password when NewRole made it.
 func WithUser(u, role string) string {
 	p, err := url.Parse(u)
 	if err != nil {
 		panic(err)
 	}
 	p.User = url.User(role)
+	if pw, ok := rolePasswords.Load(role); ok {
+		p.User = url.UserPassword(role, pw.(string))
+	}
 	return p.String()
 }
 
