@@ -18,7 +18,13 @@ import (
 func pgConfig(opts Options) (*pgx.ConnConfig, error) {
 	cfg, err := pgx.ParseConfig(opts.DSN)
 	if err != nil {
-		// pgx's message can echo the URL; say what is wrong without it.
+		// pgx's message can echo the URL, password and all: name the
+		// problem without it.
+		for _, param := range []string{"sslrootcert", "sslcert", "sslkey", "sslmode", "port", "connect_timeout"} {
+			if strings.Contains(err.Error(), param) {
+				return nil, fmt.Errorf("the PostgreSQL URL's %s is invalid (sslmode takes disable, require, verify-ca or verify-full; sslrootcert a readable CA file)", param)
+			}
+		}
 		return nil, errors.New("the PostgreSQL URL is malformed: expected postgres://user@host:port/dbname?sslmode=…")
 	}
 	if opts.Password != "" {

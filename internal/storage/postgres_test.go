@@ -190,12 +190,17 @@ func TestConnectionErrorsNameTheFix(t *testing.T) {
 		{"unknown role", testenv.WithUser(base, "insta485_nobody"), "role \"insta485_nobody\""},
 		{"missing database", testenv.WithDatabase(base, "insta485_no_such_db"), "does not exist"},
 		{"malformed URL", "postgres://%zz", "malformed"},
+		{"bad sslmode", "postgres://app:s3cret@127.0.0.1/x?sslmode=bogus", "sslmode is invalid"},
+		{"missing CA file", "postgres://app:s3cret@127.0.0.1/x?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem", "sslrootcert is invalid"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := storage.Open(context.Background(), storage.Options{DSN: c.dsn})
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("Open(%s) = %v, want an error saying %q", c.name, err, c.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("Open(%s) leaks the password: %v", c.name, err)
 			}
 		})
 	}
