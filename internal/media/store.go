@@ -29,6 +29,9 @@ type Store interface {
 	Delete(ctx context.Context, name string) error
 	// Clear removes every upload, for `db destroy`, and nothing else.
 	Clear(ctx context.Context) error
+	// List calls fn with the name of every upload the store holds (names
+	// that ValidName accepts, nothing else), in no particular order.
+	List(ctx context.Context, fn func(name string) error) error
 }
 
 // File is an open stored file.
@@ -158,6 +161,28 @@ func (l *Local) Clear(context.Context) error {
 	}
 	if err := os.Remove(l.Dir); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("clear uploads: %w", err)
+	}
+	return nil
+}
+
+// List calls fn for every regular file in the directory named like an upload.
+func (l *Local) List(ctx context.Context, fn func(name string) error) error {
+	entries, err := os.ReadDir(l.Dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("list uploads: %w", err)
+	}
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if e.Type().IsRegular() && ValidName(e.Name()) {
+			if err := fn(e.Name()); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
