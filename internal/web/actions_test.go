@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -148,11 +146,7 @@ func wantLikes(id int64, logname string, likes int, likes2 bool) func(*testing.T
 
 func fileExists(t *testing.T, app *testenv.App, name string) bool {
 	t.Helper()
-	_, err := os.Stat(filepath.Join(app.UploadDir, name))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		t.Fatal(err)
-	}
-	return err == nil
+	return app.HasUpload(t, name)
 }
 
 func follows(t *testing.T, app *testenv.App, follower, followee string) bool {
