@@ -146,7 +146,11 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 	defer cancel()
 	ok, err := client.BucketExists(cctx, cfg.Bucket)
 	if err != nil {
-		return nil, s.fail("check", cfg.Bucket, err)
+		err = s.fail("check the bucket", err)
+		if errors.Is(err, ErrUnavailable) {
+			err = fmt.Errorf("%w (is the object store running, and is AWS_ENDPOINT_URL_S3 right?)", err)
+		}
+		return nil, err
 	}
 	if !ok {
 		return nil, fmt.Errorf("%s does not exist: create it (for example `aws s3 mb s3://%s`) or fix --uploads", s.where, cfg.Bucket)
@@ -158,7 +162,7 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 // ErrNotFound for a missing object, ErrUnavailable (wrapped with the
 // cause) when the server is unreachable, overloaded or failing, and an
 // error naming the fix when it refuses the credentials.
-func (s *S3) fail(op, name string, err error) error {
+func (s *S3) fail(op string, err error) error {
 	resp := minio.ToErrorResponse(err)
 	switch resp.Code {
 	case "NoSuchKey":
@@ -166,14 +170,14 @@ func (s *S3) fail(op, name string, err error) error {
 	case "NoSuchBucket":
 		return fmt.Errorf("%w: %s does not exist any more: create it or fix --uploads", ErrUnavailable, s.where)
 	case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken":
-		return fmt.Errorf("%s %s on %s: the store refused the credentials (%s): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or the bucket's policy", op, name, s.where, resp.Code)
+		return fmt.Errorf("%s on %s: the store refused the credentials (%s): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or the bucket's policy", op, s.where, resp.Code)
 	case "SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout":
-		return fmt.Errorf("%w: %s %s on %s: %v", ErrUnavailable, op, name, s.where, err)
+		return fmt.Errorf("%w: %s on %s: %v", ErrUnavailable, op, s.where, err)
 	}
 	if resp.StatusCode >= 500 || unreachable(err) {
-		return fmt.Errorf("%w: %s %s on %s: %v", ErrUnavailable, op, name, s.where, err)
+		return fmt.Errorf("%w: %s on %s: %v", ErrUnavailable, op, s.where, err)
 	}
-	return fmt.Errorf("%s %s on %s: %w", op, name, s.where, err)
+	return fmt.Errorf("%s on %s: %w", op, s.where, err)
 }
 
 // unreachable reports a failure to talk to the server at all.
@@ -201,7 +205,7 @@ func (s *S3) Put(ctx context.Context, name string, r io.Reader) error {
 	defer cleanup()
 	opts := minio.PutObjectOptions{ContentType: mime.TypeByExtension(path.Ext(name))}
 	if _, err := s.client.PutObject(ctx, s.bucket, s.prefix+name, body, size, opts); err != nil {
-		return s.fail("store", name, err)
+		return s.fail("store "+name, err)
 	}
 	return nil
 }
@@ -251,12 +255,12 @@ func (s *S3) Open(ctx context.Context, name string) (File, error) {
 	}
 	obj, err := s.client.GetObject(ctx, s.bucket, s.prefix+name, minio.GetObjectOptions{})
 	if err != nil {
-		return nil, s.fail("read", name, err)
+		return nil, s.fail("read "+name, err)
 	}
 	info, err := obj.Stat()
 	if err != nil {
 		obj.Close()
-		return nil, s.fail("read", name, err)
+		return nil, s.fail("read "+name, err)
 	}
 	return s3File{obj, info}, nil
 }
@@ -267,10 +271,10 @@ func (s *S3) Delete(ctx context.Context, name string) error {
 		return nil
 	}
 	if err := s.client.RemoveObject(ctx, s.bucket, s.prefix+name, minio.RemoveObjectOptions{}); err != nil {
-		if errors.Is(s.fail("delete", name, err), ErrNotFound) {
+		if errors.Is(s.fail("delete "+name, err), ErrNotFound) {
 			return nil
 		}
-		return s.fail("delete", name, err)
+		return s.fail("delete "+name, err)
 	}
 	return nil
 }
@@ -298,7 +302,7 @@ func (s *S3) List(ctx context.Context, fn func(name string) error) error {
 	defer cancel() // stops the listing when fn fails
 	for obj := range s.client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: s.prefix}) {
 		if obj.Err != nil {
-			return s.fail("list", "uploads", obj.Err)
+			return s.fail("list the uploads", obj.Err)
 		}
 		name := strings.TrimPrefix(obj.Key, s.prefix)
 		if !ValidName(name) {

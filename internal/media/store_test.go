@@ -222,3 +222,44 @@ func TestS3Unavailable(t *testing.T) {
 		t.Errorf("opening a store whose server is down: %v, want ErrUnavailable", err)
 	}
 }
+
+// TestCopyBetweenStores copies out of a bucket (into another prefix and
+// into a directory) and into one: Copy reads S3 objects as seekable files
+// and S3 Put takes them without spooling.
+func TestCopyBetweenStores(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := testenv.StartS3(t)
+	bucket := srv.Open(t)
+	other := srv.Open(t, "s3://"+srv.Bucket+"/copy")
+	dir, err := media.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for i := range 5 {
+		name := media.NewName(".jpg")
+		want[name] = strings.Repeat(name, 1000*(i+1))
+		if err := bucket.Put(ctx, name, strings.NewReader(want[name])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		what     string
+		dst, src media.Store
+	}{{"s3 to s3", other, bucket}, {"s3 to directory", dir, bucket}, {"directory to s3", srv.Open(t, "s3://"+srv.Bucket+"/back"), dir}} {
+		list := names(t, tc.src)
+		rep, err := media.Copy(ctx, tc.dst, tc.src, list, nil)
+		if err != nil || rep.Copied != len(want) || len(rep.Missing) != 0 {
+			t.Fatalf("%s: %+v, %v", tc.what, rep, err)
+		}
+		for name, body := range want {
+			if got := read(t, tc.dst, name); got != body {
+				t.Errorf("%s: %s has %d bytes, want %d", tc.what, name, len(got), len(body))
+			}
+		}
+		if rep, err := media.Copy(ctx, tc.dst, tc.src, list, nil); err != nil || rep.Skipped != len(want) {
+			t.Errorf("%s again: %+v, %v; want all skipped", tc.what, rep, err)
+		}
+	}
+}
