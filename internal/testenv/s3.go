@@ -19,9 +19,9 @@ import (
 	"github.com/insta485/insta485/internal/media"
 )
 
-// S3Server is a real S3 server for tests: versitygw serving a temporary
-// directory (its posix backend) on a free local port, with generated keys
-// and one bucket.
+// S3Server is a bucket on a real S3 server for tests: versitygw serving a
+// temporary directory (its posix backend) on a free local port, with
+// generated keys.
 type S3Server struct {
 	Endpoint  string // http://127.0.0.1:PORT
 	Bucket    string
@@ -32,9 +32,17 @@ type S3Server struct {
 	// prefix so that the store's prefix handling is exercised too.
 	Spec string
 
-	cmd      *exec.Cmd
-	stopOnce sync.Once
-	done     chan struct{}
+	proc   *s3Process
+	shared bool
+}
+
+// s3Process is one running versitygw.
+type s3Process struct {
+	endpoint, access, secret, region string
+	root                             string
+	cmd                              *exec.Cmd
+	done                             chan struct{}
+	stopOnce                         sync.Once
 }
 
 // VersityGW returns the path of the versitygw binary: $INSTA485_VERSITYGW,
@@ -70,62 +78,162 @@ func VersityGW(t testing.TB) string {
 	return ""
 }
 
-// StartS3 starts an S3 server with an empty bucket, stopped when t ends.
+// StartS3 starts an S3 server of the test's own with an empty bucket,
+// stopped when t ends: for tests that stop it (S3Server.Stop).
 func StartS3(t testing.TB) *S3Server {
 	t.Helper()
-	bin := VersityGW(t)
-	root := t.TempDir()
-	s := &S3Server{
-		Bucket:    RandomName("insta485-"),
-		Region:    "us-east-1",
-		AccessKey: RandomName("AK"),
-		SecretKey: RandomName("secret-") + RandomName(""),
-		done:      make(chan struct{}),
-	}
-	s.Spec = "s3://" + s.Bucket + "/site/uploads"
-	// The bucket is a directory of the posix backend.
-	if err := os.Mkdir(filepath.Join(root, s.Bucket), 0o755); err != nil {
+	p, err := startS3Process(VersityGW(t))
+	if err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
-	s.Endpoint = "http://" + addr
-	s.cmd = exec.Command(bin, "--port", addr, "--region", s.Region, "--quiet", "posix", root)
-	// The keys go by environment, not the command line, where ps shows them.
-	s.cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID="+s.AccessKey, "ROOT_SECRET_ACCESS_KEY="+s.SecretKey)
-	var out strings.Builder
-	s.cmd.Stdout, s.cmd.Stderr = &out, &out
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start versitygw: %v", err)
+	t.Cleanup(p.stop)
+	return newBucket(t, p, false)
+}
+
+// shared is the server NewS3Bucket hands out buckets on, started for the
+// first test that asks and stopped when the last one using it ends.
+var shared struct {
+	sync.Mutex
+	proc  *s3Process
+	users int
+}
+
+// NewS3Bucket returns a new empty bucket on an S3 server shared by the
+// tests of this process: many apps cost one server. Stop is not allowed.
+func NewS3Bucket(t testing.TB) *S3Server {
+	t.Helper()
+	bin := VersityGW(t)
+	shared.Lock()
+	if shared.proc == nil {
+		p, err := startS3Process(bin)
+		if err != nil {
+			shared.Unlock()
+			t.Fatal(err)
+		}
+		shared.proc = p
 	}
-	go func() { _ = s.cmd.Wait(); close(s.done) }()
-	t.Cleanup(s.Stop)
+	shared.users++
+	p := shared.proc
+	shared.Unlock()
+	t.Cleanup(func() {
+		shared.Lock()
+		defer shared.Unlock()
+		if shared.users--; shared.users == 0 {
+			shared.proc.stop()
+			shared.proc = nil
+		}
+	})
+	return newBucket(t, p, true)
+}
+
+func startS3Process(bin string) (*s3Process, error) {
+	root, err := os.MkdirTemp("", "insta485-s3-*")
+	if err != nil {
+		return nil, err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	p := &s3Process{
+		endpoint: "http://" + addr,
+		access:   RandomName("AK"),
+		secret:   RandomName("secret-") + RandomName(""),
+		region:   "us-east-1",
+		root:     root,
+		done:     make(chan struct{}),
+	}
+	p.cmd = exec.Command(bin, "--port", addr, "--region", p.region, "--quiet", "posix", root)
+	// The keys go by environment, not the command line, where ps shows them.
+	p.cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID="+p.access, "ROOT_SECRET_ACCESS_KEY="+p.secret)
+	out := &lockedBuffer{}
+	p.cmd.Stdout, p.cmd.Stderr = out, out
+	if err := p.cmd.Start(); err != nil {
+		os.RemoveAll(root)
+		return nil, fmt.Errorf("start versitygw: %w", err)
+	}
+	go func() { _ = p.cmd.Wait(); close(p.done) }()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		res, err := http.Get(s.Endpoint + "/")
+		res, err := http.Get(p.endpoint + "/")
 		if err == nil {
 			res.Body.Close()
-			break
+			return p, nil
 		}
 		select {
-		case <-s.done:
-			t.Fatalf("versitygw exited at start: %s", out.String())
+		case <-p.done:
+			p.stop()
+			return nil, fmt.Errorf("versitygw exited at start: %s", out.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("versitygw did not answer on %s: %v\n%s", addr, err, out.String())
+			p.stop()
+			return nil, fmt.Errorf("versitygw did not answer on %s: %v\n%s", addr, err, out.String())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (p *s3Process) stop() {
+	p.stopOnce.Do(func() {
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		os.RemoveAll(p.root)
+	})
+}
+
+// newBucket creates an empty bucket on p.
+func newBucket(t testing.TB, p *s3Process, shared bool) *S3Server {
+	t.Helper()
+	s := &S3Server{
+		Endpoint: p.endpoint, Region: p.region, AccessKey: p.access, SecretKey: p.secret,
+		Bucket: RandomName("insta485-"), proc: p, shared: shared,
+	}
+	s.Spec = "s3://" + s.Bucket + "/site/uploads"
+	if err := s.client(t).MakeBucket(context.Background(), s.Bucket, minio.MakeBucketOptions{Region: s.Region}); err != nil {
+		t.Fatalf("create bucket %s: %v", s.Bucket, err)
 	}
 	return s
 }
 
-// Stop stops the server (for tests of a store that goes down); t's cleanup
-// calls it too.
-func (s *S3Server) Stop() {
-	s.stopOnce.Do(func() {
-		_ = s.cmd.Process.Kill()
-		<-s.done
+// client is a plain S3 client on the server, for looking behind the
+// store's back.
+func (s *S3Server) client(t testing.TB) *minio.Client {
+	t.Helper()
+	c, err := minio.New(strings.TrimPrefix(s.Endpoint, "http://"), &minio.Options{
+		Creds: credentials.NewStaticV4(s.AccessKey, s.SecretKey, ""), Region: s.Region, BucketLookup: minio.BucketLookupPath,
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Stop stops the server, for tests of a store that goes down. Only for a
+// server of the test's own (StartS3); its cleanup stops it anyway.
+func (s *S3Server) Stop() {
+	if s.shared {
+		panic("testenv: Stop on a shared S3 server; use StartS3 for one of your own")
+	}
+	s.proc.stop()
+}
+
+// lockedBuffer collects a process's output while it runs.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // Env is the AWS settings that point insta485 at the server.
@@ -169,14 +277,13 @@ func (s *S3Server) Open(t testing.TB, spec ...string) media.Store {
 }
 
 // freeAddr returns a local address no one listens on right now.
-func freeAddr(t testing.TB) string {
-	t.Helper()
+func freeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	defer l.Close()
-	return l.Addr().String()
+	return l.Addr().String(), nil
 }
 
 // UploadStores are the upload stores the upload tests run against.
@@ -194,8 +301,8 @@ func ForEachBackendAndStore(t *testing.T, fn func(t *testing.T, backend, store s
 }
 
 // WithUploadStore picks the App's upload store: "local" (a temporary
-// directory, the default) or "s3" (a bucket on an S3 server of its own,
-// started with StartS3 and reachable as App.S3).
+// directory, the default) or "s3" (a new bucket on the shared S3 server,
+// NewS3Bucket, reachable as App.S3).
 func WithUploadStore(kind string) AppOption {
 	return func(c *appConfig) { c.store = kind }
 }
@@ -219,7 +326,7 @@ func newUploadStore(t testing.TB, c *appConfig) (media.Store, string, *S3Server)
 	case "s3":
 		srv := c.s3
 		if srv == nil {
-			srv = StartS3(t)
+			srv = NewS3Bucket(t)
 		}
 		return srv.Open(t), "", srv
 	}
@@ -231,12 +338,7 @@ func newUploadStore(t testing.TB, c *appConfig) (media.Store, string, *S3Server)
 // failed request must not leave behind.
 func (s *S3Server) Keys(t testing.TB) []string {
 	t.Helper()
-	c, err := minio.New(strings.TrimPrefix(s.Endpoint, "http://"), &minio.Options{
-		Creds: credentials.NewStaticV4(s.AccessKey, s.SecretKey, ""), Region: s.Region, BucketLookup: minio.BucketLookupPath,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := s.client(t)
 	ctx := context.Background()
 	var keys []string
 	for o := range c.ListObjects(ctx, s.Bucket, minio.ListObjectsOptions{Recursive: true}) {
