@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/storage"
@@ -159,4 +163,68 @@ func content(t *testing.T, st media.Store, name string) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// TestServeOnS3 starts the real `insta485 serve` with its uploads in a
+// bucket: the first start writes the sample images there, and a bucket
+// that does not exist stops it at once with a message naming it.
+func TestServeOnS3(t *testing.T) {
+	srv := testenv.StartS3(t)
+	srv.SetEnv(t)
+	dir := t.TempDir()
+	args := func(addr, uploads string) []string {
+		return []string{"serve", "--addr", addr,
+			"--database", filepath.Join(dir, "insta485.sqlite3"),
+			"--uploads", uploads,
+			"--secret-key-file", filepath.Join(dir, "secret_key")}
+	}
+	var logs bytes.Buffer
+	err := run(context.Background(), args("127.0.0.1:0", "s3://no-such-bucket"), &logs, &logs)
+	if err == nil || !strings.Contains(err.Error(), "no-such-bucket does not exist") {
+		t.Errorf("serve with a missing bucket: %v\n%s", err, logs.String())
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args(addr, srv.Spec), io.Discard, io.Discard) }()
+	var resp *http.Response
+	for range 100 {
+		resp, err = http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("server never answered: %v", err)
+	}
+	resp.Body.Close()
+	if n := len(objects(t, srv)); n != 8 {
+		t.Errorf("first start wrote %d sample images to the bucket, want 8", n)
+	}
+	// Pictures keep their access rule: a visitor gets 403.
+	resp, err = http.Get("http://" + addr + "/uploads/e1a7c5c32973862ee15173b0259e3efdb6a391af.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("visitor fetching a picture: %d, want 403", resp.StatusCode)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve returned %v after shutdown", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
 }
