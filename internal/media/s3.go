@@ -163,6 +163,10 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 // cause) when the server is unreachable, overloaded or failing, and an
 // error naming the fix when it refuses the credentials.
 func (s *S3) fail(op string, err error) error {
+	if errors.Is(err, context.Canceled) {
+		// The caller gave up (a client hung up): not the store's fault.
+		return fmt.Errorf("%s on %s: %w", op, s.where, err)
+	}
 	resp := minio.ToErrorResponse(err)
 	switch resp.Code {
 	case "NoSuchKey":

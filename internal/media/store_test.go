@@ -208,6 +208,13 @@ func TestS3Unavailable(t *testing.T) {
 		t.Errorf("bad bucket name: %v", err)
 	}
 
+	// A caller that gave up is not an outage.
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := st.Open(cancelled, name); !errors.Is(err, context.Canceled) || errors.Is(err, media.ErrUnavailable) {
+		t.Errorf("Open with a cancelled context: %v, want context.Canceled and not ErrUnavailable", err)
+	}
+
 	srv.Stop()
 	if _, err := st.Open(ctx, name); !errors.Is(err, media.ErrUnavailable) {
 		t.Errorf("Open with the server down: %v, want ErrUnavailable", err)
