@@ -7,6 +7,7 @@ package media
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"regexp"
@@ -78,6 +79,11 @@ func OpenEnv(ctx context.Context, spec string, getenv func(string) string) (Stor
 			return nil, err
 		}
 		return NewS3(ctx, cfg)
+	}
+	if scheme, _, ok := strings.Cut(spec, "://"); ok && !strings.ContainsAny(scheme, "/\\") {
+		// gs://, https://, s3a://: a store of another kind, not a directory
+		// named like one.
+		return nil, fmt.Errorf("upload store %q: use a directory or s3://BUCKET[/PREFIX] (for Google Cloud Storage, R2 and others, their S3 endpoint)", spec)
 	}
 	return NewLocal(spec)
 }

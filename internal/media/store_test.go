@@ -270,3 +270,16 @@ func TestCopyBetweenStores(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenRejectsOtherSchemes: an address of another kind of store is
+// refused, not taken for a directory named "gs:".
+func TestOpenRejectsOtherSchemes(t *testing.T) {
+	for _, spec := range []string{"gs://bucket", "https://bucket.s3.amazonaws.com", "s3a://bucket/x"} {
+		if _, err := media.Open(context.Background(), spec); err == nil || !strings.Contains(err.Error(), "s3://BUCKET") {
+			t.Errorf("Open(%q): %v, want an error pointing at s3://BUCKET", spec, err)
+		}
+	}
+	if _, err := media.Open(context.Background(), t.TempDir()+"/a/b"); err != nil {
+		t.Errorf("a plain directory: %v", err)
+	}
+}
