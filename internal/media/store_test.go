@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -281,5 +283,59 @@ func TestOpenRejectsOtherSchemes(t *testing.T) {
 	}
 	if _, err := media.Open(context.Background(), t.TempDir()+"/a/b"); err != nil {
 		t.Errorf("a plain directory: %v", err)
+	}
+}
+
+// TestS3KeysFromCredentialFiles: without keys in the environment, the AWS
+// credential files sign in: ~/.aws/credentials' default profile, or the
+// profile AWS_PROFILE names in the file AWS_SHARED_CREDENTIALS_FILE names.
+// Not parallel: it sets HOME.
+func TestS3KeysFromCredentialFiles(t *testing.T) {
+	srv := testenv.StartS3(t)
+	home := t.TempDir()
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("HOME", home)
+	profile := func(name, access, secret string) string {
+		return "[" + name + "]\naws_access_key_id = " + access + "\naws_secret_access_key = " + secret + "\n"
+	}
+	if err := os.MkdirAll(filepath.Join(home, ".aws"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, ".aws", "credentials"), []byte(profile("default", srv.AccessKey, srv.SecretKey)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(t.TempDir(), "creds")
+	if err := os.WriteFile(other, []byte(profile("default", "nobody", "wrong-secret")+profile("insta485", srv.AccessKey, srv.SecretKey)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := func(kv ...string) func(string) string {
+		m := map[string]string{"AWS_ENDPOINT_URL_S3": srv.Endpoint, "AWS_REGION": srv.Region}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return func(k string) string { return m[k] }
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		what   string
+		getenv func(string) string
+		ok     bool
+	}{
+		{"~/.aws/credentials, default profile", env(), true},
+		{"AWS_SHARED_CREDENTIALS_FILE and AWS_PROFILE", env("AWS_SHARED_CREDENTIALS_FILE", other, "AWS_PROFILE", "insta485"), true},
+		{"AWS_SHARED_CREDENTIALS_FILE, default profile (wrong keys)", env("AWS_SHARED_CREDENTIALS_FILE", other), false},
+	} {
+		st, err := media.OpenEnv(ctx, srv.Spec, tc.getenv)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: %v, want success %v", tc.what, err, tc.ok)
+			continue
+		}
+		if err == nil {
+			if err := st.Put(ctx, media.NewName(".png"), strings.NewReader("x")); err != nil {
+				t.Errorf("%s: Put: %v", tc.what, err)
+			}
+		}
 	}
 }
