@@ -25,6 +25,7 @@ Usage:
       dump      print every table's rows
       random    add generated posts (and, with flags, users, follows, likes, comments)
       migrate   apply schema migrations this version needs
+      copy      copy a whole SQLite database into the configured one (--from PATH)
 
 Run 'insta485 serve --help' or 'insta485 db <command> --help' for flags.
 Every flag can also be set by the environment variable its help names.
