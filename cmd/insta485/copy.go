@@ -101,7 +101,7 @@ func (p *copyProgress) show(c storage.CopyProgress) {
 	case "index":
 		fmt.Fprintf(p.w, "  rebuilding indexes and foreign keys\n")
 	case "verify":
-		fmt.Fprintf(p.w, "  verifying %s: %d rows read back\n", c.Table, c.Done)
+		fmt.Fprintf(p.w, "  verify %s: %d of %d rows read back\n", c.Table, c.Done, c.Total)
 	case "uploads":
 		fmt.Fprintf(p.w, "  upload files: %d of %d\n", c.Done, c.Total)
 	}

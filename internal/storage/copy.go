@@ -108,9 +108,9 @@ var copyTables = []copyTable{
 		kinds: []colKind{kindInt, kindText, kindInt, kindTime}, id: "likeid", rowid: "likeid"},
 }
 
-// copyFault, set by tests, runs after each table is written; an error
-// fails the copy there.
-var copyFault func(table string) error
+// copyFault, set by tests, runs inside the target transaction after each
+// table is written; an error fails the copy there.
+var copyFault func(ctx context.Context, tx *sql.Tx, table string) error
 
 // CopyFrom copies the SQLite database at sourcePath into the (empty)
 // database target names and returns what it copied and verified.
@@ -201,7 +201,7 @@ func CopyFrom(ctx context.Context, sourcePath string, target Options, o CopyOpti
 		sums = append(sums, r.sum)
 		maxIDs = append(maxIDs, r.maxID)
 		if copyFault != nil {
-			if err := copyFault(t.name); err != nil {
+			if err := copyFault(ctx, tx, t.name); err != nil {
 				return rep, err
 			}
 		}
@@ -227,11 +227,12 @@ func CopyFrom(ctx context.Context, sourcePath string, target Options, o CopyOpti
 			}
 			tr.NextID = last + 1
 		}
-		got, err := s.copyReadBack(ctx, conn, tx, t, progress)
+		got, err := s.copyReadBack(ctx, conn, tx, t, sums[i].n, progress)
 		if err != nil {
 			return rep, fmt.Errorf("read back %s from the target: %w", t.name, err)
 		}
 		tr.TargetRows, tr.TargetCheck = got.n, got.String()
+		progress(CopyProgress{Stage: "verify", Table: t.name, Done: got.n, Total: sums[i].n})
 		if got != sums[i] {
 			bad = append(bad, fmt.Sprintf("%s (source %d rows, checksum %s; target %d rows, checksum %s)",
 				t.name, tr.SourceRows, tr.SourceCheck, tr.TargetRows, tr.TargetCheck))
@@ -342,7 +343,7 @@ type rowScanner interface {
 }
 
 // copyReadBack checksums the target's rows of t as this transaction sees them.
-func (s *Store) copyReadBack(ctx context.Context, conn *sql.Conn, tx *sql.Tx, t copyTable, progress func(CopyProgress)) (rowSum, error) {
+func (s *Store) copyReadBack(ctx context.Context, conn *sql.Conn, tx *sql.Tx, t copyTable, total int64, progress func(CopyProgress)) (rowSum, error) {
 	q := "SELECT " + joinCols(t.cols) + " FROM " + t.name
 	if s.dialect.name() == "postgres" {
 		var sum rowSum
@@ -352,7 +353,7 @@ func (s *Store) copyReadBack(ctx context.Context, conn *sql.Conn, tx *sql.Tx, t 
 				return err
 			}
 			defer rows.Close()
-			sum, err = checksumRows(t, rows, progress)
+			sum, err = checksumRows(t, rows, total, progress)
 			return err
 		})
 		return sum, err
@@ -362,10 +363,10 @@ func (s *Store) copyReadBack(ctx context.Context, conn *sql.Conn, tx *sql.Tx, t 
 		return rowSum{}, err
 	}
 	defer rows.Close()
-	return checksumRows(t, rows, progress)
+	return checksumRows(t, rows, total, progress)
 }
 
-func checksumRows(t copyTable, rows rowScanner, progress func(CopyProgress)) (rowSum, error) {
+func checksumRows(t copyTable, rows rowScanner, total int64, progress func(CopyProgress)) (rowSum, error) {
 	var sum rowSum
 	vals := make([]any, len(t.cols))
 	ptrs := make([]any, len(t.cols))
@@ -399,7 +400,7 @@ func checksumRows(t copyTable, rows rowScanner, progress func(CopyProgress)) (ro
 		}
 		buf = sum.add(buf[:0], vals)
 		if sum.n%progressEvery == 0 {
-			progress(CopyProgress{Stage: "verify", Table: t.name, Done: sum.n})
+			progress(CopyProgress{Stage: "verify", Table: t.name, Done: sum.n, Total: total})
 		}
 	}
 	return sum, rows.Err()
