@@ -32,7 +32,7 @@ func copyFrom(ctx context.Context, opts storage.Options, uploads media.Store, fr
 	start := time.Now()
 	fmt.Fprintf(stderr, "copying %s into %s\n", from, describeDatabase(opts.DSN))
 	var files media.CopyReport
-	p := &copyProgress{w: stderr}
+	p := &copyProgress{w: stderr, start: start}
 	rep, err := storage.CopyFrom(ctx, from, opts, storage.CopyOptions{
 		Progress: p.show,
 		BeforeCommit: func(ctx context.Context, names []string) error {
@@ -86,6 +86,7 @@ func printCopyReport(w io.Writer, rep storage.CopyReport) {
 // copyProgress prints at most one progress line a second.
 type copyProgress struct {
 	w     io.Writer
+	start time.Time
 	last  time.Time
 	stage string
 }
@@ -95,6 +96,7 @@ func (p *copyProgress) show(c storage.CopyProgress) {
 		return
 	}
 	p.stage, p.last = c.Stage, time.Now()
+	fmt.Fprintf(p.w, "%6.1fs", time.Since(p.start).Seconds())
 	switch c.Stage {
 	case "copy":
 		fmt.Fprintf(p.w, "  copy %s: %d of %d rows\n", c.Table, c.Done, c.Total)

@@ -357,3 +357,39 @@ func TestCopyIntoEmptySchema(t *testing.T) {
 		}
 	})
 }
+
+// TestCopyReadsOneSnapshot writes to the source while the copy runs, as a
+// server still up would: the write succeeds (WAL), and the copy holds the
+// database as it was when the copy began, consistently across tables.
+func TestCopyReadsOneSnapshot(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+		t.Parallel()
+		ctx := context.Background()
+		path, src, deleted := copySource(t)
+		want := dump(t, src)
+		target := testenv.NewDatabase(t, backend)
+		var late int64
+		_, err := storage.CopyFrom(ctx, path, target, storage.CopyOptions{Progress: func(p storage.CopyProgress) {
+			if p.Stage == "copy" && p.Table == "users" && late == 0 {
+				var err error
+				if late, err = src.CreatePost(ctx, "awdeorio", "late.jpg"); err != nil {
+					t.Errorf("the server's write during the copy: %v", err)
+				}
+			}
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if late != deleted+1 {
+			t.Errorf("the server's post got id %d, want %d", late, deleted+1)
+		}
+		dst, err := storage.Open(ctx, target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer dst.Close()
+		if got := dump(t, dst); got != want {
+			t.Errorf("the target is not the source as it was when the copy began:\n%s", got)
+		}
+	})
+}
