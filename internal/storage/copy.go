@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Copying a whole SQLite database (ours, or one made by another Insta485
@@ -208,7 +210,10 @@ func CopyFrom(ctx context.Context, sourcePath string, target Options, o CopyOpti
 	}
 	progress(CopyProgress{Stage: "index"})
 	if err := s.dialect.bulkFinish(ctx, tx); err != nil {
-		return rep, fmt.Errorf("rebuild the target's indexes and foreign keys (the source may hold rows that break them): %w", err)
+		if e := explainCopyViolation("", err); e != nil {
+			return rep, e
+		}
+		return rep, fmt.Errorf("rebuild the target's indexes and foreign keys: %w", err)
 	}
 
 	// Sequences: past the highest id and past what SQLite's AUTOINCREMENT
@@ -329,10 +334,38 @@ func (s *Store) copyWrite(ctx context.Context, conn *sql.Conn, tx *sql.Tx, t cop
 			args[i] = v
 		}
 		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			if e := explainCopyViolation(t.name, err); e != nil {
+				return e
+			}
 			return fmt.Errorf("insert into %s: %w", t.name, err)
 		}
 	}
 	return r.Err()
+}
+
+// explainCopyViolation names the usual reason the source's rows break the
+// target's rules: a row left behind by a delete made while SQLite's foreign
+// keys were off (they are unless each connection turns them on). It returns
+// nil for any other error.
+func explainCopyViolation(table string, err error) error {
+	const fix = "delete those rows from a copy of the source and copy that (see docs/moving-from-sqlite.md, \"Starting over\")"
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "23503":
+			return fmt.Errorf("the source's %s has rows that refer to something that no longer exists (%s): %s", pgErr.TableName, pgErr.Detail, fix)
+		case "23505":
+			return fmt.Errorf("the source's %s has duplicate rows (%s): %s", pgErr.TableName, pgErr.Detail, fix)
+		}
+		return nil
+	}
+	switch c := sqliteCode(err); {
+	case c == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return fmt.Errorf("the source's %s has rows that refer to a user or post that no longer exists: %s", table, fix)
+	case c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return fmt.Errorf("the source's %s has duplicate rows: %s", table, fix)
+	}
+	return nil
 }
 
 // rowScanner is what both pgx's and database/sql's rows offer.

@@ -393,3 +393,28 @@ func TestCopyReadsOneSnapshot(t *testing.T) {
 		}
 	})
 }
+
+// TestCopyRefusesOrphans copies a source holding comments and likes of a
+// post deleted while SQLite's foreign keys were off: the copy says so and
+// leaves the target empty.
+func TestCopyRefusesOrphans(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+		t.Parallel()
+		path, src, _ := copySource(t)
+		src.Close()
+		db, err := sql.Open("sqlite", path) // foreign keys off, as the sqlite3 tool has them
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec("DELETE FROM posts WHERE postid = 1"); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		target := testenv.NewDatabase(t, backend)
+		_, err = storage.CopyFrom(context.Background(), path, target, storage.CopyOptions{})
+		if err == nil || !strings.Contains(err.Error(), "refer to") || !strings.Contains(err.Error(), "docs/moving-from-sqlite.md") {
+			t.Fatalf("copy with orphaned rows: %v", err)
+		}
+		assertEmptyTarget(t, target)
+	})
+}
