@@ -22,6 +22,9 @@ func copyFrom(ctx context.Context, opts storage.Options, uploads media.Store, fr
 	if from == "" {
 		return usageError{"db copy needs --from: the path of the SQLite database to copy"}
 	}
+	if storage.IsPostgres(from) {
+		return usageError{"db copy copies from an SQLite database file: --from must be its path, and --database (or INSTA485_DATABASE) names the target"}
+	}
 	var oldUploads media.Store
 	if uploadsFrom != "" {
 		if st, err := os.Stat(uploadsFrom); err != nil || !st.IsDir() {
