@@ -167,7 +167,7 @@ func CopyFrom(ctx context.Context, sourcePath string, target Options, o CopyOpti
 			return rep, err
 		}
 		if err := applySchema(ctx, tx, ms); err != nil {
-			return rep, fmt.Errorf("create the schema in the target: %w", err)
+			return rep, fmt.Errorf("create the schema in the target, which must be empty (run `insta485 db destroy` on it to start over): %w", err)
 		}
 	}
 	if err := s.dialect.bulkPrepare(ctx, tx); err != nil {
