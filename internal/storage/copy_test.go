@@ -418,3 +418,57 @@ func TestCopyRefusesOrphans(t *testing.T) {
 		assertEmptyTarget(t, target)
 	})
 }
+
+// TestCopyOlderInsta485 copies the tables of an older Insta485, whose likes
+// have no likeid and whose following is (username1, username2): SQLite's
+// rowid numbers the likes.
+func TestCopyOlderInsta485(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.sqlite3")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"CREATE TABLE users (username VARCHAR(20) PRIMARY KEY, fullname VARCHAR(40), email VARCHAR(40), filename VARCHAR(64), password VARCHAR(256), created DATETIME DEFAULT CURRENT_TIMESTAMP)",
+		"CREATE TABLE posts (postid INTEGER PRIMARY KEY AUTOINCREMENT, filename VARCHAR(64), owner VARCHAR(20), created DATETIME DEFAULT CURRENT_TIMESTAMP)",
+		"CREATE TABLE following (username1 VARCHAR(20), username2 VARCHAR(20), created DATETIME DEFAULT CURRENT_TIMESTAMP, PRIMARY KEY (username1, username2))",
+		"CREATE TABLE comments (commentid INTEGER PRIMARY KEY AUTOINCREMENT, owner VARCHAR(20), postid INTEGER, text VARCHAR(1024), created DATETIME DEFAULT CURRENT_TIMESTAMP)",
+		"CREATE TABLE likes (owner VARCHAR(20), postid INTEGER, created DATETIME DEFAULT CURRENT_TIMESTAMP, PRIMARY KEY (owner, postid))",
+		"INSERT INTO users VALUES ('ann', 'Ann', 'ann@example.com', 'a.jpg', 'sha512$s$00', '2018-01-02 03:04:05'), ('bob', 'Bob', 'bob@example.com', 'b.jpg', 'sha512$s$00', '2018-01-02 03:04:06')",
+		"INSERT INTO posts (filename, owner, created) VALUES ('p.jpg', 'ann', '2018-02-01 00:00:00'), ('q.jpg', 'bob', '2018-02-01 00:00:01')",
+		"INSERT INTO following VALUES ('ann', 'bob', '2018-03-01 00:00:00')",
+		"INSERT INTO comments (owner, postid, text, created) VALUES ('bob', 1, 'hi', '2018-04-01 00:00:00')",
+		"INSERT INTO likes VALUES ('bob', 1, '2018-05-01 00:00:00'), ('ann', 2, '2018-05-01 00:00:01'), ('ann', 1, '2018-05-01 00:00:02')",
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+		ctx := context.Background()
+		target := testenv.NewDatabase(t, backend)
+		rep, err := storage.CopyFrom(ctx, path, target, storage.CopyOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rep.Classic || rep.Tables[4].NextID != 4 {
+			t.Errorf("report: %+v", rep)
+		}
+		s, err := storage.Open(ctx, target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		out := dump(t, s)
+		for _, want := range []string{
+			"ann       bob       2018-03-01 00:00:00",
+			"1       bob    1       2018-05-01 00:00:00",
+			"3       ann    1       2018-05-01 00:00:02",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("the copy's dump lacks %q:\n%s", want, out)
+			}
+		}
+	})
+}
