@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -584,15 +585,52 @@ func copyValue(k colKind, v any) (any, error) {
 		case int64:
 			return time.Unix(x, 0).UTC(), nil // SQLite's unixepoch()
 		case string:
+			if t, ok := parseDateTime(x); ok {
+				return t, nil
+			}
 			for _, f := range copyTimeFormats {
 				if t, err := time.Parse(f, x); err == nil {
 					return t.UTC().Round(time.Microsecond), nil
 				}
 			}
+			if n, err := strconv.ParseInt(x, 10, 64); err == nil {
+				// Seconds since 1970 (SQLite's unixepoch()), or milliseconds
+				// when that large, as Go's SQLite drivers read them.
+				if n > 1e12 || n < -1e12 {
+					return time.UnixMilli(n).UTC(), nil
+				}
+				return time.Unix(n, 0).UTC(), nil
+			}
 			return nil, fmt.Errorf("%q is not a timestamp (expected YYYY-MM-DD HH:MM:SS)", x)
 		}
 	}
 	return nil, fmt.Errorf("unexpected value %v (%T)", v, v)
+}
+
+// parseDateTime parses "YYYY-MM-DD HH:MM:SS", the form CURRENT_TIMESTAMP
+// writes, as UTC; ok is false for anything else.
+func parseDateTime(s string) (t time.Time, ok bool) {
+	if len(s) != 19 || s[4] != '-' || s[7] != '-' || (s[10] != ' ' && s[10] != 'T') || s[13] != ':' || s[16] != ':' {
+		return t, false
+	}
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range []byte(s[i : i+n]) {
+			if c < '0' || c > '9' {
+				ok = false
+				return 0
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	ok = true
+	y, mo, d, h, mi, sec := num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2)
+	if !ok || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59 {
+		return t, false
+	}
+	t = time.Date(y, time.Month(mo), d, h, mi, sec, 0, time.UTC)
+	return t, t.Day() == d // not 2023-02-30
 }
 
 // setNextID makes the target hand out last+1 as t's next id.
@@ -700,6 +738,10 @@ func (src *copySource) inspect(ctx context.Context) error {
 		var exprs []string
 		for _, c := range t.cols {
 			switch {
+			case slices.Contains(have, c) && t.kinds[slices.Index(t.cols, c)] == kindTime:
+				// The stored text, parsed here: much cheaper than the
+				// driver's general parse, which dominates a large copy.
+				exprs = append(exprs, "CAST("+c+" AS TEXT)")
 			case slices.Contains(have, c):
 				exprs = append(exprs, c)
 			case t.alt[c] != "" && slices.Contains(have, t.alt[c]):
