@@ -134,29 +134,7 @@ func TestDBCopyClassic(t *testing.T) {
 			t.Errorf("the upload store holds %d files, want the 8 the rows name", n)
 		}
 
-		// Every copied row, timestamps to the second, as the source has it.
-		ts := "CAST(created AS TEXT)" // the stored text, not the driver's parse of it
-		if backend == "postgres" {
-			ts = "to_char(created, 'YYYY-MM-DD HH24:MI:SS')"
-		}
-		for _, q := range [][2]string{
-			{"SELECT username, fullname, email, filename, password, created FROM users ORDER BY username",
-				"SELECT username, fullname, email, filename, password, " + ts + " FROM users ORDER BY username"},
-			{"SELECT postid, filename, owner, created FROM posts ORDER BY postid",
-				"SELECT postid, filename, owner, " + ts + " FROM posts ORDER BY postid"},
-			{"SELECT username1, username2, created FROM following ORDER BY username1, username2",
-				"SELECT follower, followee, " + ts + " FROM following ORDER BY follower, followee"},
-			{"SELECT commentid, owner, postid, text, created FROM comments ORDER BY commentid",
-				"SELECT commentid, owner, postid, text, " + ts + " FROM comments ORDER BY commentid"},
-			{"SELECT likeid, owner, postid, created FROM likes ORDER BY likeid",
-				"SELECT likeid, owner, postid, " + ts + " FROM likes ORDER BY likeid"},
-		} {
-			want := sqlite3Lines(t, src, q[0])
-			got := targetLines(t, opts, q[1])
-			if strings.Join(got, "\n") != strings.Join(want, "\n") {
-				t.Errorf("target rows of %q:\n%s\nwant (the source's):\n%s", q[1], strings.Join(got, "\n"), strings.Join(want, "\n"))
-			}
-		}
+		assertSameRows(t, src, opts)
 
 		s, err := storage.Open(ctx, opts)
 		if err != nil {
@@ -223,5 +201,52 @@ func TestDBCopyRefusals(t *testing.T) {
 		if !errors.Is(err, storage.ErrTargetNotEmpty) || exitCode(err) != 1 {
 			t.Errorf("db copy into a filled database: %v (exit %d)", err, exitCode(err))
 		}
+	})
+}
+
+// assertSameRows checks that the target holds exactly the classic source's
+// rows, timestamps to the second as the source's text has them.
+func assertSameRows(t *testing.T, src string, opts storage.Options) {
+	t.Helper()
+	ts := "CAST(created AS TEXT)" // the stored text, not the driver's parse of it
+	if storage.IsPostgres(opts.DSN) {
+		ts = "to_char(created, 'YYYY-MM-DD HH24:MI:SS')"
+	}
+	for _, q := range [][2]string{
+		{"SELECT username, fullname, email, filename, password, created FROM users ORDER BY username",
+			"SELECT username, fullname, email, filename, password, " + ts + " FROM users ORDER BY username"},
+		{"SELECT postid, filename, owner, created FROM posts ORDER BY postid",
+			"SELECT postid, filename, owner, " + ts + " FROM posts ORDER BY postid"},
+		{"SELECT username1, username2, created FROM following ORDER BY username1, username2",
+			"SELECT follower, followee, " + ts + " FROM following ORDER BY follower, followee"},
+		{"SELECT commentid, owner, postid, text, created FROM comments ORDER BY commentid",
+			"SELECT commentid, owner, postid, text, " + ts + " FROM comments ORDER BY commentid"},
+		{"SELECT likeid, owner, postid, created FROM likes ORDER BY likeid",
+			"SELECT likeid, owner, postid, " + ts + " FROM likes ORDER BY likeid"},
+	} {
+		want := sqlite3Lines(t, src, q[0])
+		got := targetLines(t, opts, q[1])
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("target rows of %q:\n%s\nwant (the source's):\n%s", q[1], strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+}
+
+// TestDBCopyUnderTZ runs the real binary with TZ set far from UTC, the way
+// an operator's shell might have it: the timestamps arrive unchanged.
+func TestDBCopyUnderTZ(t *testing.T) {
+	src, _ := classicSource(t)
+	bin := filepath.Join(t.TempDir(), "insta485")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+		opts := testenv.NewDatabase(t, backend)
+		cmd := exec.Command(bin, "db", "copy", "--from", src, "--database", opts.DSN, "--uploads", filepath.Join(t.TempDir(), "uploads"))
+		cmd.Env = append(os.Environ(), "TZ=Pacific/Kiritimati")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("TZ=Pacific/Kiritimati insta485 db copy: %v\n%s", err, out)
+		}
+		assertSameRows(t, src, opts)
 	})
 }
