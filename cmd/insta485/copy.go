@@ -26,9 +26,16 @@ func copyFrom(ctx context.Context, opts storage.Options, uploads media.Store, fr
 		return usageError{"db copy copies from an SQLite database file: --from must be its path, and --database (or INSTA485_DATABASE) names the target"}
 	}
 	var oldUploads media.Store
-	if uploadsFrom != "" {
+	switch {
+	case strings.HasPrefix(uploadsFrom, "s3://"):
+		var err error
+		if oldUploads, err = media.Open(ctx, uploadsFrom); err != nil {
+			return fmt.Errorf("--uploads-from: %w", err)
+		}
+	case uploadsFrom != "":
+		// Not media.Open: a mistyped directory must not be created empty.
 		if st, err := os.Stat(uploadsFrom); err != nil || !st.IsDir() {
-			return fmt.Errorf("--uploads-from %s is not a directory: give the old site's upload directory", uploadsFrom)
+			return fmt.Errorf("--uploads-from %s is not a directory: give the old site's upload directory (or its s3://BUCKET[/PREFIX])", uploadsFrom)
 		}
 		oldUploads = &media.Local{Dir: uploadsFrom}
 	}

@@ -44,7 +44,7 @@ func db(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var from, uploadsFrom string
 	if verb == "copy" {
 		fs.StringVar(&from, "from", "", "the SQLite database file to copy from (required)")
-		fs.StringVar(&uploadsFrom, "uploads-from", "", "the old site's upload directory: copy the files the rows name into the upload store")
+		fs.StringVar(&uploadsFrom, "uploads-from", "", "the old site's upload directory (or s3://BUCKET[/PREFIX]): copy the files the rows name into the upload store")
 	}
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: insta485 db %s [flags]\n\nFlags:\n", verb)
