@@ -39,3 +39,10 @@ func FailCreateAfterSampleForTest(err error) (restore func()) {
 	createFault = func() error { return err }
 	return func() { createFault = nil }
 }
+
+// QueryForTest runs one statement through the store's pool, for tests of
+// what every statement goes through (timeouts, the pooler).
+func (s *Store) QueryForTest(ctx context.Context, q string) error {
+	var v any
+	return s.r.QueryRowContext(ctx, q).Scan(&v)
+}

@@ -120,10 +120,7 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 		return 0, ErrNoSchema
 	}
 	if current < ms[len(ms)-1].version {
-		if err := s.checkPrivileges(ctx, "db migrate", accessOwner); err != nil {
-			return 0, err
-		}
-		if err := s.checkCreate(ctx, "db migrate"); err != nil {
+		if err := s.checkPrivileges(ctx, "db migrate", accessRebuild); err != nil {
 			return 0, err
 		}
 	}

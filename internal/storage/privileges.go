@@ -25,9 +25,12 @@ const (
 	accessRead access = iota
 	// accessReadWrite reads and changes rows (serve).
 	accessReadWrite
-	// accessOwner alters or drops the tables (db random sets constraints
-	// aside, db destroy drops the tables, db migrate changes them).
+	// accessOwner drops the tables (db destroy).
 	accessOwner
+	// accessRebuild alters the tables and creates indexes in their schema
+	// (db random sets constraints and indexes aside and makes them again,
+	// db migrate changes the schema).
+	accessRebuild
 )
 
 // dataTables are the tables the site reads and writes.
@@ -48,10 +51,11 @@ func (s *Store) checkPrivileges(ctx context.Context, task string, need access) e
 		return nil
 	}
 	var schema sql.NullString
-	var usage, temp bool
+	var usage, create, temp bool
 	err := s.r.QueryRowContext(ctx, `SELECT current_schema()::text,
 		COALESCE(has_schema_privilege(current_schema(), 'USAGE'), false),
-		has_database_privilege(current_database(), 'TEMP')`).Scan(&schema, &usage, &temp)
+		COALESCE(has_schema_privilege(current_schema(), 'CREATE'), false),
+		has_database_privilege(current_database(), 'TEMP')`).Scan(&schema, &usage, &create, &temp)
 	if err != nil {
 		return fmt.Errorf("read the role's privileges: %w", err)
 	}
@@ -67,9 +71,12 @@ func (s *Store) checkPrivileges(ctx context.Context, task string, need access) e
 	if !usage {
 		fixes = append(fixes, fmt.Sprintf("GRANT USAGE ON SCHEMA %s TO %s;", ident(schema.String), ident(s.pgUser)))
 	}
+	if need == accessRebuild && !create && len(tables) > 0 {
+		fixes = append(fixes, fmt.Sprintf("GRANT CREATE ON SCHEMA %s TO %s;", ident(schema.String), ident(s.pgUser)))
+	}
 	var notOwned []string
 	for _, t := range tables {
-		if need == accessOwner {
+		if need >= accessOwner {
 			if !t.owns {
 				notOwned = append(notOwned, t.owner)
 				fixes = append(fixes, fmt.Sprintf("ALTER TABLE %s.%s OWNER TO %s;", ident(schema.String), ident(t.name), ident(s.pgUser)))
@@ -94,15 +101,18 @@ func (s *Store) checkPrivileges(ctx context.Context, task string, need access) e
 			fixes = append(fixes, fmt.Sprintf("GRANT %s ON %s.%s TO %s;", strings.Join(missing, ", "), ident(schema.String), ident(t.name), ident(s.pgUser)))
 		}
 	}
-	if need == accessOwner && !temp {
+	if need == accessRebuild && !temp {
 		fixes = append(fixes, fmt.Sprintf("GRANT TEMPORARY ON DATABASE %s TO %s;", ident(s.pgDatabase), ident(s.pgUser)))
 	}
 	if len(fixes) == 0 {
 		return nil
 	}
 	what := "lacks privileges on the insta485 tables"
-	if len(notOwned) > 0 {
-		what = fmt.Sprintf("must own the insta485 tables, which belong to role %s", strings.Join(uniq(notOwned), ", "))
+	switch {
+	case len(notOwned) > 0:
+		what = fmt.Sprintf("must own the insta485 tables, which belong to role %s,", strings.Join(uniq(notOwned), ", "))
+	case need == accessRebuild:
+		what = "must be allowed to create indexes in schema " + schema.String
 	}
 	return &PrivilegeError{Task: task, Msg: fmt.Sprintf("%s: role %s %s in database %s; have an administrator run, connected to database %s:\n    %s",
 		task, s.pgUser, what, s.pgDatabase, s.pgDatabase, strings.Join(fixes, "\n    "))}
