@@ -335,13 +335,7 @@ func (c *Cluster) writeFile(path, content string, mode os.FileMode) error {
 	return c.chown(path)
 }
 
-func (c *Cluster) chown(path string) error {
-	cred := postgresCredential()
-	if cred == nil {
-		return nil
-	}
-	return os.Chown(path, int(cred.Uid), int(cred.Gid))
-}
+func (c *Cluster) chown(path string) error { return chownToPostgres(path) }
 
 // postgresCredential is the postgres OS user's when running as root, nil
 // otherwise (the cluster then runs as the current user).
