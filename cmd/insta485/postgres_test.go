@@ -315,3 +315,55 @@ func TestEveryDBVerbOnAMissingOrEmptyDatabaseSaysWhatToRun(t *testing.T) {
 		}
 	})
 }
+
+// TestDBVerbsNamePrivilegeFixes: tables an administrator loaded belong to
+// the administrator. The app role's serve, db create, random, destroy and
+// reset answer with the GRANT or ALTER TABLE … OWNER statements, never a
+// raw "permission denied" or "must be owner".
+func TestDBVerbsNamePrivilegeFixes(t *testing.T) {
+	c := testenv.NewCluster(t, testenv.ClusterOptions{Managed: true})
+	c.Exec(t, "postgres", "CREATE DATABASE insta485")
+	if err := storage.Create(context.Background(), storage.Options{DSN: c.URL("postgres", c.SuperPassword, "insta485")}); err != nil {
+		t.Fatal(err)
+	}
+	opts := storage.Options{DSN: c.AppURL("insta485")}
+	uploads := filepath.Join(t.TempDir(), "uploads")
+	role := c.AppRole
+	expect := func(err error, out string, what string, wants ...string) {
+		t.Helper()
+		if err == nil || exitCode(err) != 1 {
+			t.Errorf("%s = %v (exit %d), want a failure\n%s", what, err, exitCode(err), out)
+			return
+		}
+		for _, w := range wants {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s said %q\nwant it to name %q", what, err, w)
+			}
+		}
+		for _, raw := range []string{"SQLSTATE", "permission denied", "must be owner"} {
+			if strings.Contains(err.Error(), raw) {
+				t.Errorf("%s gave a raw driver error: %v", what, err)
+			}
+		}
+	}
+	grants := "GRANT SELECT, INSERT, UPDATE, DELETE ON public.users TO " + role + ";"
+	out, err := dbTool(t, opts, uploads, "create")
+	expect(err, out, "db create on tables it may not read", "GRANT SELECT ON public.schema_migrations TO "+role+";")
+	err = run(context.Background(), []string{"serve", "--database", opts.DSN, "--uploads", uploads,
+		"--addr", "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t)), "--secret-key-file", filepath.Join(t.TempDir(), "k")}, io.Discard, io.Discard)
+	expect(err, "", "serve without table privileges", grants)
+
+	c.Exec(t, "insta485", "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "+role)
+	out, err = dbTool(t, opts, uploads, "create")
+	if !errors.Is(err, storage.ErrExists) {
+		t.Errorf("db create with the grants = %v, want database already exists\n%s", err, out)
+	}
+	owner := "ALTER TABLE public.posts OWNER TO " + role + ";"
+	for _, verb := range []string{"random", "destroy", "reset"} {
+		out, err := dbTool(t, opts, uploads, verb)
+		expect(err, out, "db "+verb+" on tables postgres owns", owner)
+	}
+	if n, err := os.ReadDir(uploads); err == nil && len(n) != 0 {
+		t.Errorf("refused verbs left %d files in the upload store", len(n))
+	}
+}

@@ -216,6 +216,9 @@ func Exists(ctx context.Context, opts Options) (bool, error) {
 		return false, err
 	}
 	defer s.Close()
+	if err := s.checkPrivileges(ctx, "db create", accessRead); err != nil {
+		return false, err
+	}
 	v, err := s.SchemaVersion(ctx)
 	return v != 0, err
 }
