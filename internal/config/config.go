@@ -32,12 +32,14 @@ type Config struct {
 	// PostgreSQL and each statement (0: no statement timeout).
 	DBConnectTimeout   time.Duration
 	DBStatementTimeout time.Duration
-	Uploads            string
-	SecretKey          string
-	SecretKeyFile      string
-	Addr               string
-	MaxUploadBytes     int64
-	LogFormat          string
+	// DBPreparedStatements opts out of pooler-safe unnamed statements.
+	DBPreparedStatements bool
+	Uploads              string
+	SecretKey            string
+	SecretKeyFile        string
+	Addr                 string
+	MaxUploadBytes       int64
+	LogFormat            string
 }
 
 // Setting describes one setting for flags, the environment and the README.
@@ -55,6 +57,7 @@ var Settings = []Setting{
 	{"db-max-conns", "INSTA485_DB_MAX_CONNS", "0", "database connection pool size (0: 10 on PostgreSQL, 2 per core for SQLite readers)"},
 	{"db-connect-timeout", "INSTA485_DB_CONNECT_TIMEOUT", "10s", "how long connecting to PostgreSQL (TLS and login included) may take before it fails; a connect_timeout in the URL or PGCONNECT_TIMEOUT wins"},
 	{"db-statement-timeout", "INSTA485_DB_STATEMENT_TIMEOUT", "0s", "cancel a PostgreSQL statement that runs longer than this (0s: never); enforced by insta485, so it works behind PgBouncer"},
+	{"db-prepared-statements", "INSTA485_DB_PREPARED_STATEMENTS", "false", "cache prepared statements on each PostgreSQL connection: saves planning time on a direct connection, but breaks PgBouncer transaction mode and RDS Proxy"},
 	{"uploads", "INSTA485_UPLOADS", "var/uploads", "directory holding uploaded images"},
 	{"secret-key", "INSTA485_SECRET_KEY", "", "key signing sessions and CSRF tokens; every app server of one site must share it (at least 32 characters)"},
 	{"secret-key-file", "INSTA485_SECRET_KEY_FILE", "var/secret_key", "file holding the secret key; created with a random key when missing and no key is given"},
@@ -102,6 +105,9 @@ func (c *Config) Register(fs *flag.FlagSet, flags ...string) {
 		case "db-statement-timeout":
 			fs.Func(s.Flag, usage+" (default "+def+")", durationSetter(&c.DBStatementTimeout))
 			_ = durationSetter(&c.DBStatementTimeout)(def)
+		case "db-prepared-statements":
+			b, _ := strconv.ParseBool(def)
+			fs.BoolVar(&c.DBPreparedStatements, s.Flag, b, usage)
 		case "uploads":
 			fs.StringVar(&c.Uploads, s.Flag, def, usage)
 		case "secret-key":
@@ -182,7 +188,8 @@ func classicPostgresURL() string {
 // Storage returns the options that open the configured database.
 func (c *Config) Storage() (storage.Options, error) {
 	opts := storage.Options{DSN: c.Database, Password: c.DBPassword, MaxConns: c.DBMaxConns,
-		ConnectTimeout: c.DBConnectTimeout, StatementTimeout: c.DBStatementTimeout}
+		ConnectTimeout: c.DBConnectTimeout, StatementTimeout: c.DBStatementTimeout,
+		PreparedStatements: c.DBPreparedStatements}
 	if c.Database == "" {
 		return opts, errors.New("no database configured: set --database or INSTA485_DATABASE")
 	}

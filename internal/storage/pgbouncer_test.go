@@ -96,3 +96,36 @@ func TestBehindPgBouncer(t *testing.T) {
 		})
 	}
 }
+
+// TestNoNamedPreparedStatementsByDefault: by default a connection leaves no
+// prepared statement behind on the server (what makes it pooler-safe);
+// PreparedStatements opts in to caching them on a direct connection.
+func TestNoNamedPreparedStatementsByDefault(t *testing.T) {
+	ctx := context.Background()
+	opts := testenv.NewDatabase(t, "postgres")
+	if err := storage.Create(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	for _, prepared := range []bool{false, true} {
+		o := opts
+		o.MaxConns = 1 // one connection: the count below is its own
+		o.PreparedStatements = prepared
+		s, err := storage.Open(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if _, err := s.Posts(ctx, []int64{1, 2}, "awdeorio"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := s.IntForTest(ctx, "SELECT count(*)::int FROM pg_prepared_statements")
+		s.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if prepared != (n > 0) {
+			t.Errorf("PreparedStatements=%v: %d prepared statements on the connection", prepared, n)
+		}
+	}
+}

@@ -52,10 +52,13 @@ func pgConfig(opts Options) (*pgx.ConnConfig, error) {
 	// connection, which then collide ("prepared statement … already
 	// exists") or are missing. Exec mode sends each query with the unnamed
 	// statement in one round trip; PostgreSQL also plans it for the actual
-	// parameters instead of a generic plan.
-	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
-	cfg.StatementCacheCapacity = 0
-	cfg.DescriptionCacheCapacity = 0
+	// parameters instead of a generic plan. The price is planning every
+	// query: PreparedStatements opts out on a direct connection.
+	if !opts.PreparedStatements {
+		cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
+		cfg.StatementCacheCapacity = 0
+		cfg.DescriptionCacheCapacity = 0
+	}
 	// A cancelled context (a client gone, a statement timeout) cancels the
 	// statement on the server too, through the pooler if there is one,
 	// instead of only dropping the connection.

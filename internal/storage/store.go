@@ -48,6 +48,11 @@ type Options struct {
 	// enforced by insta485 rather than sent as a startup parameter, which
 	// connection poolers such as PgBouncer reject.
 	StatementTimeout time.Duration
+	// PreparedStatements caches a prepared statement per query on each
+	// PostgreSQL connection, which saves planning on a direct connection
+	// but breaks transaction-mode poolers (PgBouncer, RDS Proxy). Off by
+	// default: every query goes as an unnamed statement.
+	PreparedStatements bool
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL server rather than an
