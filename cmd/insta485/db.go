@@ -131,6 +131,9 @@ func createWithSample(ctx context.Context, opts storage.Options, uploads media.S
 	} else if ok {
 		return storage.ErrExists
 	}
+	if err := storage.CheckCreate(ctx, opts); err != nil {
+		return err
+	}
 	profiles, posts := storage.SampleImages()
 	err := media.WriteSample(ctx, uploads, profiles, posts)
 	if err == nil {

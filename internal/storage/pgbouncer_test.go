@@ -93,6 +93,35 @@ func TestBehindPgBouncer(t *testing.T) {
 			if err := s.QueryForTest(ctx, "SELECT pg_sleep(0.01)"); err != nil {
 				t.Errorf("a statement under the statement timeout through pgbouncer: %v", err)
 			}
+			// The statement timeout fires through the pooler, cancels the
+			// statement on the server, and leaves the pool usable.
+			short := opts
+			short.StatementTimeout = 300 * time.Millisecond
+			st, err := storage.Open(ctx, short)
+			if err != nil {
+				t.Fatalf("Open with a statement timeout through pgbouncer: %v", err)
+			}
+			defer st.Close()
+			if err := st.QueryForTest(ctx, "SELECT pg_sleep(30)"); err == nil {
+				t.Error("a 30 s statement finished under a 300 ms statement timeout through pgbouncer")
+			}
+			if err := st.QueryForTest(ctx, "SELECT 1"); err != nil {
+				t.Errorf("the pool is unusable after a timeout through pgbouncer: %v", err)
+			}
+			admin := c.AdminConn(t)
+			active := -1
+			for range 50 {
+				if err := admin.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'").Scan(&active); err != nil {
+					t.Fatal(err)
+				}
+				if active == 0 {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if active != 0 {
+				t.Error("the timed-out statement still runs on the server behind pgbouncer")
+			}
 		})
 	}
 }
