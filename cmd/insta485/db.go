@@ -16,7 +16,7 @@ import (
 )
 
 // dbFlags are the settings the db commands use.
-var dbFlags = []string{"database", "db-password", "db-password-file", "db-sslmode", "db-sslrootcert", "uploads"}
+var dbFlags = []string{"database", "db-password", "db-password-file", "db-sslmode", "db-sslrootcert", "db-connect-timeout", "db-statement-timeout", "db-prepared-statements", "uploads"}
 
 func db(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	const dbUsage = "Usage: insta485 db (create|destroy|reset|dump|random|migrate|copy) [flags]"
@@ -118,7 +118,7 @@ func db(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func connectForTool(ctx context.Context, opts storage.Options) (*storage.Store, error) {
 	s, err := storage.Open(ctx, opts)
 	if err == nil || errors.Is(err, storage.ErrNoSchema) {
-		return s, nil
+		return s, err // nothing to migrate from: the message says db create
 	}
 	// Open refuses a schema that is behind; migrate is what fixes that.
 	if s, cerr := storage.Connect(ctx, opts); cerr == nil {
@@ -137,6 +137,9 @@ func createWithSample(ctx context.Context, opts storage.Options, uploads media.S
 		return err
 	} else if ok {
 		return storage.ErrExists
+	}
+	if err := storage.CheckCreate(ctx, opts); err != nil {
+		return err
 	}
 	profiles, posts := storage.SampleImages()
 	err := media.WriteSample(ctx, uploads, profiles, posts)

@@ -60,6 +60,26 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer store.Close()
 	log.Info("database ready", "backend", store.Backend())
+	if w := storage.TLSWarning(opts); w != "" {
+		log.Warn(w)
+	}
+	if n, err := writeMissingSampleImages(ctx, store, uploads); err != nil {
+		log.Warn("could not write the sample pictures the database names", "err", err)
+	} else if n > 0 {
+		log.Info("wrote the sample pictures the database names and the upload store lacked", "count", n)
+	}
 	h := app.New(app.Deps{Store: store, Media: uploads, Secret: secret, MaxUpload: cfg.MaxUploadBytes, Log: log})
 	return server.Run(ctx, cfg.Addr, h, log)
+}
+
+// writeMissingSampleImages writes the sample pictures that rows name and
+// the upload store lacks: a database loaded by hand with sql/data.sql names
+// them, but psql cannot write pictures.
+func writeMissingSampleImages(ctx context.Context, store *storage.Store, uploads media.Store) (int, error) {
+	profiles, posts := storage.SampleImages()
+	used, err := store.FilenamesInUse(ctx, append(append([]string{}, profiles...), posts...))
+	if err != nil {
+		return 0, err
+	}
+	return media.WriteMissingSample(ctx, uploads, profiles, posts, func(name string) bool { return used[name] })
 }

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/insta485/insta485/internal/storage"
 )
@@ -27,12 +28,18 @@ type Config struct {
 	DBSSLMode      string
 	DBSSLRootCert  string
 	DBMaxConns     int
-	Uploads        string
-	SecretKey      string
-	SecretKeyFile  string
-	Addr           string
-	MaxUploadBytes int64
-	LogFormat      string
+	// DBConnectTimeout and DBStatementTimeout bound connecting to
+	// PostgreSQL and each statement (0: no statement timeout).
+	DBConnectTimeout   time.Duration
+	DBStatementTimeout time.Duration
+	// DBPreparedStatements opts out of pooler-safe unnamed statements.
+	DBPreparedStatements bool
+	Uploads              string
+	SecretKey            string
+	SecretKeyFile        string
+	Addr                 string
+	MaxUploadBytes       int64
+	LogFormat            string
 }
 
 // Setting describes one setting for flags, the environment and the README.
@@ -48,6 +55,9 @@ var Settings = []Setting{
 	{"db-sslmode", "INSTA485_DB_SSLMODE", "", "PostgreSQL TLS mode: disable, require, verify-ca or verify-full (use verify-full for a managed server)"},
 	{"db-sslrootcert", "INSTA485_DB_SSLROOTCERT", "", "CA bundle file to verify the PostgreSQL server's certificate (for AWS RDS, the region's bundle)"},
 	{"db-max-conns", "INSTA485_DB_MAX_CONNS", "0", "database connection pool size (0: 10 on PostgreSQL, 2 per core for SQLite readers)"},
+	{"db-connect-timeout", "INSTA485_DB_CONNECT_TIMEOUT", "10s", "how long connecting to PostgreSQL (TLS and login included) may take before it fails; a connect_timeout in the URL or PGCONNECT_TIMEOUT wins"},
+	{"db-statement-timeout", "INSTA485_DB_STATEMENT_TIMEOUT", "0s", "cancel a PostgreSQL statement that runs longer than this (0s: never); enforced by insta485, so it works behind PgBouncer"},
+	{"db-prepared-statements", "INSTA485_DB_PREPARED_STATEMENTS", "false", "cache prepared statements on each PostgreSQL connection: saves planning time on a direct connection, but breaks PgBouncer transaction mode and RDS Proxy"},
 	{"uploads", "INSTA485_UPLOADS", "var/uploads", "upload store: a directory, or s3://BUCKET[/PREFIX] for S3-compatible object storage (endpoint, region and keys from the standard AWS_* settings)"},
 	{"secret-key", "INSTA485_SECRET_KEY", "", "key signing sessions and CSRF tokens; every app server of one site must share it (at least 32 characters)"},
 	{"secret-key-file", "INSTA485_SECRET_KEY_FILE", "var/secret_key", "file holding the secret key; created with a random key when missing and no key is given"},
@@ -89,6 +99,15 @@ func (c *Config) Register(fs *flag.FlagSet, flags ...string) {
 		case "db-max-conns":
 			fs.Func(s.Flag, usage+" (default "+def+")", intSetter(&c.DBMaxConns))
 			_ = intSetter(&c.DBMaxConns)(def)
+		case "db-connect-timeout":
+			fs.Func(s.Flag, usage+" (default "+def+")", durationSetter(&c.DBConnectTimeout))
+			_ = durationSetter(&c.DBConnectTimeout)(def)
+		case "db-statement-timeout":
+			fs.Func(s.Flag, usage+" (default "+def+")", durationSetter(&c.DBStatementTimeout))
+			_ = durationSetter(&c.DBStatementTimeout)(def)
+		case "db-prepared-statements":
+			b, _ := strconv.ParseBool(def)
+			fs.BoolVar(&c.DBPreparedStatements, s.Flag, b, usage)
 		case "uploads":
 			fs.StringVar(&c.Uploads, s.Flag, def, usage)
 		case "secret-key":
@@ -136,6 +155,17 @@ func intSetter(dst *int) func(string) error {
 	}
 }
 
+func durationSetter(dst *time.Duration) func(string) error {
+	return func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return fmt.Errorf("want a duration such as 10s or 1m30s, got %q", v)
+		}
+		*dst = d
+		return nil
+	}
+}
+
 // classicPostgresURL builds a URL from POSTGRESQL_DATABASE_HOST, _PORT,
 // _USER and _DB. The password is passed separately so it never sits in a
 // string that could be logged.
@@ -157,7 +187,9 @@ func classicPostgresURL() string {
 
 // Storage returns the options that open the configured database.
 func (c *Config) Storage() (storage.Options, error) {
-	opts := storage.Options{DSN: c.Database, Password: c.DBPassword, MaxConns: c.DBMaxConns}
+	opts := storage.Options{DSN: c.Database, Password: c.DBPassword, MaxConns: c.DBMaxConns,
+		ConnectTimeout: c.DBConnectTimeout, StatementTimeout: c.DBStatementTimeout,
+		PreparedStatements: c.DBPreparedStatements}
 	if c.Database == "" {
 		return opts, errors.New("no database configured: set --database or INSTA485_DATABASE")
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func parse(t *testing.T, args ...string) *Config {
@@ -139,5 +140,28 @@ func TestREADMEDocumentsEverySetting(t *testing.T) {
 		if !strings.Contains(string(readme), "`"+s.Env+"`") || !strings.Contains(string(readme), "`--"+s.Flag+"`") {
 			t.Errorf("README.md does not document %s / --%s", s.Env, s.Flag)
 		}
+	}
+}
+
+func TestDatabaseTimeouts(t *testing.T) {
+	t.Setenv("INSTA485_DATABASE", "postgres://app@db.example.com/insta485")
+	c := parse(t)
+	opts, err := c.Storage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.ConnectTimeout != 10*time.Second || opts.StatementTimeout != 0 {
+		t.Errorf("default timeouts: connect %s, statement %s; want 10s and none", opts.ConnectTimeout, opts.StatementTimeout)
+	}
+	t.Setenv("INSTA485_DB_STATEMENT_TIMEOUT", "30s")
+	if opts, _ := parse(t, "--db-connect-timeout", "3s").Storage(); opts.ConnectTimeout != 3*time.Second || opts.StatementTimeout != 30*time.Second {
+		t.Errorf("timeouts from a flag and the environment: connect %s, statement %s", opts.ConnectTimeout, opts.StatementTimeout)
+	}
+	var c2 Config
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c2.Register(fs)
+	if err := fs.Parse([]string{"--db-connect-timeout", "ten"}); err == nil || !strings.Contains(err.Error(), "duration") {
+		t.Errorf("a bad duration = %v, want an error asking for a duration", err)
 	}
 }

@@ -47,3 +47,17 @@ func CopyFaultForTest(fault func(ctx context.Context, tx *sql.Tx, table string) 
 	copyFault = fault
 	return func() { copyFault = nil }
 }
+
+// QueryForTest runs one statement through the store's pool, for tests of
+// what every statement goes through (timeouts, the pooler).
+func (s *Store) QueryForTest(ctx context.Context, q string) error {
+	var v any
+	return s.r.QueryRowContext(ctx, q).Scan(&v)
+}
+
+// IntForTest runs a query returning one integer.
+func (s *Store) IntForTest(ctx context.Context, q string) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, q).Scan(&n)
+	return n, err
+}

@@ -39,6 +39,20 @@ type Options struct {
 	Password string
 	// MaxConns bounds the connection pool (0 picks a default).
 	MaxConns int
+	// ConnectTimeout bounds connecting to PostgreSQL, TLS and login
+	// included. A connect_timeout in the URL (or PGCONNECT_TIMEOUT) wins;
+	// 0 means DefaultConnectTimeout.
+	ConnectTimeout time.Duration
+	// StatementTimeout, when positive, bounds every PostgreSQL statement:
+	// past it the client cancels the statement on the server. It is
+	// enforced by insta485 rather than sent as a startup parameter, which
+	// connection poolers such as PgBouncer reject.
+	StatementTimeout time.Duration
+	// PreparedStatements caches a prepared statement per query on each
+	// PostgreSQL connection, which saves planning on a direct connection
+	// but breaks transaction-mode poolers (PgBouncer, RDS Proxy). Off by
+	// default: every query goes as an unnamed statement.
+	PreparedStatements bool
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL server rather than an
@@ -54,6 +68,9 @@ type Store struct {
 	// on PostgreSQL both are the same pool.
 	r, w    *sql.DB
 	dialect dialect
+	// pgUser and pgDatabase name the role and database on PostgreSQL, for
+	// messages that say which GRANT to run.
+	pgUser, pgDatabase string
 }
 
 // dialect is what differs between the backends.
@@ -90,6 +107,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	s, err := Connect(ctx, opts)
 	if err != nil {
+		return nil, err
+	}
+	// Privileges first: reading the schema version of tables the role may
+	// not read would fail with a bare "permission denied".
+	if err := s.checkPrivileges(ctx, "insta485", accessReadWrite); err != nil {
+		s.Close()
 		return nil, err
 	}
 	if err := s.CheckSchema(ctx); err != nil {
