@@ -284,7 +284,8 @@ func (s *Store) copyTargetReady(ctx context.Context) (haveSchema bool, err error
 		return false, err
 	}
 	if v == 0 {
-		return false, nil
+		// Ask before the copy reads millions of rows, not after.
+		return false, s.checkCreate(ctx, "db copy")
 	}
 	for _, t := range copyTables {
 		var one int
@@ -298,6 +299,10 @@ func (s *Store) copyTargetReady(ctx context.Context) (haveSchema bool, err error
 	}
 	if err := s.CheckSchema(ctx); err != nil {
 		return false, fmt.Errorf("the target has an empty insta485 schema, but: %w (or run `insta485 db destroy` to start over)", err)
+	}
+	// The copy sets the constraints and indexes aside, as db random does.
+	if err := s.checkPrivileges(ctx, "db copy", accessRebuild); err != nil {
+		return false, err
 	}
 	return true, nil
 }

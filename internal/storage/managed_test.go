@@ -214,6 +214,20 @@ func TestPrivilegeErrorsNameTheFix(t *testing.T) {
 		}
 	})
 
+	t.Run("db copy into the PG15 public schema without the grant", func(t *testing.T) {
+		src, _, _ := copySource(t)
+		c.Exec(t, "postgres", "CREATE DATABASE moved")
+		_, err := storage.CopyFrom(ctx, src, appOpts("moved"), storage.CopyOptions{})
+		var pe *storage.PrivilegeError
+		if !errors.As(err, &pe) || !strings.Contains(err.Error(), "GRANT CREATE ON SCHEMA public TO "+role+";") {
+			t.Fatalf("CopyFrom without CREATE on public = %v, want the GRANT CREATE fix", err)
+		}
+		c.Exec(t, "moved", fixes(err)[0])
+		if _, err := storage.CopyFrom(ctx, src, appOpts("moved"), storage.CopyOptions{}); err != nil {
+			t.Fatalf("CopyFrom after %s: %v", fixes(err), err)
+		}
+	})
+
 	t.Run("tables owned by another role", func(t *testing.T) {
 		c.Exec(t, "postgres", "CREATE DATABASE loaded")
 		admin := storage.Options{DSN: c.URL("postgres", c.SuperPassword, "loaded")}
