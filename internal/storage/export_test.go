@@ -61,3 +61,9 @@ func (s *Store) IntForTest(ctx context.Context, q string) (int, error) {
 	err := s.r.QueryRowContext(ctx, q).Scan(&n)
 	return n, err
 }
+
+// ExecForTest runs one statement through the store's write pool.
+func (s *Store) ExecForTest(ctx context.Context, q string) error {
+	_, err := s.w.ExecContext(ctx, q)
+	return err
+}
