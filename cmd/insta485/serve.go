@@ -6,10 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 
 	"github.com/insta485/insta485/internal/app"
 	"github.com/insta485/insta485/internal/config"
 	"github.com/insta485/insta485/internal/media"
+	"github.com/insta485/insta485/internal/metrics"
 	"github.com/insta485/insta485/internal/server"
 	"github.com/insta485/insta485/internal/storage"
 )
@@ -60,6 +62,25 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer store.Close()
 	log.Info("database ready", "backend", store.Backend())
-	h := app.New(app.Deps{Store: store, Media: uploads, Secret: secret, MaxUpload: cfg.MaxUploadBytes, Log: log})
-	return server.Run(ctx, cfg.Addr, h, log)
+	deps := app.Deps{Store: store, Media: uploads, Secret: secret, MaxUpload: cfg.MaxUploadBytes, Log: log}
+	if cfg.MetricsAddr == "" {
+		return server.Run(ctx, cfg.Addr, app.New(deps), log)
+	}
+	deps.Metrics = metrics.New()
+	h := app.New(deps)
+	// The site and the metrics listener stop together: a signal stops
+	// both, and either failing (a port in use) stops the other.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	metricsMux := http.NewServeMux()
+	metricsMux.Handle("GET /metrics", deps.Metrics.Handler(log))
+	errc := make(chan error, 1)
+	go func() {
+		err := server.RunMetrics(ctx, cfg.MetricsAddr, metricsMux, log)
+		cancel()
+		errc <- err
+	}()
+	err = server.Run(ctx, cfg.Addr, h, log)
+	cancel()
+	return errors.Join(err, <-errc)
 }

@@ -24,8 +24,18 @@ type Registrar interface {
 	Register(mux *http.ServeMux)
 }
 
-// New returns the whole application as one handler.
-func New(store *storage.Store, log *slog.Logger, parts ...Registrar) http.Handler {
+// Observer watches every request, for metrics. RequestStarted is called
+// when a request arrives and RequestDone when its response is written, with
+// the route pattern that served it ("GET /api/v1/posts/{postid}/"; empty
+// when no route matched), the status and how long it took.
+type Observer interface {
+	RequestStarted()
+	RequestDone(method, pattern string, status int, elapsed time.Duration)
+}
+
+// New returns the whole application as one handler; obs, when not nil, is
+// told about every request.
+func New(store *storage.Store, log *slog.Logger, obs Observer, parts ...Registrar) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -46,7 +56,7 @@ func New(store *storage.Store, log *slog.Logger, parts ...Registrar) http.Handle
 	for _, p := range parts {
 		p.Register(mux)
 	}
-	return withRequestLog(log, recoverPanics(log, apiPathsStayJSON(mux)))
+	return withRequestLog(log, obs, recoverPanics(log, apiPathsStayJSON(mux)))
 }
 
 // apiPathsStayJSON answers an API path that is not in clean form (a double
@@ -106,18 +116,58 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// withRequestLog gives every request an id (X-Request-Id, echoed back) and
-// logs it when it is done.
-func withRequestLog(log *slog.Logger, next http.Handler) http.Handler {
+// withRequestLog gives every request an id (X-Request-Id, echoed back; a
+// well-formed one set by the load balancer is kept, so its logs and ours
+// name a request alike) and logs it when it is done, with the route
+// pattern that served it. obs, when not nil, sees the same.
+func withRequestLog(log *slog.Logger, obs Observer, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := newRequestID()
+		if obs != nil {
+			obs.RequestStarted()
+		}
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID(id) {
+			id = newRequestID()
+		}
 		w.Header().Set("X-Request-Id", id)
 		rec := &statusRecorder{ResponseWriter: w}
-		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
-		log.Info("request", "id", id, "method", r.Method, "path", r.URL.Path,
-			"status", rec.status, "bytes", rec.bytes, "duration", time.Since(start).Round(time.Microsecond))
+		// The mux sets Pattern on the request it routes: this one, since
+		// the handlers in between pass it on as it is.
+		inner := r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+		defer func() {
+			// Also when a handler aborts with http.ErrAbortHandler: the
+			// request is then logged before the panic goes on.
+			status := rec.status
+			if status == 0 {
+				status = http.StatusOK // a handler that wrote nothing
+			}
+			elapsed := time.Since(start)
+			if obs != nil {
+				obs.RequestDone(r.Method, inner.Pattern, status, elapsed)
+			}
+			log.Info("request", "id", id, "method", r.Method, "path", r.URL.Path, "route", inner.Pattern,
+				"status", status, "bytes", rec.bytes,
+				"duration", elapsed.Round(time.Microsecond).String(),
+				"duration_ms", float64(elapsed.Microseconds())/1000)
+		}()
+		next.ServeHTTP(rec, inner)
 	})
+}
+
+// validRequestID accepts the ids proxies generate (nginx's $request_id is
+// 32 hex digits; others use UUIDs): short, and nothing a log line could
+// be forged with.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // recoverPanics turns a panic into a logged error with the request id and a
@@ -166,6 +216,16 @@ func InternalError(w http.ResponseWriter, r *http.Request) {
 // Run serves h on addr until ctx is cancelled, then stops taking new
 // connections and lets in-flight requests finish (up to 20 seconds).
 func Run(ctx context.Context, addr string, h http.Handler, log *slog.Logger) error {
+	return run(ctx, "insta485", addr, h, log)
+}
+
+// RunMetrics serves the metrics handler h on its own listener at addr, so
+// that it can be kept off the public network, until ctx is cancelled.
+func RunMetrics(ctx context.Context, addr string, h http.Handler, log *slog.Logger) error {
+	return run(ctx, "metrics", addr, h, log)
+}
+
+func run(ctx context.Context, name, addr string, h http.Handler, log *slog.Logger) error {
 	srv := &http.Server{
 		Addr:              addr,
 		Handler:           h,
@@ -175,9 +235,9 @@ func Run(ctx context.Context, addr string, h http.Handler, log *slog.Logger) err
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
+		return fmt.Errorf("%s: listen on %s: %w", name, addr, err)
 	}
-	log.Info("insta485 listening", "addr", ln.Addr().String())
+	log.Info(name+" listening", "addr", ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -185,7 +245,7 @@ func Run(ctx context.Context, addr string, h http.Handler, log *slog.Logger) err
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: finishing in-flight requests")
+	log.Info(name + " shutting down: finishing in-flight requests")
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
@@ -194,5 +254,6 @@ func Run(ctx context.Context, addr string, h http.Handler, log *slog.Logger) err
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	log.Info(name + " stopped")
 	return nil
 }
