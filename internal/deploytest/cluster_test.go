@@ -3,9 +3,7 @@ package deploytest
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -13,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -121,11 +118,7 @@ func newCluster(t *testing.T, n int) *cluster {
 		"INSTA485_LOG_FORMAT=json",
 	)
 	c.env = append(c.env, uploadEnv...)
-	create := exec.Command(binary, "db", "create")
-	create.Env = c.env
-	if out, err := create.CombinedOutput(); err != nil {
-		t.Fatalf("insta485 db create: %v\n%s", err, out)
-	}
+	createDB(t, c.env)
 	for i := range n {
 		c.instances = append(c.instances, startInstance(t, fmt.Sprintf("app%d", i+1), binary, c.env))
 	}
@@ -180,6 +173,9 @@ func startInstance(t *testing.T, name, bin string, env []string, argv ...string)
 	in.cmd.Env = append(env, "INSTA485_ADDR="+in.Addr, "INSTA485_METRICS_ADDR="+in.MetricsAddr)
 	in.cmd.Stdout = logf
 	in.cmd.Stderr = logf
+	// A group of its own, so that whatever a wrapper script left running
+	// (a server it did not exec) is stopped with it at the end.
+	in.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := in.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
@@ -188,6 +184,7 @@ func startInstance(t *testing.T, name, bin string, env []string, argv ...string)
 		close(in.exited)
 	}()
 	t.Cleanup(func() {
+		defer func() { _ = syscall.Kill(-in.cmd.Process.Pid, syscall.SIGKILL) }()
 		select {
 		case <-in.exited:
 			return
@@ -286,11 +283,9 @@ func (in *instance) served(t *testing.T) map[string]bool {
 
 // nginx is a running nginx from deploy/nginx.conf.
 type nginx struct {
-	URL     string
-	prefix  string
-	cmd     *exec.Cmd
-	mu      sync.Mutex
-	stopped bool
+	URL    string
+	prefix string
+	cmd    *exec.Cmd
 }
 
 // renderNginx fills in deploy/nginx.conf's placeholders the way its
@@ -394,12 +389,3 @@ func (n *nginx) errorLog() string {
 	b, _ := os.ReadFile(filepath.Join(n.prefix, "error.log"))
 	return string(b)
 }
-
-// ctxTimeout is a context bounded by d, cancelled when t ends.
-func ctxTimeout(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-var errStopped = errors.New("stopped")
