@@ -159,7 +159,4 @@ func pngImage(t testing.TB, seed uint8, size int) []byte {
 
 var postLink = regexp.MustCompile(`href="/posts/(\d+)/"`)
 
-// uploadLink finds the first /uploads/ picture in a page.
-var uploadLink = regexp.MustCompile(`/uploads/([0-9a-f]+\.(?:png|jpg|jpeg|gif|webp))`)
-
 func contains(s, sub string) bool { return strings.Contains(s, sub) }

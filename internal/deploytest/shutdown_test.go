@@ -208,6 +208,9 @@ func TestStopUnderLoad(t *testing.T) {
 			}
 			t.Logf("%v: %d requests, %d comments acknowledged, %d POSTs and %d GETs failed; the stopped instance had served %d",
 				sig, total, len(acked), failedPOST, failedGET, servedBefore)
+			if t.Failed() {
+				t.Logf("nginx error log:\n%s", cl.nginx.errorLog())
+			}
 			if sig == syscall.SIGKILL {
 				if failedGET > 0 {
 					t.Errorf("%d GETs failed: nginx should have retried them on another instance", failedGET)

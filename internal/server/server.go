@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/insta485/insta485/internal/storage"
@@ -214,7 +215,8 @@ func InternalError(w http.ResponseWriter, r *http.Request) {
 }
 
 // Run serves h on addr until ctx is cancelled, then stops taking new
-// connections and lets in-flight requests finish (up to 20 seconds).
+// connections (serving those the kernel already took, see closeDrained)
+// and lets in-flight requests finish (up to 20 seconds).
 func Run(ctx context.Context, addr string, h http.Handler, log *slog.Logger) error {
 	return run(ctx, "insta485", addr, h, log)
 }
@@ -237,23 +239,92 @@ func run(ctx context.Context, name, addr string, h http.Handler, log *slog.Logge
 	if err != nil {
 		return fmt.Errorf("%s: listen on %s: %w", name, addr, err)
 	}
+	return serve(ctx, name, srv, ln, log)
+}
+
+// serve runs srv on ln until ctx is cancelled, then stops gracefully:
+// it stops taking connections, serves every request already sent to it,
+// and returns when all are answered (or after 20 seconds).
+//
+// It does not use http.Server.Shutdown, which drops a connection whose
+// request had not been read when shutdown began (net/http closes it
+// unanswered); behind a load balancer that connection carries a request
+// the balancer may not retry, such as a POST.
+func serve(ctx context.Context, name string, srv *http.Server, ln net.Listener, log *slog.Logger) error {
+	conns := &connTracker{states: map[net.Conn]http.ConnState{}}
+	srv.ConnState = conns.track
+	// closeDrained closes the listener itself; Serve's own close must then
+	// not fail.
+	once := &onceCloseListener{Listener: ln}
 	log.Info(name+" listening", "addr", ln.Addr().String())
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(once) }()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
 	log.Info(name + " shutting down: finishing in-flight requests")
-	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	// Every response from now on closes its connection.
+	srv.SetKeepAlivesEnabled(false)
+	closeDrained(ln, once.Close, 2*time.Second)
+	if err := <-errc; err != nil && !errors.Is(err, net.ErrClosed) {
 		return err
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+	deadline := time.Now().Add(20 * time.Second)
+	for !conns.quiet() {
+		if time.Now().After(deadline) {
+			log.Warn(name + " stopping with requests still in flight after 20 s")
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := srv.Close(); err != nil {
 		return err
 	}
 	log.Info(name + " stopped")
 	return nil
+}
+
+// connTracker knows the state of every open connection of a server.
+type connTracker struct {
+	mu     sync.Mutex
+	states map[net.Conn]http.ConnState
+}
+
+func (t *connTracker) track(c net.Conn, st http.ConnState) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch st {
+	case http.StateClosed, http.StateHijacked:
+		delete(t.states, c)
+	default:
+		t.states[c] = st
+	}
+}
+
+// quiet closes idle keep-alive connections (they carry no request) and
+// reports whether no connection is left: none reading or serving a request.
+func (t *connTracker) quiet() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for c, st := range t.states {
+		if st == http.StateIdle {
+			c.Close()
+			delete(t.states, c)
+		}
+	}
+	return len(t.states) == 0
+}
+
+// onceCloseListener closes its listener once; later calls succeed.
+type onceCloseListener struct {
+	net.Listener
+	once sync.Once
+	err  error
+}
+
+func (l *onceCloseListener) Close() error {
+	l.once.Do(func() { l.err = l.Listener.Close() })
+	return l.err
 }
