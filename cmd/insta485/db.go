@@ -19,7 +19,7 @@ import (
 var dbFlags = []string{"database", "db-password", "db-password-file", "db-sslmode", "db-sslrootcert", "uploads"}
 
 func db(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const dbUsage = "Usage: insta485 db (create|destroy|reset|dump|random|migrate) [flags]"
+	const dbUsage = "Usage: insta485 db (create|destroy|reset|dump|random|migrate|copy) [flags]"
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, dbUsage)
 		return usageError{"no db command given"}
@@ -41,12 +41,17 @@ func db(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.IntVar(&images, "images", 100, "distinct images to generate; posts beyond this share them")
 		fs.Int64Var(&seed, "seed", time.Now().UnixNano(), "seed for repeatable data")
 	}
+	var from, uploadsFrom string
+	if verb == "copy" {
+		fs.StringVar(&from, "from", "", "the SQLite database file to copy from (required)")
+		fs.StringVar(&uploadsFrom, "uploads-from", "", "the old site's upload directory (or s3://BUCKET[/PREFIX]): copy the files the rows name into the upload store")
+	}
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: insta485 db %s [flags]\n\nFlags:\n", verb)
 		fs.PrintDefaults()
 	}
 	switch verb {
-	case "create", "destroy", "reset", "dump", "random", "migrate":
+	case "create", "destroy", "reset", "dump", "random", "migrate", "copy":
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, dbUsage)
 		return nil
@@ -67,12 +72,14 @@ func db(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	uploads, err := media.NewLocal(cfg.Uploads)
+	uploads, err := media.Open(ctx, cfg.Uploads)
 	if err != nil {
 		return err
 	}
 
 	switch verb {
+	case "copy":
+		return copyFrom(ctx, opts, uploads, from, uploadsFrom, cfg.Uploads, stdout, stderr)
 	case "create":
 		return createWithSample(ctx, opts, uploads)
 	case "destroy":

@@ -1,5 +1,6 @@
-// Command insta485 runs the insta485 photo-sharing site (`insta485 serve`)
-// and manages its database (`insta485 db …`).
+// Command insta485 runs the insta485 photo-sharing site (`insta485 serve`),
+// manages its database (`insta485 db …`) and moves its uploads between
+// stores (`insta485 uploads copy`).
 package main
 
 import (
@@ -25,6 +26,10 @@ Usage:
       dump      print every table's rows
       random    add generated posts (and, with flags, users, follows, likes, comments)
       migrate   apply schema migrations this version needs
+      copy      copy a whole SQLite database into the configured one (--from PATH)
+  insta485 uploads copy --from SRC
+                                  copy every uploaded image from the store SRC
+                                  (a directory or s3://BUCKET[/PREFIX]) into --uploads
 
 Run 'insta485 serve --help' or 'insta485 db <command> --help' for flags.
 Every flag can also be set by the environment variable its help names.
@@ -65,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args[1:], stderr)
 	case "db":
 		return db(ctx, args[1:], stdout, stderr)
+	case "uploads":
+		return uploads(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

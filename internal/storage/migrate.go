@@ -171,13 +171,8 @@ func Create(ctx context.Context, opts Options) error {
 	// One transaction (both engines have transactional DDL): a failure
 	// part way leaves no schema behind, so the next Create starts over.
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, createSchemaMigrations); err != nil {
-			return fmt.Errorf("create schema_migrations: %w", err)
-		}
-		for _, m := range ms {
-			if err := applyMigration(ctx, tx, m); err != nil {
-				return err
-			}
+		if err := applySchema(ctx, tx, ms); err != nil {
+			return err
 		}
 		if err := loadSample(ctx, tx); err != nil {
 			return err

@@ -78,6 +78,8 @@ type dialect interface {
 	// faster with constraints set aside.
 	bulkPrepare(ctx context.Context, tx *sql.Tx) error
 	bulkFinish(ctx context.Context, tx *sql.Tx) error
+	// setNextID makes the table's id column hand out last+1 next (copy.go).
+	setNextID(ctx context.Context, tx *sql.Tx, table, col string, last int64) error
 }
 
 // Open connects to the database named by opts and checks that its schema is

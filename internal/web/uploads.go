@@ -24,37 +24,23 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.serverError(w, r, err)
+		h.failWith(w, r, v, h.storeError(r, err))
 		return
 	}
 	defer f.Close()
 	// An upload's name is random and never given to other content, so
 	// browsers may keep it; private because only logged-in users may see it.
+	// The file goes through the app whatever the store, rather than as a
+	// redirect to a presigned object-store URL: the access rule above holds
+	// for every request, and the pages' CSP (img-src 'self') needs it.
+	// ServeContent answers conditional and range requests; the type comes
+	// from the name's extension, which Save matched to the content.
 	w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	http.ServeContent(w, r, name, f.ModTime(), f)
-}
-
-// formError is a mistake in what the user sent: it is answered with status
-// and msg, which says what to fix.
-type formError struct {
-	status int
-	msg    string
-}
-
-func (e *formError) Error() string { return e.msg }
-
-func badRequest(msg string) error { return &formError{http.StatusBadRequest, msg} }
-
-// failWith answers err: a formError with its status and message, anything
-// else as an internal error.
-func (h *Handler) failWith(w http.ResponseWriter, r *http.Request, v viewer, err error) {
-	var fe *formError
-	if errors.As(err, &fe) {
-		h.fail(w, r, v, fe.status, fe.msg)
-		return
+	if tag := f.ETag(); tag != "" {
+		w.Header().Set("ETag", `"`+tag+`"`)
 	}
-	h.serverError(w, r, err)
+	http.ServeContent(w, r, name, f.ModTime(), f)
 }
 
 // saveUpload stores the form's picture (field `file`) and returns its new
@@ -84,7 +70,7 @@ func (h *Handler) saveUpload(r *http.Request, required bool) (string, error) {
 	case errors.Is(err, media.ErrNotImage):
 		return "", badRequest("Only PNG, JPEG, GIF and WebP pictures can be uploaded.")
 	case err != nil:
-		return "", err
+		return "", h.storeError(r, err)
 	}
 	return name, nil
 }
