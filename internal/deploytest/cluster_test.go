@@ -69,13 +69,23 @@ func freeAddr(t *testing.T) string {
 }
 
 // uploadStore returns the --uploads value every instance of a cluster
-// shares, and any environment the store needs (credentials, endpoint).
-// Today it is one directory that all of them see, as an NFS mount would
-// be; this is the one place to switch the clusters to object storage
-// (an s3://BUCKET/PREFIX value and the AWS_* settings).
-func uploadStore(t *testing.T) (uploads string, env []string) {
+// shares, and the environment the store needs: kind "s3" (the reference
+// topology) is a fresh bucket on a real S3 server (versitygw), "local" a
+// directory all instances see, as an NFS mount would be.
+func uploadStore(t *testing.T, kind string) (uploads string, env []string) {
 	t.Helper()
-	return filepath.Join(t.TempDir(), "uploads"), nil
+	switch kind {
+	case "local":
+		return filepath.Join(t.TempDir(), "uploads"), nil
+	case "s3":
+		srv := testenv.NewS3Bucket(t)
+		for k, v := range srv.Env() {
+			env = append(env, k+"="+v)
+		}
+		return srv.Spec, env
+	}
+	t.Fatalf("unknown upload store %q", kind)
+	return "", nil
 }
 
 // baseEnv is the test's environment without settings of its own that
@@ -83,7 +93,7 @@ func uploadStore(t *testing.T) (uploads string, env []string) {
 func baseEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "INSTA485_") || strings.HasPrefix(kv, "POSTGRESQL_DATABASE_") {
+		if strings.HasPrefix(kv, "INSTA485_") || strings.HasPrefix(kv, "POSTGRESQL_DATABASE_") || strings.HasPrefix(kv, "AWS_") {
 			continue
 		}
 		env = append(env, kv)
@@ -103,13 +113,13 @@ type cluster struct {
 }
 
 // newCluster creates a fresh PostgreSQL database with the sample data
-// (through `insta485 db create`), starts n instances on it and nginx in
-// front of them.
-func newCluster(t *testing.T, n int) *cluster {
+// (through `insta485 db create`) and uploads in a store of kind (see
+// uploadStore), starts n instances on it and nginx in front of them.
+func newCluster(t *testing.T, n int, store string) *cluster {
 	t.Helper()
 	need(t, "nginx", "nginx")
 	db := testenv.NewDatabase(t, "postgres")
-	uploads, uploadEnv := uploadStore(t)
+	uploads, uploadEnv := uploadStore(t, store)
 	c := &cluster{DSN: db.DSN}
 	c.env = append(baseEnv(),
 		"INSTA485_DATABASE="+db.DSN,

@@ -22,7 +22,7 @@ import (
 // the browser are stored.
 func TestLiveFeedThroughNginx(t *testing.T) {
 	b := testenv.NewBrowser(t)
-	cl := newCluster(t, 3)
+	cl := newCluster(t, 3, "s3")
 	c := newClient(t, cl.URL)
 	c.login("awdeorio", "chickens")
 	tab := b.NewTab(t, 90*time.Second)

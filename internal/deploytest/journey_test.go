@@ -18,7 +18,13 @@ import (
 // instance's metrics then account for exactly the requests it served, and
 // pass promtool's checks.
 func TestJourneyAcrossInstances(t *testing.T) {
-	cl := newCluster(t, 3)
+	for _, store := range testenv.UploadStores {
+		t.Run(store, func(t *testing.T) { testJourney(t, store) })
+	}
+}
+
+func testJourney(t *testing.T, store string) {
+	cl := newCluster(t, 3, store)
 	promtool := need(t, "promtool", "prometheus")
 
 	before := map[string]testenv.Scrape{}
@@ -102,7 +108,7 @@ func TestJourneyAcrossInstances(t *testing.T) {
 
 	// Metrics: each instance counted exactly the requests it served, and
 	// its exposition passes promtool's checks.
-	var likes float64
+	var likes, puts float64
 	for _, in := range cl.instances {
 		url := "http://" + in.MetricsAddr + "/metrics"
 		var after testenv.Scrape
@@ -114,6 +120,8 @@ func TestJourneyAcrossInstances(t *testing.T) {
 		})
 		l, _ := after.Value("insta485_http_requests_total", map[string]string{"method": "POST", "route": "/likes/{$}", "status": "3xx"})
 		likes += l
+		p, _ := after.Value("insta485_upload_store_operations_total", map[string]string{"operation": "put"})
+		puts += p
 		check := exec.Command(promtool, "check", "metrics")
 		check.Stdin = bytes.NewReader(after.Text)
 		if out, err := check.CombinedOutput(); err != nil {
@@ -126,13 +134,17 @@ func TestJourneyAcrossInstances(t *testing.T) {
 	if likes != 1 {
 		t.Errorf("the instances counted %v like forms, want 1", likes)
 	}
+	// The profile picture and the post's picture.
+	if puts != 2 {
+		t.Errorf("the instances counted %v upload store puts, want 2", puts)
+	}
 }
 
 // TestUploadLimitThroughNginx checks that nginx's body limit matches the
 // app's: the largest upload the app accepts passes nginx, a larger one is
 // refused with 413.
 func TestUploadLimitThroughNginx(t *testing.T) {
-	cl := newCluster(t, 1)
+	cl := newCluster(t, 1, "s3")
 	c := newClient(t, cl.URL)
 	c.login("awdeorio", "chickens")
 	tok := c.token("/accounts/edit/")

@@ -44,7 +44,7 @@ func TestGracefulShutdown(t *testing.T) {
 	for _, l := range launchers {
 		t.Run(l.name, func(t *testing.T) {
 			db := testenv.NewDatabase(t, "postgres")
-			uploads, uploadEnv := uploadStore(t)
+			uploads, uploadEnv := uploadStore(t, "s3")
 			env := append(baseEnv(), "INSTA485_DATABASE="+db.DSN, "INSTA485_UPLOADS="+uploads,
 				"INSTA485_SECRET_KEY="+testenv.RandomName("deploytest-secret-0123456789abcdef-"))
 			env = append(env, uploadEnv...)
@@ -136,7 +136,7 @@ func inFlight(t *testing.T, in *instance) float64 {
 func TestStopUnderLoad(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
 		t.Run(sig.String(), func(t *testing.T) {
-			cl := newCluster(t, 3)
+			cl := newCluster(t, 3, "s3")
 			users := []string{"awdeorio", "jflinn", "michjc", "jag"}
 			passwords := map[string]string{"awdeorio": "chickens"}
 			clients := make([]*client, len(users))
