@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/insta485/insta485/internal/auth"
+	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
 )
 
@@ -41,83 +42,87 @@ func TestGracefulShutdown(t *testing.T) {
 			return []string{filepath.Join(repoRoot, "bin", "insta485run")}, append(env, "PATH="+path)
 		}},
 	}
-	for _, l := range launchers {
-		t.Run(l.name, func(t *testing.T) {
-			db := testenv.NewDatabase(t, "postgres")
-			uploads, uploadEnv := uploadStore(t, "s3")
-			env := append(baseEnv(), "INSTA485_DATABASE="+db.DSN, "INSTA485_UPLOADS="+uploads,
-				"INSTA485_SECRET_KEY="+testenv.RandomName("deploytest-secret-0123456789abcdef-"))
-			env = append(env, uploadEnv...)
-			createDB(t, env)
-			argv, env := l.argv(env)
-			in := startInstance(t, "app", binary, env, argv...)
+	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+		for _, l := range launchers {
+			t.Run(l.name, func(t *testing.T) { testGracefulShutdown(t, backend, l.argv) })
+		}
+	})
+}
 
-			c := newClient(t, "http://"+in.Addr)
-			c.login("awdeorio", "chickens")
-			tok := c.token("/accounts/edit/")
+func testGracefulShutdown(t *testing.T, backend string, launch func(env []string) ([]string, []string)) {
+	db := testenv.NewDatabase(t, backend)
+	uploads, uploadEnv := uploadStore(t, "s3")
+	env := append(baseEnv(), "INSTA485_DATABASE="+db.DSN, "INSTA485_UPLOADS="+uploads,
+		"INSTA485_SECRET_KEY="+testenv.RandomName("deploytest-secret-0123456789abcdef-"))
+	env = append(env, uploadEnv...)
+	createDB(t, env)
+	argv, env := launch(env)
+	in := startInstance(t, "app", binary, env, argv...)
 
-			// The upload form, to be sent in two halves.
-			var body bytes.Buffer
-			mw := multipart.NewWriter(&body)
-			_ = mw.WriteField("operation", "create")
-			_ = mw.WriteField("csrf_token", tok)
-			fw, _ := mw.CreateFormFile("file", "slow.png")
-			_, _ = fw.Write(pngImage(t, 9, 256<<10))
-			_ = mw.Close()
-			conn, err := net.Dial("tcp", in.Addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			half := body.Len() / 2
-			fmt.Fprintf(conn, "POST /posts/?target=/ HTTP/1.1\r\nHost: %s\r\nCookie: %s=%s\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
-				in.Addr, auth.CookieName, c.cookie(auth.CookieName), mw.FormDataContentType(), body.Len())
-			if _, err := conn.Write(body.Bytes()[:half]); err != nil {
-				t.Fatal(err)
-			}
-			postsBefore := countPosts(t, db.DSN)
-			waitFor(t, "the upload to be in flight", func() bool {
-				return inFlight(t, in) == 1
-			})
+	c := newClient(t, "http://"+in.Addr)
+	c.login("awdeorio", "chickens")
+	tok := c.token("/accounts/edit/")
 
-			in.signal(t, syscall.SIGTERM)
-			// The server stops taking connections at once...
-			waitFor(t, "the listener to close after SIGTERM", func() bool {
-				c, err := net.DialTimeout("tcp", in.Addr, time.Second)
-				if err == nil {
-					c.Close()
-					return false
-				}
-				return true
-			})
-			select {
-			case <-in.exited:
-				t.Fatalf("the server exited with an upload in flight: %v\n%s", in.waitErr, in.logs())
-			default:
-			}
-			// ...and finishes the request it has.
-			if _, err := conn.Write(body.Bytes()[half:]); err != nil {
-				t.Fatalf("send the rest of the upload after SIGTERM: %v", err)
-			}
-			_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
-			res, err := http.ReadResponse(bufio.NewReader(conn), nil)
-			if err != nil {
-				t.Fatalf("the in-flight upload got no response after SIGTERM: %v\n%s", err, in.logs())
-			}
-			res.Body.Close()
-			if res.StatusCode != http.StatusFound {
-				t.Errorf("the in-flight upload = %d, want 302", res.StatusCode)
-			}
-			if err := in.wait(t, 20*time.Second); err != nil {
-				t.Errorf("after SIGTERM the server exited with %v, want status 0\n%s", err, in.logs())
-			}
-			if got := countPosts(t, db.DSN); got != postsBefore+1 {
-				t.Errorf("posts: %d before the upload, %d after; want one more", postsBefore, got)
-			}
-			if !strings.Contains(in.logs(), "insta485 stopped") {
-				t.Errorf("the log does not say the server stopped:\n%s", in.logs())
-			}
-		})
+	// The upload form, to be sent in two halves.
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	_ = mw.WriteField("operation", "create")
+	_ = mw.WriteField("csrf_token", tok)
+	fw, _ := mw.CreateFormFile("file", "slow.png")
+	_, _ = fw.Write(pngImage(t, 9, 256<<10))
+	_ = mw.Close()
+	conn, err := net.Dial("tcp", in.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	half := body.Len() / 2
+	fmt.Fprintf(conn, "POST /posts/?target=/ HTTP/1.1\r\nHost: %s\r\nCookie: %s=%s\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
+		in.Addr, auth.CookieName, c.cookie(auth.CookieName), mw.FormDataContentType(), body.Len())
+	if _, err := conn.Write(body.Bytes()[:half]); err != nil {
+		t.Fatal(err)
+	}
+	postsBefore := countPosts(t, db)
+	waitFor(t, "the upload to be in flight", func() bool {
+		return inFlight(t, in) == 1
+	})
+
+	in.signal(t, syscall.SIGTERM)
+	// The server stops taking connections at once...
+	waitFor(t, "the listener to close after SIGTERM", func() bool {
+		c, err := net.DialTimeout("tcp", in.Addr, time.Second)
+		if err == nil {
+			c.Close()
+			return false
+		}
+		return true
+	})
+	select {
+	case <-in.exited:
+		t.Fatalf("the server exited with an upload in flight: %v\n%s", in.waitErr, in.logs())
+	default:
+	}
+	// ...and finishes the request it has.
+	if _, err := conn.Write(body.Bytes()[half:]); err != nil {
+		t.Fatalf("send the rest of the upload after SIGTERM: %v", err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("the in-flight upload got no response after SIGTERM: %v\n%s", err, in.logs())
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusFound {
+		t.Errorf("the in-flight upload = %d, want 302", res.StatusCode)
+	}
+	if err := in.wait(t, 20*time.Second); err != nil {
+		t.Errorf("after SIGTERM the server exited with %v, want status 0\n%s", err, in.logs())
+	}
+	if got := countPosts(t, db); got != postsBefore+1 {
+		t.Errorf("posts: %d before the upload, %d after; want one more", postsBefore, got)
+	}
+	if !strings.Contains(in.logs(), "insta485 stopped") {
+		t.Errorf("the log does not say the server stopped:\n%s", in.logs())
 	}
 }
 
@@ -298,13 +303,21 @@ func pgConn(t *testing.T, dsn string) *pgx.Conn {
 	return conn
 }
 
-func countPosts(t *testing.T, dsn string) int {
+// countPosts counts awdeorio's posts, through the storage API (on either
+// backend).
+func countPosts(t *testing.T, opts storage.Options) int {
 	t.Helper()
-	var n int
-	if err := pgConn(t, dsn).QueryRow(context.Background(), "SELECT count(*) FROM posts").Scan(&n); err != nil {
+	ctx := context.Background()
+	store, err := storage.Open(ctx, opts)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return n
+	defer store.Close()
+	posts, err := store.PostsByOwner(ctx, "awdeorio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(posts)
 }
 
 // missingComments returns the ids of ids that are not in the database.
