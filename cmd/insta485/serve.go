@@ -6,10 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 
 	"github.com/insta485/insta485/internal/app"
 	"github.com/insta485/insta485/internal/config"
 	"github.com/insta485/insta485/internal/media"
+	"github.com/insta485/insta485/internal/metrics"
 	"github.com/insta485/insta485/internal/server"
 	"github.com/insta485/insta485/internal/storage"
 )
@@ -68,8 +70,27 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	} else if n > 0 {
 		log.Info("wrote the sample pictures the database names and the upload store lacked", "count", n)
 	}
-	h := app.New(app.Deps{Store: store, Media: uploads, Secret: secret, MaxUpload: cfg.MaxUploadBytes, Log: log})
-	return server.Run(ctx, cfg.Addr, h, log)
+	deps := app.Deps{Store: store, Media: uploads, Secret: secret, MaxUpload: cfg.MaxUploadBytes, Log: log}
+	if cfg.MetricsAddr == "" {
+		return server.Run(ctx, cfg.Addr, app.New(deps), log)
+	}
+	deps.Metrics = metrics.New()
+	h := app.New(deps)
+	// The site and the metrics listener stop together: a signal stops
+	// both, and either failing (a port in use) stops the other.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	metricsMux := http.NewServeMux()
+	metricsMux.Handle("GET /metrics", deps.Metrics.Handler(log))
+	errc := make(chan error, 1)
+	go func() {
+		err := server.RunMetrics(ctx, cfg.MetricsAddr, metricsMux, log)
+		cancel()
+		errc <- err
+	}()
+	err = server.Run(ctx, cfg.Addr, h, log)
+	cancel()
+	return errors.Join(err, <-errc)
 }
 
 // writeMissingSampleImages writes the sample pictures that rows name and

@@ -38,6 +38,7 @@ type Config struct {
 	SecretKey            string
 	SecretKeyFile        string
 	Addr                 string
+	MetricsAddr          string
 	MaxUploadBytes       int64
 	LogFormat            string
 }
@@ -62,6 +63,7 @@ var Settings = []Setting{
 	{"secret-key", "INSTA485_SECRET_KEY", "", "key signing sessions and CSRF tokens; every app server of one site must share it (at least 32 characters)"},
 	{"secret-key-file", "INSTA485_SECRET_KEY_FILE", "var/secret_key", "file holding the secret key; created with a random key when missing and no key is given"},
 	{"addr", "INSTA485_ADDR", ":8000", "address to listen on"},
+	{"metrics-addr", "INSTA485_METRICS_ADDR", "", "address serving Prometheus metrics at /metrics, on a listener of its own (e.g. 127.0.0.1:9485); empty: no metrics"},
 	{"max-upload-bytes", "INSTA485_MAX_UPLOAD_BYTES", "16777216", "largest accepted upload, in bytes (16 MiB); larger gets 413"},
 	{"log-format", "INSTA485_LOG_FORMAT", "text", "log format: text or json"},
 }
@@ -116,6 +118,8 @@ func (c *Config) Register(fs *flag.FlagSet, flags ...string) {
 			fs.StringVar(&c.SecretKeyFile, s.Flag, def, usage)
 		case "addr":
 			fs.StringVar(&c.Addr, s.Flag, def, usage)
+		case "metrics-addr":
+			fs.StringVar(&c.MetricsAddr, s.Flag, def, usage)
 		case "max-upload-bytes":
 			fs.Func(s.Flag, usage+" (default "+def+")", func(v string) error {
 				n, err := strconv.ParseInt(v, 10, 64)

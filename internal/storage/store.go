@@ -142,6 +142,16 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.w.PingContext(ctx)
 }
 
+// Pools returns the store's connection pools by role, for monitoring: on
+// SQLite "read" (the read-only pool) and "write" (the single writer), on
+// PostgreSQL one "primary" pool serving both. Each pool appears once.
+func (s *Store) Pools() map[string]*sql.DB {
+	if s.r == s.w {
+		return map[string]*sql.DB{"primary": s.w}
+	}
+	return map[string]*sql.DB{"read": s.r, "write": s.w}
+}
+
 // Close releases every connection.
 func (s *Store) Close() error {
 	err := s.r.Close()

@@ -30,6 +30,7 @@ import (
 
 	"github.com/insta485/insta485/internal/app"
 	"github.com/insta485/insta485/internal/media"
+	"github.com/insta485/insta485/internal/metrics"
 	"github.com/insta485/insta485/internal/storage"
 )
 
@@ -158,6 +159,9 @@ type AppOption func(*appConfig)
 
 // WithMaxUpload sets the upload size limit.
 func WithMaxUpload(n int64) AppOption { return func(c *appConfig) { c.deps.MaxUpload = n } }
+
+// WithMetrics records the app's metrics in m.
+func WithMetrics(m *metrics.Metrics) AppOption { return func(c *appConfig) { c.deps.Metrics = m } }
 
 // WithMiddleware wraps the whole application, outermost last: for tests
 // that count or delay requests on the server side.
