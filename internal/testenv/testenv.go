@@ -93,6 +93,11 @@ func NewDatabase(t testing.TB, backend string) storage.Options {
 			}
 		})
 		return storage.Options{DSN: WithDatabase(PostgresAdminURL(), name)}
+	case "postgres+replica":
+		if replicaPair == nil {
+			t.Fatal(`backend "postgres+replica" needs testenv.UseReplicaBackend first`)
+		}
+		return replicaPair.NewDatabase(t)
 	}
 	t.Fatalf("unknown backend %q", backend)
 	return storage.Options{}
@@ -142,6 +147,7 @@ type App struct {
 }
 
 type appConfig struct {
+	opts *storage.Options
 	deps app.Deps
 	wrap []func(http.Handler) http.Handler
 }
@@ -151,6 +157,12 @@ type AppOption func(*appConfig)
 
 // WithMaxUpload sets the upload size limit.
 func WithMaxUpload(n int64) AppOption { return func(c *appConfig) { c.deps.MaxUpload = n } }
+
+// OnDatabase runs the app on opts (a database that exists and is empty,
+// such as ReplicaPair.NewDatabase gives) instead of a fresh one of backend.
+func OnDatabase(opts storage.Options) AppOption {
+	return func(c *appConfig) { c.opts = &opts }
+}
 
 // WithMiddleware wraps the whole application, outermost last: for tests
 // that count or delay requests on the server side.
@@ -162,7 +174,27 @@ func WithMiddleware(mw func(http.Handler) http.Handler) AppOption {
 // discarded unless INSTA485_TEST_LOG is set.
 func NewApp(t testing.TB, backend string, options ...AppOption) *App {
 	t.Helper()
-	opts := NewDatabase(t, backend)
+	logOut := io.Discard
+	if os.Getenv("INSTA485_TEST_LOG") != "" {
+		logOut = os.Stderr
+	}
+	secret := []byte(RandomName("test-secret-0123456789abcdef0123456789-"))
+	cfg := appConfig{deps: app.Deps{
+		Secret: secret, MaxUpload: 16 << 20,
+		Log: slog.New(slog.NewTextHandler(logOut, nil)),
+	}}
+	for _, o := range options {
+		o(&cfg)
+	}
+	var opts storage.Options
+	if cfg.opts != nil {
+		opts = *cfg.opts
+	} else {
+		opts = NewDatabase(t, backend)
+	}
+	if opts.Log == nil {
+		opts.Log = cfg.deps.Log
+	}
 	store := openCreated(t, opts)
 	dir := t.TempDir()
 	uploads, err := media.NewLocal(filepath.Join(dir, "uploads"))
@@ -173,18 +205,7 @@ func NewApp(t testing.TB, backend string, options ...AppOption) *App {
 	if err := media.WriteSample(context.Background(), uploads, profiles, posts); err != nil {
 		t.Fatal(err)
 	}
-	logOut := io.Discard
-	if os.Getenv("INSTA485_TEST_LOG") != "" {
-		logOut = os.Stderr
-	}
-	secret := []byte(RandomName("test-secret-0123456789abcdef0123456789-"))
-	cfg := appConfig{deps: app.Deps{
-		Store: store, Media: uploads, Secret: secret, MaxUpload: 16 << 20,
-		Log: slog.New(slog.NewTextHandler(logOut, nil)),
-	}}
-	for _, o := range options {
-		o(&cfg)
-	}
+	cfg.deps.Store, cfg.deps.Media = store, uploads
 	h := app.New(cfg.deps)
 	for _, mw := range cfg.wrap {
 		h = mw(h)
