@@ -148,11 +148,11 @@ func (s *Store) read(ctx context.Context, fn func(q readQuerier) error) error {
 	if s.replicas == nil {
 		return fn(s.r)
 	}
-	min := s.lastWrite.Load()
+	min := LSN(s.lastWrite.Load())
 	if f := freshnessFrom(ctx); f != nil {
-		min = uint64(LSNFrom(ctx))
+		min = max(LSNFrom(ctx), s.replicas.floor)
 	}
-	return s.replicas.read(ctx, LSN(min), fn)
+	return s.replicas.read(ctx, min, fn)
 }
 
 // afterWrite records the primary's WAL position after a committed write:
@@ -249,6 +249,9 @@ type replicaSet struct {
 	maxLag   time.Duration
 	poll     time.Duration
 	log      *slog.Logger
+	// floor is the primary's position when the store was opened: no read
+	// sees less.
+	floor LSN
 
 	next          atomic.Uint64 // round robin among replicas
 	primaryReads  atomic.Int64

@@ -142,12 +142,22 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 				return nil, errors.New("a read replica is not a postgres:// URL: list replicas as postgres://user@host:port/dbname, comma-separated")
 			}
 		}
+		// Reads see at least what the primary had when the schema was
+		// checked: a lagging replica may predate a migration or the data
+		// loaded just before serving.
+		floor, err := s.PrimaryLSN(ctx)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
 		rs, err := openReplicas(s.w, opts)
 		if err != nil {
 			s.Close()
 			return nil, err
 		}
+		rs.floor = floor
 		s.replicas = rs
+		s.lastWrite.Store(uint64(floor))
 	}
 	return s, nil
 }
