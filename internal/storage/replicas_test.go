@@ -25,6 +25,8 @@ func TestReadReplicas(t *testing.T) {
 	t.Run("replica down", func(t *testing.T) { testReplicaDown(t, pair) })
 	t.Run("conformance", func(t *testing.T) {
 		testenv.UseReplicaBackend(t, pair)
+		// It swaps a global fault hook: not with the others at once.
+		t.Run("FailedCreateLeavesNoSchema", TestFailedCreateLeavesNoSchema)
 		for _, c := range []struct {
 			name string
 			fn   func(*testing.T)
@@ -44,10 +46,9 @@ func TestReadReplicas(t *testing.T) {
 			{"CreateRefusesAnExistingDatabase", TestCreateRefusesAnExistingDatabase},
 			{"SchemaNewerThanBinaryIsRefused", TestSchemaNewerThanBinaryIsRefused},
 			{"ConcurrentChangesOfOneRowAgree", TestConcurrentChangesOfOneRowAgree},
-			{"FailedCreateLeavesNoSchema", TestFailedCreateLeavesNoSchema},
 			{"FeedMatchesReference", TestFeedMatchesReference},
 		} {
-			t.Run(c.name, c.fn)
+			t.Run(c.name, func(t *testing.T) { t.Parallel(); c.fn(t) })
 		}
 	})
 }
