@@ -248,3 +248,17 @@ func testReplicaDown(t *testing.T, pair *testenv.ReplicaPair) {
 		t.Errorf("replica name %q: want host:port/db without credentials", st.Replicas[0].Name)
 	}
 }
+
+func TestParseLSN(t *testing.T) {
+	for text, want := range map[string]storage.LSN{"0/0": 0, "0/38A62C8": 0x38A62C8, "16/B374D848": 0x16_B374D848, "FFFFFFFF/FFFFFFFF": storage.MaxLSN} {
+		got, err := storage.ParseLSN(text)
+		if err != nil || got != want || got.String() != text {
+			t.Errorf("ParseLSN(%q) = %v (%s), %v; want %v", text, got, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "16", "16/", "/1", "G/1", "1/100000000", "-1/2"} {
+		if _, err := storage.ParseLSN(bad); err == nil {
+			t.Errorf("ParseLSN(%q) accepted", bad)
+		}
+	}
+}
