@@ -284,17 +284,20 @@ type replica struct {
 
 // replicaState is what the last check (or failed read) found.
 type replicaState struct {
-	up     bool   // answered, and is a replica
-	err    string // why not, when !up
-	replay LSN
-	lag    time.Duration
-	lagged bool // lag beyond the bound
+	unchecked bool   // not polled yet
+	up        bool   // answered, and is a replica
+	err       string // why not, when !up
+	replay    LSN
+	lag       time.Duration
+	lagged    bool // lag beyond the bound
 }
 
 func (st *replicaState) healthy() bool { return st.up && !st.lagged }
 
 func (st *replicaState) describe() string {
 	switch {
+	case st.unchecked:
+		return "unchecked"
 	case !st.up:
 		return "down"
 	case st.lagged:
@@ -337,7 +340,7 @@ func openReplicas(primary *sql.DB, opts Options) (*replicaSet, error) {
 		// idle ones around long.
 		db.SetConnMaxIdleTime(time.Minute)
 		r := &replica{name: fmt.Sprintf("%s:%d/%s", cfg.Host, cfg.Port, cfg.Database), db: db}
-		r.state.Store(&replicaState{err: "not checked yet"})
+		r.state.Store(&replicaState{unchecked: true, err: "not checked yet"})
 		rs.replicas = append(rs.replicas, r)
 	}
 	rs.wg.Add(1)
