@@ -1,7 +1,10 @@
 package storage_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +26,7 @@ func TestReadReplicas(t *testing.T) {
 	pair := testenv.NewReplicaPair(t, replicaApplyDelay)
 	t.Run("routing", func(t *testing.T) { testReplicaRouting(t, pair) })
 	t.Run("replica down", func(t *testing.T) { testReplicaDown(t, pair) })
+	t.Run("lag bound", func(t *testing.T) { testReplicaLagBound(t, pair) })
 	t.Run("conformance", func(t *testing.T) {
 		testenv.UseReplicaBackend(t, pair)
 		// It swaps a global fault hook: not with the others at once.
@@ -260,5 +264,98 @@ func TestParseLSN(t *testing.T) {
 		if _, err := storage.ParseLSN(bad); err == nil {
 			t.Errorf("ParseLSN(%q) accepted", bad)
 		}
+	}
+}
+
+// syncBuffer is a log destination safe for the pollers' goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// testReplicaLagBound: a replica further behind than ReplicaMaxLag serves
+// nothing until it has caught up, and both changes are logged.
+func testReplicaLagBound(t *testing.T, pair *testenv.ReplicaPair) {
+	opts := pair.NewDatabase(t)
+	ctx := context.Background()
+	if err := storage.Create(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	opts.Log = slog.New(slog.NewTextHandler(&logs, nil))
+	opts.ReplicaMaxLag = replicaApplyDelay / 4
+	s, err := storage.Open(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	waitFor(t, "the replica to catch up and serve", func() bool { return replicaStats(s).Healthy })
+	if _, err := s.CreateComment(ctx, "jag", 4, "make some lag"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the replica to be found lagging", func() bool { return !replicaStats(s).Healthy })
+	if st := replicaStats(s); st.Lag <= opts.ReplicaMaxLag {
+		t.Errorf("unhealthy with lag %s within the bound %s", st.Lag, opts.ReplicaMaxLag)
+	}
+	fb := s.ReplicaStats().Fallback
+	if _, err := s.User(storage.WithMinLSN(ctx, 0), "jag"); err != nil {
+		t.Fatal(err)
+	}
+	if s.ReplicaStats().Fallback != fb+1 {
+		t.Error("a read while the only replica lags did not fall back to the primary")
+	}
+	waitFor(t, "the replica to catch up again", func() bool { return replicaStats(s).Healthy })
+	for _, want := range []string{"database replica behind the primary", "database replica serving reads"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("no %q in the log:\n%s", want, logs.String())
+		}
+	}
+}
+
+// TestReplicaURLsThatAreNoReplicas: a "replica" that is really a primary
+// (not in recovery) or that nothing listens on is skipped and logged; every
+// read is answered by the primary, without an error.
+func TestReplicaURLsThatAreNoReplicas(t *testing.T) {
+	opts := testenv.NewDatabase(t, "postgres")
+	ctx := context.Background()
+	if err := storage.Create(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	opts.Log = slog.New(slog.NewTextHandler(&logs, nil))
+	opts.ReplicaPoll = 20 * time.Millisecond
+	opts.Replicas = []string{opts.DSN, fmt.Sprintf("postgres://nobody:secretpw@127.0.0.1:%d/x?sslmode=disable&connect_timeout=2", testenv.FreePort(t))}
+	s, err := storage.Open(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	waitFor(t, "both replicas to be checked", func() bool {
+		l := logs.String()
+		return strings.Contains(l, "not a streaming replica") && strings.Count(l, "database replica down") == 2
+	})
+	for i := range 10 {
+		if _, err := s.Post(storage.WithMinLSN(ctx, 0), 3, "awdeorio"); err != nil {
+			t.Fatalf("read %d: %v", i, err)
+		}
+	}
+	st := s.ReplicaStats()
+	if st.Fallback < 10 || st.Replicas[0].Healthy || st.Replicas[1].Healthy || st.Replicas[0].Reads+st.Replicas[1].Reads != 0 {
+		t.Errorf("stats = %+v: want every read to fall back to the primary", st)
+	}
+	if strings.Contains(logs.String(), "secretpw") {
+		t.Errorf("the log shows a replica's password:\n%s", logs.String())
 	}
 }
