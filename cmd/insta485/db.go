@@ -16,7 +16,7 @@ import (
 )
 
 // dbFlags are the settings the db commands use.
-var dbFlags = []string{"database", "db-password", "db-password-file", "db-sslmode", "db-sslrootcert", "db-connect-timeout", "db-statement-timeout", "uploads"}
+var dbFlags = []string{"database", "db-password", "db-password-file", "db-sslmode", "db-sslrootcert", "db-connect-timeout", "db-statement-timeout", "db-prepared-statements", "uploads"}
 
 func db(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	const dbUsage = "Usage: insta485 db (create|destroy|reset|dump|random|migrate) [flags]"
@@ -130,6 +130,9 @@ func createWithSample(ctx context.Context, opts storage.Options, uploads media.S
 		return err
 	} else if ok {
 		return storage.ErrExists
+	}
+	if err := storage.CheckCreate(ctx, opts); err != nil {
+		return err
 	}
 	profiles, posts := storage.SampleImages()
 	err := media.WriteSample(ctx, uploads, profiles, posts)

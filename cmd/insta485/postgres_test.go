@@ -366,4 +366,12 @@ func TestDBVerbsNamePrivilegeFixes(t *testing.T) {
 	if n, err := os.ReadDir(uploads); err == nil && len(n) != 0 {
 		t.Errorf("refused verbs left %d files in the upload store", len(n))
 	}
+
+	// PostgreSQL 15: a database the role does not own, without the grant.
+	c.Exec(t, "postgres", "CREATE DATABASE bare")
+	out, err = dbTool(t, storage.Options{DSN: c.AppURL("bare")}, uploads, "create")
+	expect(err, out, "db create without CREATE on schema public", "GRANT CREATE ON SCHEMA public TO "+role+";", "CREATE DATABASE bare OWNER "+role)
+	if n, err := os.ReadDir(uploads); err == nil && len(n) != 0 {
+		t.Errorf("a refused db create left %d files in the upload store", len(n))
+	}
 }

@@ -46,3 +46,10 @@ func (s *Store) QueryForTest(ctx context.Context, q string) error {
 	var v any
 	return s.r.QueryRowContext(ctx, q).Scan(&v)
 }
+
+// IntForTest runs a query returning one integer.
+func (s *Store) IntForTest(ctx context.Context, q string) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, q).Scan(&n)
+	return n, err
+}

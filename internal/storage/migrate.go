@@ -203,6 +203,25 @@ func Create(ctx context.Context, opts Options) error {
 	})
 }
 
+// CheckCreate returns nil when Create may go ahead as far as privileges
+// go, and otherwise the error naming the GRANT to run, so callers can ask
+// before they write anything else (the sample pictures). A PostgreSQL
+// database that does not exist yet is Create's to make or explain.
+func CheckCreate(ctx context.Context, opts Options) error {
+	if !IsPostgres(opts.DSN) {
+		return nil
+	}
+	s, err := Connect(ctx, opts)
+	if pgCode(err) == "3D000" {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return s.checkCreate(ctx, "db create")
+}
+
 // Exists reports whether the database exists and holds the schema.
 func Exists(ctx context.Context, opts Options) (bool, error) {
 	if !IsPostgres(opts.DSN) && !sqliteExists(opts.DSN) {

@@ -93,6 +93,68 @@ func TestBehindPgBouncer(t *testing.T) {
 			if err := s.QueryForTest(ctx, "SELECT pg_sleep(0.01)"); err != nil {
 				t.Errorf("a statement under the statement timeout through pgbouncer: %v", err)
 			}
+			// The statement timeout fires through the pooler, cancels the
+			// statement on the server, and leaves the pool usable.
+			short := opts
+			short.StatementTimeout = 300 * time.Millisecond
+			st, err := storage.Open(ctx, short)
+			if err != nil {
+				t.Fatalf("Open with a statement timeout through pgbouncer: %v", err)
+			}
+			defer st.Close()
+			if err := st.QueryForTest(ctx, "SELECT pg_sleep(30)"); err == nil {
+				t.Error("a 30 s statement finished under a 300 ms statement timeout through pgbouncer")
+			}
+			if err := st.QueryForTest(ctx, "SELECT 1"); err != nil {
+				t.Errorf("the pool is unusable after a timeout through pgbouncer: %v", err)
+			}
+			admin := c.AdminConn(t)
+			active := -1
+			for range 50 {
+				if err := admin.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'").Scan(&active); err != nil {
+					t.Fatal(err)
+				}
+				if active == 0 {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if active != 0 {
+				t.Error("the timed-out statement still runs on the server behind pgbouncer")
+			}
 		})
+	}
+}
+
+// TestNoNamedPreparedStatementsByDefault: by default a connection leaves no
+// prepared statement behind on the server (what makes it pooler-safe);
+// PreparedStatements opts in to caching them on a direct connection.
+func TestNoNamedPreparedStatementsByDefault(t *testing.T) {
+	ctx := context.Background()
+	opts := testenv.NewDatabase(t, "postgres")
+	if err := storage.Create(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	for _, prepared := range []bool{false, true} {
+		o := opts
+		o.MaxConns = 1 // one connection: the count below is its own
+		o.PreparedStatements = prepared
+		s, err := storage.Open(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if _, err := s.Posts(ctx, []int64{1, 2}, "awdeorio"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := s.IntForTest(ctx, "SELECT count(*)::int FROM pg_prepared_statements")
+		s.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if prepared != (n > 0) {
+			t.Errorf("PreparedStatements=%v: %d prepared statements on the connection", prepared, n)
+		}
 	}
 }

@@ -52,20 +52,59 @@ func pgConfig(opts Options) (*pgx.ConnConfig, error) {
 	// connection, which then collide ("prepared statement … already
 	// exists") or are missing. Exec mode sends each query with the unnamed
 	// statement in one round trip; PostgreSQL also plans it for the actual
-	// parameters instead of a generic plan.
-	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
-	cfg.StatementCacheCapacity = 0
-	cfg.DescriptionCacheCapacity = 0
+	// parameters instead of a generic plan. The price is planning every
+	// query: PreparedStatements opts out on a direct connection.
+	if !opts.PreparedStatements {
+		cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
+		cfg.StatementCacheCapacity = 0
+		cfg.DescriptionCacheCapacity = 0
+	}
 	// A cancelled context (a client gone, a statement timeout) cancels the
 	// statement on the server too, through the pooler if there is one,
 	// instead of only dropping the connection.
 	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
-		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 2 * time.Second}
+		return &cancelRequestHandler{conn: c}
 	}
 	if opts.StatementTimeout > 0 {
 		cfg.Tracer = statementTimeout(opts.StatementTimeout)
 	}
 	return cfg, nil
+}
+
+// cancelRequestHandler is what insta485 does when a statement's context
+// ends: send PostgreSQL a cancel request, and break the connection only if
+// the statement has not ended cancelRequestGrace later.
+//
+// It is pgx's CancelRequestContextWatcherHandler except in one thing: that
+// one abandons the cancel request (closing its connection) as soon as the
+// statement returns, which can be before the pooler has passed the request
+// on, and PgBouncer 1.18 (Debian 12's) then crashes ("bad client state"),
+// dropping every client. Here the cancel request always runs to its end.
+type cancelRequestHandler struct {
+	conn *pgconn.PgConn
+	done chan struct{}
+}
+
+const cancelRequestGrace = 5 * time.Second
+
+func (h *cancelRequestHandler) HandleCancel(context.Context) {
+	h.done = make(chan struct{})
+	_ = h.conn.Conn().SetDeadline(time.Now().Add(cancelRequestGrace))
+	go func() {
+		defer close(h.done)
+		ctx, cancel := context.WithTimeout(context.Background(), cancelRequestGrace)
+		defer cancel()
+		_ = h.conn.CancelRequest(ctx)
+		// The server may deliver the cancel a moment after answering it;
+		// wait so it cannot hit this connection's next statement (pgx
+		// waits the same).
+		time.Sleep(100 * time.Millisecond)
+	}()
+}
+
+func (h *cancelRequestHandler) HandleUnwatchAfterCancel() {
+	<-h.done
+	_ = h.conn.Conn().SetDeadline(time.Time{})
 }
 
 // statementTimeout bounds each statement with a context deadline. A

@@ -97,7 +97,8 @@ func WithMinLSN(ctx context.Context, lsn LSN) context.Context {
 
 // FromPrimary returns a context whose reads go to the primary, for a read
 // that must see a change someone else just made (a lost race to update a
-// row). Writes made under it still raise ctx's requirement.
+// row). It has a requirement of its own: use it for reads only, as writes
+// made under it would not raise the request's.
 func FromPrimary(ctx context.Context) context.Context {
 	return context.WithValue(ctx, freshnessKey{}, &freshness{min: MaxLSN})
 }

@@ -50,6 +50,11 @@ type Options struct {
 	// enforced by insta485 rather than sent as a startup parameter, which
 	// connection poolers such as PgBouncer reject.
 	StatementTimeout time.Duration
+	// PreparedStatements caches a prepared statement per query on each
+	// PostgreSQL connection, which saves planning on a direct connection
+	// but breaks transaction-mode poolers (PgBouncer, RDS Proxy). Off by
+	// default: every query goes as an unnamed statement.
+	PreparedStatements bool
 	// Replicas are postgres:// URLs of read-only streaming replicas of the
 	// primary (DSN), connected with the same Password, timeouts and pool
 	// size. Open sends reads there that need not see the newest data (see
