@@ -19,7 +19,10 @@ type ReplicaPair struct {
 // each commit (0: as soon as it can), both removed when t ends.
 func NewReplicaPair(t testing.TB, applyDelay time.Duration) *ReplicaPair {
 	t.Helper()
-	p := NewCluster(t, ClusterOptions{})
+	// PostgreSQL's defaults already stream (wal_level = replica,
+	// max_wal_senders = 10); say so, so that a changed default or a
+	// packager's configuration cannot silently break the replica.
+	p := NewCluster(t, ClusterOptions{Conf: []string{"wal_level = replica", "max_wal_senders = 5"}})
 	return &ReplicaPair{Primary: p, Replica: p.NewReplica(t, ReplicaOptions{ApplyDelay: applyDelay})}
 }
 
