@@ -48,7 +48,13 @@ func (a *Authenticator) ReadYourWrites(log *slog.Logger, next http.Handler) http
 		}
 		ctx := storage.WithMinLSN(r.Context(), min)
 		r = r.WithContext(ctx)
-		next.ServeHTTP(&writtenWriter{ResponseWriter: w, r: r, sessions: a.Sessions, issue: issue, min: min}, r)
+		ww := &writtenWriter{ResponseWriter: w, r: r, sessions: a.Sessions, issue: issue, min: min}
+		next.ServeHTTP(ww, r)
+		if !ww.done {
+			// A handler that wrote nothing gets the 200 net/http would
+			// send, with the cookie.
+			ww.WriteHeader(http.StatusOK)
+		}
 	})
 }
 
