@@ -39,6 +39,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	opts.Log = log
 	uploads, err := media.Open(ctx, cfg.Uploads)
 	if err != nil {
 		return err
@@ -61,7 +62,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer store.Close()
-	log.Info("database ready", "backend", store.Backend())
+	log.Info("database ready", "backend", store.Backend(), "read_replicas", len(opts.Replicas))
 	if w := storage.TLSWarning(opts); w != "" {
 		log.Warn(w)
 	}

@@ -40,5 +40,5 @@ func New(d Deps) http.Handler {
 	authn := &auth.Authenticator{Sessions: auth.NewSessions(d.Secret), Store: d.Store}
 	site := &web.Handler{Store: d.Store, Media: d.Media, Auth: authn, MaxUpload: d.MaxUpload, Log: d.Log}
 	rest := &api.Handler{Store: d.Store, Auth: authn, Log: d.Log}
-	return server.New(d.Store, d.Log, obs, rest, site)
+	return authn.ReadYourWrites(d.Log, server.New(d.Store, d.Log, obs, rest, site))
 }

@@ -34,13 +34,17 @@ type Config struct {
 	DBStatementTimeout time.Duration
 	// DBPreparedStatements opts out of pooler-safe unnamed statements.
 	DBPreparedStatements bool
-	Uploads              string
-	SecretKey            string
-	SecretKeyFile        string
-	Addr                 string
-	MetricsAddr          string
-	MaxUploadBytes       int64
-	LogFormat            string
+	// DatabaseReplicas is a comma-separated list of postgres:// URLs of
+	// read replicas; DBReplicaMaxLag bounds how far behind one may serve.
+	DatabaseReplicas string
+	DBReplicaMaxLag  time.Duration
+	Uploads          string
+	SecretKey        string
+	SecretKeyFile    string
+	Addr             string
+	MetricsAddr      string
+	MaxUploadBytes   int64
+	LogFormat        string
 }
 
 // Setting describes one setting for flags, the environment and the README.
@@ -59,6 +63,8 @@ var Settings = []Setting{
 	{"db-connect-timeout", "INSTA485_DB_CONNECT_TIMEOUT", "10s", "how long connecting to PostgreSQL (TLS and login included) may take before it fails; a connect_timeout in the URL or PGCONNECT_TIMEOUT wins"},
 	{"db-statement-timeout", "INSTA485_DB_STATEMENT_TIMEOUT", "0s", "cancel a PostgreSQL statement that runs longer than this (0s: never); enforced by insta485, so it works behind PgBouncer"},
 	{"db-prepared-statements", "INSTA485_DB_PREPARED_STATEMENTS", "false", "cache prepared statements on each PostgreSQL connection: saves planning time on a direct connection, but breaks PgBouncer transaction mode and RDS Proxy"},
+	{"database-replicas", "INSTA485_DATABASE_REPLICAS", "", "comma-separated postgres:// URLs of read-only streaming replicas of the database; reads go there when they have replayed the reader's own last write, else to the primary (same password, TLS mode and CA bundle as the primary)"},
+	{"database-replica-max-lag", "INSTA485_DATABASE_REPLICA_MAX_LAG", "30s", "a replica further behind the primary than this serves no reads until it catches up (at most 10m)"},
 	{"uploads", "INSTA485_UPLOADS", "var/uploads", "upload store: a directory, or s3://BUCKET[/PREFIX] for S3-compatible object storage (endpoint, region and keys from the standard AWS_* settings)"},
 	{"secret-key", "INSTA485_SECRET_KEY", "", "key signing sessions and CSRF tokens; every app server of one site must share it (at least 32 characters)"},
 	{"secret-key-file", "INSTA485_SECRET_KEY_FILE", "var/secret_key", "file holding the secret key; created with a random key when missing and no key is given"},
@@ -110,6 +116,11 @@ func (c *Config) Register(fs *flag.FlagSet, flags ...string) {
 		case "db-prepared-statements":
 			b, _ := strconv.ParseBool(def)
 			fs.BoolVar(&c.DBPreparedStatements, s.Flag, b, usage)
+		case "database-replicas":
+			fs.StringVar(&c.DatabaseReplicas, s.Flag, def, usage)
+		case "database-replica-max-lag":
+			fs.Func(s.Flag, usage+" (default "+def+")", durationSetter(&c.DBReplicaMaxLag))
+			_ = durationSetter(&c.DBReplicaMaxLag)(def)
 		case "uploads":
 			fs.StringVar(&c.Uploads, s.Flag, def, usage)
 		case "secret-key":
@@ -198,6 +209,9 @@ func (c *Config) Storage() (storage.Options, error) {
 		return opts, errors.New("no database configured: set --database or INSTA485_DATABASE")
 	}
 	if !storage.IsPostgres(c.Database) {
+		if strings.TrimSpace(c.DatabaseReplicas) != "" {
+			return opts, errors.New("read replicas (--database-replicas) need a PostgreSQL --database, not an SQLite file")
+		}
 		return opts, nil
 	}
 	if c.DBPasswordFile != "" {
@@ -207,28 +221,55 @@ func (c *Config) Storage() (storage.Options, error) {
 		}
 		opts.Password = strings.TrimRight(string(b), "\r\n")
 	}
-	u, err := url.Parse(c.Database)
+	dsn, err := c.withTLS(c.Database)
 	if err != nil {
-		return opts, errors.New("the database URL is malformed: expected postgres://user@host:port/dbname")
+		return opts, err
+	}
+	opts.DSN = dsn
+	for _, r := range strings.Split(c.DatabaseReplicas, ",") {
+		if r = strings.TrimSpace(r); r == "" {
+			continue
+		}
+		if !storage.IsPostgres(r) {
+			return opts, errors.New("a read replica is not a postgres:// URL: list them as postgres://user@host:port/dbname, comma-separated")
+		}
+		dsn, err := c.withTLS(r)
+		if err != nil {
+			return opts, fmt.Errorf("read replica: %w", err)
+		}
+		opts.Replicas = append(opts.Replicas, dsn)
+	}
+	if c.DBReplicaMaxLag > 10*time.Minute {
+		return opts, fmt.Errorf("--database-replica-max-lag %s is too long: at most 10m (a client's own writes are tracked for %s)", c.DBReplicaMaxLag, 15*time.Minute)
+	}
+	opts.ReplicaMaxLag = c.DBReplicaMaxLag
+	return opts, nil
+}
+
+// withTLS applies the TLS mode and CA bundle settings to a PostgreSQL URL:
+// the primary's and every replica's alike.
+func (c *Config) withTLS(dsn string) (string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", errors.New("the database URL is malformed: expected postgres://user@host:port/dbname")
 	}
 	q := u.Query()
 	if c.DBSSLMode != "" {
 		switch c.DBSSLMode {
 		case "disable", "allow", "prefer", "require", "verify-ca", "verify-full":
 		default:
-			return opts, fmt.Errorf("unknown TLS mode %q: use disable, require, verify-ca or verify-full", c.DBSSLMode)
+			return "", fmt.Errorf("unknown TLS mode %q: use disable, require, verify-ca or verify-full", c.DBSSLMode)
 		}
 		q.Set("sslmode", c.DBSSLMode)
 	}
 	if c.DBSSLRootCert != "" {
 		if _, err := os.Stat(c.DBSSLRootCert); err != nil {
-			return opts, fmt.Errorf("the CA bundle %s cannot be read: %w", c.DBSSLRootCert, err)
+			return "", fmt.Errorf("the CA bundle %s cannot be read: %w", c.DBSSLRootCert, err)
 		}
 		q.Set("sslrootcert", c.DBSSLRootCert)
 	}
 	u.RawQuery = q.Encode()
-	opts.DSN = u.String()
-	return opts, nil
+	return u.String(), nil
 }
 
 // Secret returns the key signing sessions: SecretKey when set, otherwise

@@ -209,6 +209,7 @@ func (s *Store) Populate(ctx context.Context, b Bulk) (BulkResult, error) {
 	if err := tx.Commit(); err != nil {
 		return res, fmt.Errorf("commit bulk load: %w", err)
 	}
+	s.afterWrite(ctx)
 	return res, nil
 }
 

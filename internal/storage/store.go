@@ -13,7 +13,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -53,6 +55,19 @@ type Options struct {
 	// but breaks transaction-mode poolers (PgBouncer, RDS Proxy). Off by
 	// default: every query goes as an unnamed statement.
 	PreparedStatements bool
+	// Replicas are postgres:// URLs of read-only streaming replicas of the
+	// primary (DSN), connected with the same Password, timeouts and pool
+	// size. Open sends reads there that need not see the newest data (see
+	// replicas.go); Connect ignores them.
+	Replicas []string
+	// ReplicaMaxLag is how far behind the primary a replica may be and
+	// still serve reads (0: DefaultReplicaMaxLag).
+	ReplicaMaxLag time.Duration
+	// ReplicaPoll is how often each replica's replay position is read
+	// (0: DefaultReplicaPoll).
+	ReplicaPoll time.Duration
+	// Log receives replica state changes (nil: slog.Default()).
+	Log *slog.Logger
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL server rather than an
@@ -71,6 +86,10 @@ type Store struct {
 	// pgUser and pgDatabase name the role and database on PostgreSQL, for
 	// messages that say which GRANT to run.
 	pgUser, pgDatabase string
+	// replicas, when configured, serve reads (see replicas.go); lastWrite
+	// is the primary's WAL position after this process's latest write.
+	replicas  *replicaSet
+	lastWrite atomic.Uint64
 }
 
 // dialect is what differs between the backends.
@@ -119,6 +138,34 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if len(opts.Replicas) > 0 {
+		if !IsPostgres(opts.DSN) {
+			s.Close()
+			return nil, errors.New("read replicas need a PostgreSQL primary: --database is an SQLite file")
+		}
+		for _, u := range opts.Replicas {
+			if !IsPostgres(u) {
+				s.Close()
+				return nil, errors.New("a read replica is not a postgres:// URL: list replicas as postgres://user@host:port/dbname, comma-separated")
+			}
+		}
+		// Reads see at least what the primary had when the schema was
+		// checked: a lagging replica may predate a migration or the data
+		// loaded just before serving.
+		floor, err := s.PrimaryLSN(ctx)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		rs, err := openReplicas(s.w, opts)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		rs.floor = floor
+		s.replicas = rs
+		s.lastWrite.Store(uint64(floor))
+	}
 	return s, nil
 }
 
@@ -134,7 +181,9 @@ func Connect(ctx context.Context, opts Options) (*Store, error) {
 // Backend names the engine: "sqlite" or "postgres".
 func (s *Store) Backend() string { return s.dialect.name() }
 
-// Ping checks that the database answers, for readiness probes.
+// Ping checks that the database answers, for readiness probes. Only the
+// primary counts: a broken replica is skipped, logged and measured, and
+// reads go to the primary meanwhile.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.r.PingContext(ctx); err != nil {
 		return err
@@ -154,7 +203,11 @@ func (s *Store) Pools() map[string]*sql.DB {
 
 // Close releases every connection.
 func (s *Store) Close() error {
-	err := s.r.Close()
+	var err error
+	if s.replicas != nil {
+		err = s.replicas.close()
+	}
+	err = errors.Join(err, s.r.Close())
 	if s.w != s.r {
 		err = errors.Join(err, s.w.Close())
 	}
@@ -174,6 +227,7 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	s.afterWrite(ctx)
 	return nil
 }
 

@@ -311,6 +311,12 @@ func (c *Cluster) AdminConn(t testing.TB) *pgx.Conn {
 	return conn
 }
 
+func (c *Cluster) adminConnNoFail(ctx context.Context) (*pgx.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return pgx.Connect(ctx, c.AdminURL())
+}
+
 // Exec runs statements as the superuser on database.
 func (c *Cluster) Exec(t testing.TB, database string, statements ...string) {
 	t.Helper()
@@ -441,4 +447,102 @@ func (ca *TestCA) Issue(hosts ...string) (certPEM, keyPEM []byte, err error) {
 func randomSerial() *big.Int {
 	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
 	return n
+}
+
+// ReplicaOptions configure a streaming replica.
+type ReplicaOptions struct {
+	// ApplyDelay is recovery_min_apply_delay: the replica receives the
+	// primary's WAL at once but replays each transaction only this long
+	// after its commit, so tests see real replication lag.
+	ApplyDelay time.Duration
+}
+
+// NewReplica makes a streaming replica of c the way an operator does
+// (pg_basebackup -R, which writes primary_conninfo and standby.signal) on
+// a free port of its own, started, and stopped and removed when t ends. It
+// shares c's roles and passwords, and on a managed cluster its TLS
+// certificate (CAFile verifies both). PostgreSQL's defaults already allow
+// it (wal_level = replica, max_wal_senders = 10) and NewCluster's
+// pg_hba.conf has the replication lines.
+func (c *Cluster) NewReplica(t testing.TB, opts ReplicaOptions) *Cluster {
+	t.Helper()
+	base, err := os.MkdirTemp("", "insta485-pgreplica-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Cluster{
+		t: t, opts: c.opts, bin: c.bin, base: base,
+		DataDir:       filepath.Join(base, "data"),
+		LogFile:       filepath.Join(base, "postgres.log"),
+		SuperPassword: c.SuperPassword,
+		AppRole:       c.AppRole, AppPassword: c.AppPassword,
+		CA: c.CA, CAFile: c.CAFile,
+	}
+	t.Cleanup(func() {
+		if r.running {
+			_ = r.Stop()
+		}
+		if t.Failed() {
+			if b, err := os.ReadFile(r.LogFile); err == nil {
+				t.Logf("PostgreSQL log of the test replica:\n%s", lastLines(string(b), 40))
+			}
+		}
+		os.RemoveAll(base)
+	})
+	if err := r.chown(base); err != nil {
+		t.Fatal(err)
+	}
+	r.Port = FreePort(t)
+	conn := fmt.Sprintf("host=127.0.0.1 port=%d user=postgres sslmode=disable", c.Port)
+	if c.opts.Managed {
+		conn = fmt.Sprintf("host=localhost port=%d user=postgres sslmode=verify-full sslrootcert=%s", c.Port, c.CAFile)
+	}
+	out, err := r.Command("pg_basebackup", "-d", conn, "-D", r.DataDir, "-R", "-X", "stream", "-c", "fast", "--no-sync").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pg_basebackup: %v\n%s", err, out)
+	}
+	// Later lines win over the primary's copied settings.
+	conf := []string{
+		"",
+		"# insta485 test replica",
+		fmt.Sprintf("port = %d", r.Port),
+		fmt.Sprintf("unix_socket_directories = '%s'", r.base),
+		"hot_standby = on",
+		fmt.Sprintf("recovery_min_apply_delay = '%dms'", opts.ApplyDelay.Milliseconds()),
+	}
+	f, err := os.OpenFile(filepath.Join(r.DataDir, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(strings.Join(conf, "\n") + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := r.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// ReplayLSN returns the replica's pg_last_wal_replay_lsn() as text.
+func (c *Cluster) ReplayLSN(t testing.TB) string {
+	t.Helper()
+	var lsn string
+	c.QueryRow(t, "postgres", "SELECT COALESCE(pg_last_wal_replay_lsn()::text, '')", &lsn)
+	return lsn
+}
+
+// QueryRow runs one query as the superuser on database and scans its row.
+func (c *Cluster) QueryRow(t testing.TB, database, query string, dest ...any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, c.URL("postgres", c.SuperPassword, database))
+	if err != nil {
+		t.Fatalf("connect to %s on the test cluster: %v", database, err)
+	}
+	defer conn.Close(context.Background())
+	if err := conn.QueryRow(ctx, query).Scan(dest...); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
 }

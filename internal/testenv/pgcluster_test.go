@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -42,4 +43,38 @@ func TestClusterManaged(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Exec(t, "postgres", "SELECT 1")
+}
+
+// TestReplica: a replica made with pg_basebackup -R is read-only, streams
+// from the primary, and replays a commit only after its apply delay.
+func TestReplica(t *testing.T) {
+	pair := NewReplicaPair(t, 1500*time.Millisecond)
+	pair.Primary.Exec(t, "postgres", "CREATE TABLE marks (n int)", "INSERT INTO marks VALUES (1)")
+	var inRecovery bool
+	pair.Replica.QueryRow(t, "postgres", "SELECT pg_is_in_recovery()", &inRecovery)
+	if !inRecovery {
+		t.Fatal("the replica is not in recovery")
+	}
+	var exists bool
+	pair.Replica.QueryRow(t, "postgres", "SELECT to_regclass('marks') IS NOT NULL", &exists)
+	if exists {
+		t.Error("the replica replayed a commit before its apply delay")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !exists && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		pair.Replica.QueryRow(t, "postgres", "SELECT to_regclass('marks') IS NOT NULL", &exists)
+	}
+	if !exists {
+		t.Fatal("the replica never replayed the primary's commit")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, pair.Replica.AdminURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "INSERT INTO marks VALUES (2)"); err == nil || !strings.Contains(err.Error(), "read-only") {
+		t.Errorf("write on the replica: %v, want a read-only error", err)
+	}
 }
