@@ -35,6 +35,9 @@ func New(d Deps) http.Handler {
 	if d.Metrics != nil {
 		d.Media = d.Metrics.Media(d.Media)
 		d.Metrics.WatchDB(d.Store.Pools())
+		if d.Store.HasReplicas() {
+			d.Metrics.WatchReplicas(d.Store.ReplicaStats)
+		}
 		obs = d.Metrics
 	}
 	authn := &auth.Authenticator{Sessions: auth.NewSessions(d.Secret), Store: d.Store}

@@ -19,6 +19,7 @@ import (
 	"github.com/insta485/insta485/internal/app"
 	"github.com/insta485/insta485/internal/auth"
 	"github.com/insta485/insta485/internal/media"
+	"github.com/insta485/insta485/internal/metrics"
 	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -38,8 +39,11 @@ const applyDelay = 2 * time.Second
 func TestReadYourWritesWithReplicas(t *testing.T) {
 	pair := testenv.NewReplicaPair(t, applyDelay)
 	opts := pair.NewDatabase(t)
-	a := testenv.NewApp(t, "postgres", testenv.OnDatabase(opts))
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	metricsA := metrics.New()
+	a := testenv.NewApp(t, "postgres", testenv.OnDatabase(opts), testenv.WithMetrics(metricsA))
+	metricsSrv := httptest.NewServer(metricsA.Handler(quiet))
+	t.Cleanup(metricsSrv.Close)
 	opts.Log = quiet
 	storeB, err := storage.Open(context.Background(), opts)
 	if err != nil {
@@ -190,6 +194,22 @@ func TestReadYourWritesWithReplicas(t *testing.T) {
 	}
 	if strings.Contains(p, text) && time.Since(wrote) < applyDelay {
 		t.Error("the other user saw the comment before the replica's apply delay: not a replica read")
+	}
+	// The same shows in the metrics: reads by target, the replica's
+	// health and its own connection pool.
+	sc := testenv.ScrapeMetrics(t, metricsSrv.URL)
+	name := after.Replicas[0].Name
+	if v, ok := sc.Value("insta485_db_reads_total", map[string]string{"target": "replica"}); !ok || v < float64(after.Replicas[0].Reads) {
+		t.Errorf("insta485_db_reads_total{target=replica} = %v (%v), want at least %d", v, ok, after.Replicas[0].Reads)
+	}
+	if v, ok := sc.Value("insta485_db_replica_healthy", map[string]string{"replica": name}); !ok || v != 1 {
+		t.Errorf("insta485_db_replica_healthy{replica=%q} = %v (%v), want 1", name, v, ok)
+	}
+	if _, ok := sc.Value("insta485_db_replica_lag_seconds", map[string]string{"replica": name}); !ok {
+		t.Errorf("no insta485_db_replica_lag_seconds for %q", name)
+	}
+	if _, ok := sc.Value("go_sql_open_connections", map[string]string{"db_name": "insta485_replica1"}); !ok {
+		t.Error("the replica's connection pool has no go_sql_* metrics")
 	}
 	waitUntil(t, "the other user to see the comment", func() bool {
 		_, p := reader.get(a.URL, "/posts/4/")

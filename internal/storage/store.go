@@ -195,10 +195,16 @@ func (s *Store) Ping(ctx context.Context) error {
 // SQLite "read" (the read-only pool) and "write" (the single writer), on
 // PostgreSQL one "primary" pool serving both. Each pool appears once.
 func (s *Store) Pools() map[string]*sql.DB {
+	pools := map[string]*sql.DB{"read": s.r, "write": s.w}
 	if s.r == s.w {
-		return map[string]*sql.DB{"primary": s.w}
+		pools = map[string]*sql.DB{"primary": s.w}
 	}
-	return map[string]*sql.DB{"read": s.r, "write": s.w}
+	if s.replicas != nil {
+		for i, r := range s.replicas.replicas {
+			pools[fmt.Sprintf("replica%d", i+1)] = r.db
+		}
+	}
+	return pools
 }
 
 // Close releases every connection.
