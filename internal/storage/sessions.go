@@ -56,15 +56,6 @@ func (s *Store) EndSession(ctx context.Context, id string) error {
 	return nil
 }
 
-// EndSessions removes every session of username except keep (which may be
-// empty), for a password change.
-func (s *Store) EndSessions(ctx context.Context, username, keep string) error {
-	if _, err := s.w.ExecContext(ctx, "DELETE FROM sessions WHERE username = $1 AND id <> $2", username, keep); err != nil {
-		return fmt.Errorf("end sessions: %w", err)
-	}
-	return nil
-}
-
 // LoginFailures is what the database knows of recent wrong passwords for
 // one account name.
 type LoginFailures struct {

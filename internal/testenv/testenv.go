@@ -27,6 +27,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/insta485/insta485/internal/app"
+	"github.com/insta485/insta485/internal/auth"
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/storage"
 )
@@ -273,4 +274,20 @@ func ExecSQL(t testing.TB, app *App, statements ...string) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
+}
+
+// SessionCookie starts a session for username on app's database, as
+// logging in would, and returns the session cookie's value.
+func (a *App) SessionCookie(t testing.TB, username string) string {
+	t.Helper()
+	ctx := context.Background()
+	u, err := a.Store.User(ctx, username)
+	if err != nil {
+		t.Fatalf("user %s: %v", username, err)
+	}
+	v, err := (&auth.Authenticator{Sessions: auth.NewSessions(a.Secret), Store: a.Store}).StartSession(ctx, u)
+	if err != nil {
+		t.Fatalf("start a session for %s: %v", username, err)
+	}
+	return v
 }
