@@ -45,6 +45,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	proxies, err := server.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return err
+	}
 	store, err := storage.Open(ctx, opts)
 	if errors.Is(err, storage.ErrNoSchema) && !storage.IsPostgres(opts.DSN) {
 		// The embedded default starts with the sample data, like the
@@ -60,6 +64,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer store.Close()
 	log.Info("database ready", "backend", store.Backend())
-	h := app.New(app.Deps{Store: store, Media: uploads, Secret: secret, MaxUpload: cfg.MaxUploadBytes, Log: log})
-	return server.Run(ctx, cfg.Addr, h, log)
+	h := app.New(app.Deps{Store: store, Media: uploads, Secret: secret, MaxUpload: cfg.MaxUploadBytes, Log: log,
+		TrustedProxies: proxies})
+	return server.Run(ctx, cfg.Addr, h, log, server.Limits{ReadTimeout: cfg.ReadTimeout, IdleTimeout: cfg.IdleTimeout})
 }

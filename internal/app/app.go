@@ -6,6 +6,7 @@ package app
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 
 	"github.com/insta485/insta485/internal/api"
 	"github.com/insta485/insta485/internal/auth"
@@ -22,12 +23,17 @@ type Deps struct {
 	Secret    []byte
 	MaxUpload int64
 	Log       *slog.Logger
+	// TrustedProxies are the reverse proxies whose forwarding headers are
+	// believed; none when empty.
+	TrustedProxies []netip.Prefix
+	// Throttle limits wrong passwords; nil uses insta485's limits.
+	Throttle *auth.Throttle
 }
 
 // New returns the whole application as one handler.
 func New(d Deps) http.Handler {
-	authn := &auth.Authenticator{Sessions: auth.NewSessions(d.Secret), Store: d.Store}
+	authn := &auth.Authenticator{Sessions: auth.NewSessions(d.Secret), Store: d.Store, Throttle: d.Throttle}
 	site := &web.Handler{Store: d.Store, Media: d.Media, Auth: authn, MaxUpload: d.MaxUpload, Log: d.Log}
 	rest := &api.Handler{Store: d.Store, Auth: authn, Log: d.Log}
-	return server.New(d.Store, d.Log, rest, site)
+	return server.TrustProxies(d.TrustedProxies, server.SecurityHeaders(server.New(d.Store, d.Log, rest, site)))
 }

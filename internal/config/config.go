@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/insta485/insta485/internal/storage"
 )
@@ -33,6 +34,9 @@ type Config struct {
 	Addr           string
 	MaxUploadBytes int64
 	LogFormat      string
+	TrustedProxies string
+	ReadTimeout    time.Duration
+	IdleTimeout    time.Duration
 }
 
 // Setting describes one setting for flags, the environment and the README.
@@ -54,6 +58,9 @@ var Settings = []Setting{
 	{"addr", "INSTA485_ADDR", ":8000", "address to listen on"},
 	{"max-upload-bytes", "INSTA485_MAX_UPLOAD_BYTES", "16777216", "largest accepted upload, in bytes (16 MiB); larger gets 413"},
 	{"log-format", "INSTA485_LOG_FORMAT", "text", "log format: text or json"},
+	{"trusted-proxies", "INSTA485_TRUSTED_PROXIES", "127.0.0.1/32,::1/128", "comma-separated addresses or CIDR blocks of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (empty: none)"},
+	{"read-timeout", "INSTA485_READ_TIMEOUT", "1m0s", "longest time to read a whole request, body included; a slower client is cut off (uploads must arrive within it)"},
+	{"idle-timeout", "INSTA485_IDLE_TIMEOUT", "2m0s", "how long an idle kept-alive connection stays open"},
 }
 
 // Register adds the settings named in flags (all when none are named) to
@@ -109,6 +116,14 @@ func (c *Config) Register(fs *flag.FlagSet, flags ...string) {
 			c.MaxUploadBytes, _ = strconv.ParseInt(def, 10, 64)
 		case "log-format":
 			fs.StringVar(&c.LogFormat, s.Flag, def, usage)
+		case "trusted-proxies":
+			fs.StringVar(&c.TrustedProxies, s.Flag, def, usage)
+		case "read-timeout":
+			fs.Func(s.Flag, usage+" (default "+def+")", durationSetter(&c.ReadTimeout))
+			_ = durationSetter(&c.ReadTimeout)(def)
+		case "idle-timeout":
+			fs.Func(s.Flag, usage+" (default "+def+")", durationSetter(&c.IdleTimeout))
+			_ = durationSetter(&c.IdleTimeout)(def)
 		}
 	}
 	// The classic discrete PostgreSQL settings select PostgreSQL when no
@@ -132,6 +147,17 @@ func intSetter(dst *int) func(string) error {
 			return fmt.Errorf("want a whole number, got %q", v)
 		}
 		*dst = n
+		return nil
+	}
+}
+
+func durationSetter(dst *time.Duration) func(string) error {
+	return func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("want a positive duration such as 30s or 2m, got %q", v)
+		}
+		*dst = d
 		return nil
 	}
 }

@@ -164,16 +164,42 @@ func InternalError(w http.ResponseWriter, r *http.Request) {
 `, id)
 }
 
-// Run serves h on addr until ctx is cancelled, then stops taking new
-// connections and lets in-flight requests finish (up to 20 seconds).
-func Run(ctx context.Context, addr string, h http.Handler, log *slog.Logger) error {
-	srv := &http.Server{
-		Addr:              addr,
+// Limits are the HTTP server's timeouts.
+type Limits struct {
+	// ReadTimeout bounds reading a whole request, body included: a client
+	// trickling a body is cut off when it passes. Uploads must arrive
+	// within it.
+	ReadTimeout time.Duration
+	// IdleTimeout bounds how long a kept-alive connection waits for its
+	// next request.
+	IdleTimeout time.Duration
+}
+
+// DefaultLimits are the timeouts when none are configured.
+var DefaultLimits = Limits{ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+
+// NewHTTPServer returns the http.Server that Run serves h with.
+func NewHTTPServer(h http.Handler, log *slog.Logger, limits Limits) *http.Server {
+	if limits.ReadTimeout <= 0 {
+		limits.ReadTimeout = DefaultLimits.ReadTimeout
+	}
+	if limits.IdleTimeout <= 0 {
+		limits.IdleTimeout = DefaultLimits.IdleTimeout
+	}
+	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: min(10*time.Second, limits.ReadTimeout),
+		ReadTimeout:       limits.ReadTimeout,
+		IdleTimeout:       limits.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+}
+
+// Run serves h on addr until ctx is cancelled, then stops taking new
+// connections and lets in-flight requests finish (up to 20 seconds).
+func Run(ctx context.Context, addr string, h http.Handler, log *slog.Logger, limits Limits) error {
+	srv := NewHTTPServer(h, log, limits)
+	srv.Addr = addr
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
