@@ -159,11 +159,21 @@ func WithMiddleware(mw func(http.Handler) http.Handler) AppOption {
 	return func(c *appConfig) { c.wrap = append(c.wrap, mw) }
 }
 
+// WithDeps adjusts the application's dependencies (trusted proxies, the
+// login throttle…) before it starts.
+func WithDeps(fn func(*app.Deps)) AppOption { return func(c *appConfig) { fn(&c.deps) } }
+
 // NewApp starts insta485 on backend, stopped when t ends. Logs are
 // discarded unless INSTA485_TEST_LOG is set.
 func NewApp(t testing.TB, backend string, options ...AppOption) *App {
 	t.Helper()
-	opts := NewDatabase(t, backend)
+	return NewAppOn(t, NewDatabase(t, backend), options...)
+}
+
+// NewAppOn is NewApp on the empty database opts names (one on a
+// throw-away Cluster, say), which it creates.
+func NewAppOn(t testing.TB, opts storage.Options, options ...AppOption) *App {
+	t.Helper()
 	store := openCreated(t, opts)
 	dir := t.TempDir()
 	uploads, err := media.NewLocal(filepath.Join(dir, "uploads"))
