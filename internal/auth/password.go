@@ -35,7 +35,7 @@ var b64 = base64.RawStdEncoding
 // argon2id slots (see argonSlots).
 func HashPassword(password string) string {
 	argonSlots <- struct{}{}
-	defer func() { <-argonSlots }()
+	defer releaseArgon()
 	salt := make([]byte, argonSaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		panic("auth: no randomness: " + err.Error())
@@ -51,7 +51,7 @@ func HashPassword(password string) string {
 // argon2id slots.
 func CheckPassword(stored, password string) (ok, rehash bool) {
 	argonSlots <- struct{}{}
-	defer func() { <-argonSlots }()
+	defer releaseArgon()
 	return checkPassword(stored, password)
 }
 
@@ -111,7 +111,16 @@ func acquireArgon(ctx context.Context, wait time.Duration) bool {
 	return false
 }
 
-func releaseArgon() { <-argonSlots }
+// releaseArgon collects the 19 MiB the check left behind and gives the
+// slot back. Left to the garbage collector's pacing, that garbage piles up
+// to twice the live heap before a collection: 64 concurrent wrong logins
+// took the process to 122 MB resident, against 61 MB with this collection
+// (measured with the binary on SQLite). Collecting a heap this small costs
+// a few percent of one argon2id check, and only password checks pay it.
+func releaseArgon() {
+	runtime.GC() // before the next check in this slot allocates its own
+	<-argonSlots
+}
 
 // checkLegacy verifies sha512$<salt>$<hex of SHA-512(salt+password)>.
 func checkLegacy(stored, password string) bool {
