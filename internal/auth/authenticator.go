@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -33,14 +34,18 @@ const argonWait = 2 * time.Second
 type Authenticator struct {
 	Sessions *Sessions
 	Store    *storage.Store
-	// Throttle limits wrong passwords; nil uses a default one.
+	// Throttle limits wrong passwords; nil uses NewThrottle's limits.
 	Throttle *Throttle
+
+	defaultThrottle sync.Once
 }
 
 func (a *Authenticator) throttle() *Throttle {
-	if a.Throttle == nil {
-		a.Throttle = NewThrottle()
-	}
+	a.defaultThrottle.Do(func() {
+		if a.Throttle == nil {
+			a.Throttle = NewThrottle()
+		}
+	})
 	return a.Throttle
 }
 
