@@ -68,7 +68,7 @@ type LoginFailures struct {
 func (s *Store) LoginFailures(ctx context.Context, name string) (LoginFailures, error) {
 	var n int
 	var last int64
-	err := s.w.QueryRowContext(ctx, "SELECT failures, last_failure FROM login_failures WHERE name = $1", name).Scan(&n, &last)
+	err := s.r.QueryRowContext(ctx, "SELECT failures, last_failure FROM login_failures WHERE name = $1", name).Scan(&n, &last)
 	if errors.Is(err, sql.ErrNoRows) {
 		return LoginFailures{}, nil
 	}
