@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insta485/insta485/internal/app"
 	"github.com/insta485/insta485/internal/auth"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -151,7 +152,12 @@ func TestIndexNeedsNoLogin(t *testing.T) {
 func TestAuthentication(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
 		t.Parallel()
-		app := testenv.NewApp(t, backend)
+		// Each call below is refused many times over; throttling (429
+		// after a few wrong passwords) is app's TestLoginThrottling*.
+		app := testenv.NewApp(t, backend, testenv.WithDeps(func(d *app.Deps) {
+			d.Throttle = auth.NewThrottle()
+			d.Throttle.AccountFree, d.Throttle.AddressBurst = 1000, 1000
+		}))
 		otherSecret := auth.NewSessions([]byte("another deployment's secret, 32+ bytes long"))
 		u, err := app.Store.User(context.Background(), "awdeorio")
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"time"
 
 	"github.com/insta485/insta485/internal/api"
 	"github.com/insta485/insta485/internal/auth"
@@ -28,11 +29,14 @@ type Deps struct {
 	TrustedProxies []netip.Prefix
 	// Throttle limits wrong passwords; nil uses insta485's limits.
 	Throttle *auth.Throttle
+	// ArgonWait is how long a login waits for a password-check slot
+	// before answering 503 (0: auth.DefaultArgonWait).
+	ArgonWait time.Duration
 }
 
 // New returns the whole application as one handler.
 func New(d Deps) http.Handler {
-	authn := &auth.Authenticator{Sessions: auth.NewSessions(d.Secret), Store: d.Store, Throttle: d.Throttle}
+	authn := &auth.Authenticator{Sessions: auth.NewSessions(d.Secret), Store: d.Store, Throttle: d.Throttle, ArgonWait: d.ArgonWait}
 	site := &web.Handler{Store: d.Store, Media: d.Media, Auth: authn, MaxUpload: d.MaxUpload, Log: d.Log}
 	rest := &api.Handler{Store: d.Store, Auth: authn, Log: d.Log}
 	return server.TrustProxies(d.TrustedProxies, server.SecurityHeaders(server.New(d.Store, d.Log, rest, site)))

@@ -27,7 +27,7 @@ import (
 func sameSite(t *testing.T, first *testenv.App, adjust ...func(*app.Deps)) *httptest.Server {
 	t.Helper()
 	d := app.Deps{Store: first.Store, Media: first.Media, Secret: first.Secret,
-		MaxUpload: 16 << 20, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		MaxUpload: 16 << 20, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), ArgonWait: testenv.TestArgonWait}
 	for _, fn := range adjust {
 		fn(&d)
 	}

@@ -101,7 +101,7 @@ func TestLoginUpgradesLegacyHashes(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
 		t.Parallel()
 		store := testenv.NewStore(t, backend)
-		a := &auth.Authenticator{Sessions: auth.NewSessions([]byte("0123456789abcdef0123456789abcdef")), Store: store}
+		a := &auth.Authenticator{Sessions: auth.NewSessions([]byte("0123456789abcdef0123456789abcdef")), Store: store, ArgonWait: testenv.TestArgonWait}
 		ctx := context.Background()
 		for _, bad := range [][2]string{{"awdeorio", "wrong"}, {"nobody", "chickens"}, {"' OR '1'='1", "' OR '1'='1"}, {"", ""},
 			// Names PostgreSQL cannot compare: unknown users all the same.
@@ -160,7 +160,7 @@ func TestConcurrentFirstLoginsShareOneUpgradedHash(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
 		t.Parallel()
 		store := testenv.NewStore(t, backend)
-		a := &auth.Authenticator{Sessions: auth.NewSessions([]byte("0123456789abcdef0123456789abcdef")), Store: store}
+		a := &auth.Authenticator{Sessions: auth.NewSessions([]byte("0123456789abcdef0123456789abcdef")), Store: store, ArgonWait: testenv.TestArgonWait}
 		ctx := context.Background()
 		results := make(chan storage.User, 6)
 		for range 6 {
@@ -182,6 +182,27 @@ func TestConcurrentFirstLoginsShareOneUpgradedHash(t *testing.T) {
 			if u.Password != stored {
 				t.Errorf("a login is bound to %q, but %q is stored", u.Password, stored)
 			}
+		}
+	})
+}
+
+// TestLoginWhenPasswordChecksAreSaturated: while every argon2id slot is
+// taken, a login waits ArgonWait and then gives up with ErrBusy (503) rather
+// than starting another 19 MiB computation; once a slot frees, it works.
+func TestLoginWhenPasswordChecksAreSaturated(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+		store := testenv.NewStore(t, backend)
+		a := &auth.Authenticator{Sessions: auth.NewSessions([]byte("0123456789abcdef0123456789abcdef")), Store: store,
+			ArgonWait: 50 * time.Millisecond}
+		ctx := context.Background()
+		release := auth.HoldArgonSlotsForTest()
+		_, err := a.Login(ctx, "192.0.2.1", "awdeorio", "chickens")
+		release()
+		if !errors.Is(err, auth.ErrBusy) {
+			t.Fatalf("Login with every slot taken = %v, want ErrBusy", err)
+		}
+		if _, err := a.Login(ctx, "192.0.2.1", "awdeorio", "chickens"); err != nil {
+			t.Fatalf("Login once a slot is free = %v", err)
 		}
 	})
 }

@@ -25,8 +25,8 @@ var ErrBusy = errors.New("too many password checks at once")
 // BusyRetryAfter is what to tell a client that got ErrBusy.
 const BusyRetryAfter = time.Second
 
-// argonWait is how long a login waits for an argon2id slot.
-const argonWait = 2 * time.Second
+// DefaultArgonWait is how long a login waits for an argon2id slot.
+const DefaultArgonWait = 3 * time.Second
 
 // Authenticator finds the user behind a request: the session cookie for
 // browsers, HTTP Basic for API clients. It throttles password guessing
@@ -36,6 +36,9 @@ type Authenticator struct {
 	Store    *storage.Store
 	// Throttle limits wrong passwords; nil uses NewThrottle's limits.
 	Throttle *Throttle
+	// ArgonWait is how long a login waits for an argon2id slot before
+	// giving up with ErrBusy; 0 means DefaultArgonWait.
+	ArgonWait time.Duration
 
 	defaultThrottle sync.Once
 }
@@ -72,7 +75,11 @@ func (a *Authenticator) Login(ctx context.Context, client, username, password st
 	if err != nil {
 		return storage.User{}, err
 	}
-	if !acquireArgon(ctx, argonWait) {
+	wait := a.ArgonWait
+	if wait <= 0 {
+		wait = DefaultArgonWait
+	}
+	if !acquireArgon(ctx, wait) {
 		return storage.User{}, ErrBusy
 	}
 	u, ok, rehash, err := a.verify(ctx, possible, username, password)

@@ -159,6 +159,10 @@ func WithMiddleware(mw func(http.Handler) http.Handler) AppOption {
 	return func(c *appConfig) { c.wrap = append(c.wrap, mw) }
 }
 
+// TestArgonWait is how long a test app's logins wait for a password check
+// slot.
+const TestArgonWait = 2 * time.Minute
+
 // WithDeps adjusts the application's dependencies (trusted proxies, the
 // login throttle…) before it starts.
 func WithDeps(fn func(*app.Deps)) AppOption { return func(c *appConfig) { fn(&c.deps) } }
@@ -192,6 +196,10 @@ func NewAppOn(t testing.TB, opts storage.Options, options ...AppOption) *App {
 	cfg := appConfig{deps: app.Deps{
 		Store: store, Media: uploads, Secret: secret, MaxUpload: 16 << 20,
 		Log: slog.New(slog.NewTextHandler(logOut, nil)),
+		// Every test app of a package shares the process's few password
+		// check slots; on a busy machine a login may wait long for one,
+		// and a test that is not about that must not get 503 for it.
+		ArgonWait: TestArgonWait,
 	}}
 	for _, o := range options {
 		o(&cfg)
