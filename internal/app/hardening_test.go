@@ -411,3 +411,34 @@ func TestConcurrentPasswordChecksAreBounded(t *testing.T) {
 		}
 	})
 }
+
+// TestPasswordChangeIsThrottled: the current password on the password form
+// is checked like a login, so a session holder cannot guess it at leisure.
+func TestPasswordChangeIsThrottled(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+		t.Parallel()
+		a := testenv.NewApp(t, backend)
+		c := newClient(t)
+		if code := c.formLogin(a.URL, "jag", "password").StatusCode; code != http.StatusFound {
+			t.Fatalf("login = %d", code)
+		}
+		_, page := c.get(a.URL, "/accounts/password/")
+		change := func(current string) *http.Response {
+			return c.postResp(a.URL, "/accounts/?target=/", page, map[string]string{"operation": "update_password",
+				"password": current, "new_password1": "n3w", "new_password2": "n3w"})
+		}
+		for i := range auth.NewThrottle().AccountFree {
+			if code := change(fmt.Sprint("guess", i)).StatusCode; code != http.StatusForbidden {
+				t.Fatalf("wrong current password %d = %d, want 403", i+1, code)
+			}
+		}
+		resp := change("password")
+		if resp.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("after %d wrong current passwords = %d, want 429", auth.NewThrottle().AccountFree, resp.StatusCode)
+		}
+		retryAfter(t, resp)
+		if code, _ := c.get(a.URL, "/accounts/auth/"); code != http.StatusOK {
+			t.Errorf("the session after throttled password changes = %d, want 200 (still logged in)", code)
+		}
+	})
+}

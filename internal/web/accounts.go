@@ -307,6 +307,14 @@ func (h *Handler) updateAccount(r *http.Request, v viewer, fullname, email strin
 func (h *Handler) updatePassword(w http.ResponseWriter, r *http.Request, v viewer) {
 	u, err := h.changePassword(r, v)
 	var fe *formError
+	var throttled *auth.ThrottledError
+	if errors.As(err, &throttled) {
+		secs := int(throttled.RetryAfter / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		h.renderPassword(w, r, v, http.StatusTooManyRequests,
+			"Too many wrong passwords. Please wait "+count(secs, "second", "seconds")+" and try again.")
+		return
+	}
 	if errors.As(err, &fe) {
 		h.renderPassword(w, r, v, fe.status, fe.msg)
 		return
@@ -331,8 +339,15 @@ func (h *Handler) changePassword(r *http.Request, v viewer) (storage.User, error
 	if err := checkPassword(new1); err != nil {
 		return storage.User{}, err
 	}
-	if ok, _ := auth.CheckPassword(v.User.Password, old); !ok {
+	// The current password is checked like a login, throttle included:
+	// whoever holds a session (a borrowed laptop, a stolen cookie) may not
+	// guess it at leisure to take the account over.
+	_, err := h.Auth.Login(r.Context(), auth.ClientAddress(r), v.User.Username, old)
+	switch {
+	case errors.Is(err, auth.ErrBadCredentials):
 		return storage.User{}, &formError{http.StatusForbidden, "Your current password is wrong, so it was not changed."}
+	case err != nil:
+		return storage.User{}, err
 	}
 	if new1 != new2 {
 		return storage.User{}, &formError{http.StatusUnauthorized, "The two new passwords differ. Please type the same new password twice."}
