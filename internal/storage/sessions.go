@@ -9,13 +9,20 @@ import (
 )
 
 // CreateSession records session id for username, valid until expires.
-// Sessions of username that have expired are removed on the way, so the
-// table holds about one row per live login.
+// Sessions of username that have expired are removed on the way, and now
+// and then those of everyone, so the table holds about one row per live
+// login.
 func (s *Store) CreateSession(ctx context.Context, id, username string, expires time.Time) error {
+	now := time.Now()
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE username = $1 AND expires < $2",
-			username, time.Now().Unix()); err != nil {
+			username, now.Unix()); err != nil {
 			return fmt.Errorf("remove expired sessions: %w", err)
+		}
+		if now.UnixNano()%64 == 0 {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE expires < $1", now.Unix()); err != nil {
+				return fmt.Errorf("remove expired sessions: %w", err)
+			}
 		}
 		_, err := tx.ExecContext(ctx, "INSERT INTO sessions (id, username, expires) VALUES ($1, $2, $3)",
 			id, username, expires.Unix())
