@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/insta485/insta485/internal/auth"
 	"github.com/insta485/insta485/internal/media"
 )
 
@@ -12,8 +13,12 @@ import (
 // only looks up names it could have handed out, so no path reaches outside
 // the store.
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.viewer(r)
-	if !ok {
+	v, err := h.session(r)
+	if err != nil && !errors.Is(err, auth.ErrNoSession) {
+		h.serverError(w, r, err) // an outage: 503, not "log in"
+		return
+	}
+	if err != nil {
 		h.fail(w, r, v, http.StatusForbidden, "Log in to see pictures.")
 		return
 	}
