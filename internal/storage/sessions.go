@@ -38,7 +38,9 @@ func (s *Store) CreateSession(ctx context.Context, id, username string, expires 
 
 // SessionUser returns the user whose live session id is, in one query (it
 // runs on every request); ErrNotFound when the session ended or expired or
-// its user is gone.
+// its user is gone. It reads the primary (s.r), never a read replica: a
+// logout or password change on another instance must hold at once, and a
+// replica may not have replayed it yet.
 func (s *Store) SessionUser(ctx context.Context, id string) (User, error) {
 	var u User
 	err := s.r.QueryRowContext(ctx,
