@@ -19,6 +19,8 @@ var ErrBadCredentials = errors.New("wrong username or password")
 type Authenticator struct {
 	Sessions *Sessions
 	Store    *storage.Store
+
+	basic basicCache
 }
 
 // Login checks a username and password. A legacy or weak hash is replaced
@@ -104,5 +106,18 @@ func (a *Authenticator) Basic(r *http.Request) (storage.User, error) {
 	if !ok {
 		return storage.User{}, ErrBadCredentials
 	}
-	return a.Login(r.Context(), name, pw)
+	// The row is read on every request: the cache only stands for the
+	// password check against the hash stored right now (basiccache.go).
+	if utf8.ValidString(name) && !strings.ContainsRune(name, 0) {
+		u, err := a.Store.User(r.Context(), name)
+		if err == nil && a.basic.ok(name, pw, u.Password) {
+			return u, nil
+		}
+	}
+	a.basic.misses.Add(1)
+	u, err := a.Login(r.Context(), name, pw)
+	if err == nil {
+		a.basic.put(u.Username, pw, u.Password)
+	}
+	return u, err
 }

@@ -16,3 +16,7 @@ func NewSessionsAt(secret []byte, now func() time.Time) *Sessions {
 func ArgonB64(pw, salt string, t, m uint32, p uint8) string {
 	return base64.RawStdEncoding.EncodeToString(argon2.IDKey([]byte(pw), []byte(salt), t, m, p, 32))
 }
+
+// BasicChecks counts the Basic requests whose password a ran through the
+// password hash (cache misses).
+func BasicChecks(a *Authenticator) int64 { return a.basic.misses.Load() }
