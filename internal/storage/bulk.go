@@ -98,6 +98,12 @@ func (s *Store) Populate(ctx context.Context, b Bulk) (BulkResult, error) {
 	if err := s.dialect.bulkPrepare(ctx, tx); err != nil {
 		return res, fmt.Errorf("prepare bulk load: %w", err)
 	}
+	// The feed triggers would fan out every row one at a time; feed is
+	// rebuilt in one statement at the end instead.
+	resumeFeed, err := s.dialect.pauseFeed(ctx, tx)
+	if err != nil {
+		return res, fmt.Errorf("pause the feed triggers: %w", err)
+	}
 
 	const year = 365 * 24 * 3600
 	// Stage 1: users and posts.
@@ -216,6 +222,12 @@ func (s *Store) Populate(ctx context.Context, b Bulk) (BulkResult, error) {
 	if res.Comments, err = execCount(ctx, tx, `INSERT INTO comments (owner, postid, text, created)
 		SELECT s.owner, s.postid, s.text, `+ago+` FROM bulk_comments s ORDER BY s.seq`); err != nil {
 		return res, fmt.Errorf("insert comments: %w", err)
+	}
+	if err := rebuildFeed(ctx, tx); err != nil {
+		return res, err
+	}
+	if err := resumeFeed(); err != nil {
+		return res, fmt.Errorf("resume the feed triggers: %w", err)
 	}
 	if err := s.dialect.bulkFinish(ctx, tx); err != nil {
 		return res, fmt.Errorf("finish bulk load: %w", err)

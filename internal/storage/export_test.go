@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 )
 
 // MarkVersionForTest records a schema version, to test what happens when
@@ -38,4 +39,30 @@ func (s *Store) PragmasForTest(ctx context.Context) (string, error) {
 func FailCreateAfterSampleForTest(err error) (restore func()) {
 	createFault = func() error { return err }
 	return func() { createFault = nil }
+}
+
+// FeedPageQuery is the SQL Feed runs.
+const FeedPageQuery = feedPageQuery
+
+// ExplainForTest returns the plan of query with args (see ExplainFeed).
+func (s *Store) ExplainForTest(ctx context.Context, query string, args []any, generic bool) ([]string, error) {
+	return s.explain(ctx, query, args, generic)
+}
+
+// ExecForTest runs a statement on the writer, as another tool writing
+// plain SQL into the tables would.
+func (s *Store) ExecForTest(ctx context.Context, query string, args ...any) error {
+	_, err := s.w.ExecContext(ctx, query, args...)
+	return err
+}
+
+// FeedDriftForTest counts the rows feed lacks and the rows it has too many,
+// against what posts and following say it should hold.
+func (s *Store) FeedDriftForTest(ctx context.Context) (missing, extra int, err error) {
+	want := strings.TrimPrefix(feedFill, "INSERT INTO feed (username, postid)")
+	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT * FROM ("+want+") AS w EXCEPT SELECT username, postid FROM feed) AS m").Scan(&missing); err != nil {
+		return 0, 0, err
+	}
+	err = s.r.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT username, postid FROM feed EXCEPT SELECT * FROM ("+want+") AS w) AS m").Scan(&extra)
+	return missing, extra, err
 }

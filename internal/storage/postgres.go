@@ -116,26 +116,32 @@ func pgCode(err error) string {
 func (postgresDialect) isUniqueViolation(err error) bool     { return pgCode(err) == "23505" }
 func (postgresDialect) isForeignKeyViolation(err error) bool { return pgCode(err) == "23503" }
 
-// feedQuery: given the plain IN query with a LIMIT, PostgreSQL prefers to
-// walk posts_pkey newest first filtering by owner, which reads all of posts
-// for a sparse or empty feed and turns deep pages into a sequential scan. A
-// LATERAL join instead reads at most offset+size of each owner's newest
-// posts through posts_owner_postid. UNION, not UNION ALL: an owner listed
-// twice would list their posts twice.
-func (postgresDialect) feedQuery(logname string, lte, size, offset int64) (string, []any) {
-	return `SELECT p.postid
-		FROM (SELECT followee AS owner FROM following WHERE follower = $1
-		      UNION SELECT username FROM users WHERE username = $1) AS f
-		CROSS JOIN LATERAL (
-		      SELECT postid FROM posts
-		      WHERE posts.owner = f.owner AND posts.postid <= $2
-		      ORDER BY posts.postid DESC
-		      LIMIT $5) AS p
-		ORDER BY p.postid DESC
-		LIMIT $3 OFFSET $4`, []any{logname, lte, size, offset, offset + size}
-}
-
 func (postgresDialect) forUpdate() string { return " FOR UPDATE" }
+
+// pauseFeed disables the feed triggers and drops feed's key for the rest
+// of the load's transaction (the tables are locked by the load anyway):
+// filling feed in one INSERT … SELECT and building its index once at the
+// end is much faster than growing the index row by row.
+func (postgresDialect) pauseFeed(ctx context.Context, tx *sql.Tx) (func() error, error) {
+	err := execAll(ctx, tx, []string{
+		"ALTER TABLE posts DISABLE TRIGGER USER",
+		"ALTER TABLE following DISABLE TRIGGER USER",
+		"ALTER TABLE users DISABLE TRIGGER USER",
+		"ALTER TABLE feed DROP CONSTRAINT feed_pkey",
+	})
+	if err != nil {
+		return nil, err
+	}
+	return func() error {
+		return execAll(ctx, tx, []string{
+			"ALTER TABLE feed ADD CONSTRAINT feed_pkey PRIMARY KEY (username, postid)",
+			"ALTER TABLE posts ENABLE TRIGGER USER",
+			"ALTER TABLE following ENABLE TRIGGER USER",
+			"ALTER TABLE users ENABLE TRIGGER USER",
+			"ANALYZE feed",
+		})
+	}, nil
+}
 
 func (postgresDialect) secondsAgo(col string) string {
 	return "(CURRENT_TIMESTAMP AT TIME ZONE 'UTC') - " + col + " * INTERVAL '1 second'"

@@ -62,10 +62,10 @@ type dialect interface {
 	migrationsDir() string
 	isUniqueViolation(error) bool
 	isForeignKeyViolation(error) bool
-	// feedQuery is the feed page query: the ids of posts by logname and
-	// whom they follow with postid <= lte, newest first, size of them after
-	// skipping offset.
-	feedQuery(logname string, lte, size, offset int64) (string, []any)
+	// pauseFeed stops the feed triggers for the rest of a bulk load's
+	// transaction (and sets aside what slows a bulk fill of feed); resume
+	// puts them back. The loader rebuilds feed in between.
+	pauseFeed(ctx context.Context, tx *sql.Tx) (resume func() error, err error)
 	// forUpdate ends a SELECT that reads a row a transaction is about to
 	// change, locking it against concurrent transactions where the engine
 	// needs that (PostgreSQL); SQLite's single writer already serialises.

@@ -648,3 +648,24 @@ func TestFailedCreateLeavesNoSchema(t *testing.T) {
 		}
 	})
 }
+
+// Migration versions need not be contiguous (branches number theirs ahead
+// of one another): a database that has a later migration but lacks an
+// earlier one is told to migrate, not accepted as up to date.
+func TestSchemaCheckSeesAGapInVersions(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+		t.Parallel()
+		ctx := context.Background()
+		s := testenv.NewStore(t, backend)
+		if err := s.CheckSchema(ctx); err != nil {
+			t.Fatalf("fresh database: %v", err)
+		}
+		if err := s.ExecForTest(ctx, "DELETE FROM schema_migrations WHERE version = 1"); err != nil {
+			t.Fatal(err)
+		}
+		err := s.CheckSchema(ctx)
+		if err == nil || !strings.Contains(err.Error(), "0001_init.sql") || !strings.Contains(err.Error(), "insta485 db migrate") {
+			t.Errorf("CheckSchema with version 1 missing = %v, want a message naming 0001_init.sql and db migrate", err)
+		}
+	})
+}
