@@ -30,6 +30,12 @@ func pgConfig(opts Options) (*pgx.ConnConfig, error) {
 	if opts.Password != "" {
 		cfg.Password = opts.Password
 	}
+	// No named prepared statements and no cached descriptions: works behind
+	// a transaction-mode pooler, and every statement is planned for its
+	// arguments (the same change as branch pgprod; the lead keeps one).
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
+	cfg.StatementCacheCapacity = 0
+	cfg.DescriptionCacheCapacity = 0
 	return cfg, nil
 }
 
