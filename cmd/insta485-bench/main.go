@@ -64,6 +64,7 @@ func main() {
 type options struct {
 	backend, scaleName, pgURL, out, dir string
 	quick, reuse                        bool
+	profile                             string
 	duration                            time.Duration
 	conns                               int
 }
@@ -79,6 +80,7 @@ func run() error {
 		"PostgreSQL server URL (its role must create databases); the database name is replaced")
 	flag.StringVar(&o.dir, "dir", "", "work directory for the binary, SQLite file and uploads (default .cache/bench-<backend>-<scale>)")
 	flag.BoolVar(&o.reuse, "reuse", false, "reuse the dataset a previous run left in --dir (skips the load)")
+	flag.StringVar(&o.profile, "profile", "", "record a CPU profile of the server during the scenarios whose name contains this (written to --dir; builds with -tags pprof)")
 	flag.StringVar(&o.out, "out", "", "results file (default bench/results-<backend>-<scale>.txt)")
 	flag.Parse()
 	sc, ok := scales[o.scaleName]
@@ -109,7 +111,11 @@ func run() error {
 	}
 	bin := filepath.Join(o.dir, "insta485")
 	logf("building %s", bin)
-	build := exec.Command("go", "build", "-o", bin, "./cmd/insta485")
+	args := []string{"build", "-o", bin}
+	if o.profile != "" {
+		args = append(args, "-tags", "pprof")
+	}
+	build := exec.Command("go", append(args, "./cmd/insta485")...)
 	build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("go build: %w", err)
@@ -169,6 +175,13 @@ func run() error {
 	defer logFile.Close()
 	srv := exec.Command(bin, "serve", "--addr", addr)
 	srv.Env, srv.Stdout, srv.Stderr = env, logFile, logFile
+	pprofAddr := ""
+	if o.profile != "" {
+		if pprofAddr, err = freeAddr(); err != nil {
+			return err
+		}
+		srv.Env = append(srv.Env, "INSTA485_PPROF_ADDR="+pprofAddr)
+	}
 	if err := srv.Start(); err != nil {
 		return err
 	}
@@ -210,7 +223,18 @@ func run() error {
 	fmt.Print(out.String())
 
 	for _, s := range b.scenarios() {
+		var profiled chan error
+		if o.profile != "" && strings.Contains(s.name, o.profile) {
+			profiled = make(chan error, 1)
+			file := filepath.Join(o.dir, "cpu-"+strings.NewReplacer(" ", "_", "/", "_", "<", "", ">", "").Replace(s.name)+".pprof")
+			go func() { profiled <- fetchProfile(pprofAddr, file, o.duration) }()
+		}
 		r, err := b.runScenario(s)
+		if profiled != nil {
+			if err := <-profiled; err != nil {
+				return fmt.Errorf("profile %s: %w", s.name, err)
+			}
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
@@ -544,23 +568,35 @@ func (b *bench) runScenario(s scenario) (result, error) {
 	if conns == 0 {
 		conns = b.conns
 	}
-	// Reset the server's peak RSS so VmHWM is this scenario's peak.
+	// Reset the server's peak RSS so VmHWM is this scenario's peak
+	// (warm-up included).
 	_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", b.pid), []byte("5"), 0)
 	var stop atomic.Bool
 	workers := make([]*worker, conns)
-	var wg sync.WaitGroup
-	start := time.Now()
+	var wg, warm sync.WaitGroup
+	var started sync.WaitGroup
+	started.Add(1)
 	for i := range workers {
 		w := &worker{b: b, id: i, rng: rand.New(rand.NewPCG(uint64(i), 485))}
 		workers[i] = w
 		wg.Add(1)
+		warm.Add(1)
 		go func() {
 			defer wg.Done()
+			// One untimed step each first: connections open, and a client's
+			// first Basic request (a full password check) is not steady state.
+			s.step(w)
+			w.lat, w.errors, w.first = w.lat[:0], 0, ""
+			warm.Done()
+			started.Wait()
 			for !stop.Load() {
 				s.step(w)
 			}
 		}()
 	}
+	warm.Wait()
+	start := time.Now()
+	started.Done()
 	time.Sleep(b.duration)
 	stop.Store(true)
 	wg.Wait()
@@ -583,6 +619,25 @@ func (b *bench) runScenario(s scenario) (result, error) {
 	r.p99 = lat[len(lat)*99/100]
 	r.peakKB = vmHWM(b.pid)
 	return r, nil
+}
+
+// fetchProfile saves a CPU profile of the server taken over d.
+func fetchProfile(addr, file string, d time.Duration) error {
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, max(1, int(d.Seconds()))))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	logf("CPU profile in %s (go tool pprof -top %s)", file, file)
+	return f.Close()
 }
 
 // vmHWM reads the peak resident set size of pid in kB.

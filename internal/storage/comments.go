@@ -41,7 +41,7 @@ func (s *Store) CreateComment(ctx context.Context, owner string, postid int64, t
 
 // Comment returns one comment, or ErrNotFound.
 func (s *Store) Comment(ctx context.Context, commentid int64) (Comment, error) {
-	c, err := scanComment(s.r.QueryRowContext(ctx,
+	c, err := scanComment(s.rd.QueryRowContext(ctx,
 		"SELECT commentid, postid, owner, text, created FROM comments WHERE commentid = $1", commentid))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Comment{}, ErrNotFound

@@ -76,7 +76,7 @@ func (s *Store) Feed(ctx context.Context, logname string, page FeedPage) ([]int6
 	if err != nil || !ok {
 		return nil, err
 	}
-	ids, err := queryInts(ctx, s.r, query, args...)
+	ids, err := queryInts(ctx, s.rd, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read feed: %w", err)
 	}

@@ -69,7 +69,7 @@ func (s *Store) Explore(ctx context.Context, logname string) ([]Relation, error)
 }
 
 func (s *Store) relations(ctx context.Context, query string, args ...any) ([]Relation, error) {
-	rows, err := s.r.QueryContext(ctx, query, args...)
+	rows, err := s.rd.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}

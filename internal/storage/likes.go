@@ -54,7 +54,7 @@ func (s *Store) Unlike(ctx context.Context, owner string, postid int64) error {
 // LikeByID returns one like, or ErrNotFound.
 func (s *Store) LikeByID(ctx context.Context, likeid int64) (Like, error) {
 	l := Like{LikeID: likeid}
-	err := s.r.QueryRowContext(ctx, "SELECT owner, postid FROM likes WHERE likeid = $1", likeid).Scan(&l.Owner, &l.PostID)
+	err := s.rd.QueryRowContext(ctx, "SELECT owner, postid FROM likes WHERE likeid = $1", likeid).Scan(&l.Owner, &l.PostID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Like{}, ErrNotFound
 	}

@@ -55,7 +55,7 @@ func openPostgres(ctx context.Context, opts Options) (*Store, error) {
 		db.Close()
 		return nil, explainPG(err, cfg)
 	}
-	return &Store{r: db, w: db, dialect: postgresDialect{}}, nil
+	return &Store{r: db, w: db, rd: db, dialect: postgresDialect{}}, nil
 }
 
 // connectError is a connection failure explained for an operator; the

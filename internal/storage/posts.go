@@ -69,13 +69,13 @@ func (s *Store) DeletePost(ctx context.Context, postid int64, logname string) (o
 // PostExists reports whether postid exists.
 func (s *Store) PostExists(ctx context.Context, postid int64) (bool, error) {
 	var n int
-	err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM posts WHERE postid = $1", postid).Scan(&n)
+	err := s.rd.QueryRowContext(ctx, "SELECT count(*) FROM posts WHERE postid = $1", postid).Scan(&n)
 	return n > 0, err
 }
 
 // PostsByOwner lists owner's posts, newest first.
 func (s *Store) PostsByOwner(ctx context.Context, owner string) ([]PostThumb, error) {
-	rows, err := s.r.QueryContext(ctx,
+	rows, err := s.rd.QueryContext(ctx,
 		"SELECT postid, filename FROM posts WHERE owner = $1 ORDER BY postid DESC", owner)
 	if err != nil {
 		return nil, fmt.Errorf("list posts: %w", err)
@@ -118,7 +118,7 @@ func (s *Store) Posts(ctx context.Context, ids []int64, logname string) ([]Post,
 		args = append(args, id)
 	}
 	in := placeholders(2, len(ids))
-	rows, err := s.r.QueryContext(ctx, `SELECT p.postid, p.filename, p.owner, u.filename, p.created,
+	rows, err := s.rd.QueryContext(ctx, `SELECT p.postid, p.filename, p.owner, u.filename, p.created,
 		(SELECT count(*) FROM likes l WHERE l.postid = p.postid),
 		COALESCE((SELECT l.likeid FROM likes l WHERE l.postid = p.postid AND l.owner = $1), 0)
 		FROM posts p JOIN users u ON u.username = p.owner
@@ -140,7 +140,7 @@ func (s *Store) Posts(ctx context.Context, ids []int64, logname string) ([]Post,
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	comments, err := s.r.QueryContext(ctx,
+	comments, err := s.rd.QueryContext(ctx,
 		"SELECT commentid, postid, owner, text, created FROM comments WHERE postid IN ("+placeholders(1, len(ids))+") ORDER BY commentid",
 		args[1:]...)
 	if err != nil {

@@ -52,7 +52,10 @@ type Store struct {
 	// r serves reads and w serves writes. On SQLite w is a single connection,
 	// so writers queue in Go instead of failing with "database is locked";
 	// on PostgreSQL both are the same pool.
-	r, w    *sql.DB
+	r, w *sql.DB
+	// rd runs the hot reads: r itself, or on SQLite r with its statements
+	// kept prepared (stmtcache.go).
+	rd      reader
 	dialect dialect
 }
 
@@ -119,6 +122,9 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close releases every connection.
 func (s *Store) Close() error {
+	if c, ok := s.rd.(*stmtCache); ok {
+		c.close()
+	}
 	err := s.r.Close()
 	if s.w != s.r {
 		err = errors.Join(err, s.w.Close())

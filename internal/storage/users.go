@@ -45,7 +45,7 @@ func (s *Store) CreateUser(ctx context.Context, u User) error {
 // User returns the user called username, or ErrNotFound.
 func (s *Store) User(ctx context.Context, username string) (User, error) {
 	var u User
-	err := s.r.QueryRowContext(ctx,
+	err := s.rd.QueryRowContext(ctx,
 		"SELECT username, fullname, email, filename, password, created FROM users WHERE username = $1",
 		username).Scan(&u.Username, &u.Fullname, &u.Email, &u.Filename, &u.Password, &u.Created)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -66,7 +66,7 @@ func (s *Store) Profile(ctx context.Context, username, logname string) (Profile,
 	}
 	p := Profile{User: u}
 	var follows int
-	err = s.r.QueryRowContext(ctx, `SELECT
+	err = s.rd.QueryRowContext(ctx, `SELECT
 		(SELECT count(*) FROM posts WHERE owner = $1),
 		(SELECT count(*) FROM following WHERE followee = $1),
 		(SELECT count(*) FROM following WHERE follower = $1),
