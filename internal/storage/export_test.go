@@ -66,3 +66,10 @@ func (s *Store) FeedDriftForTest(ctx context.Context) (missing, extra int, err e
 	err = s.r.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT username, postid FROM feed EXCEPT SELECT * FROM ("+want+") AS w) AS m").Scan(&extra)
 	return missing, extra, err
 }
+
+// QueryStringForTest returns the one string query selects.
+func (s *Store) QueryStringForTest(ctx context.Context, query string, args ...any) (string, error) {
+	var v string
+	err := s.r.QueryRowContext(ctx, query, args...).Scan(&v)
+	return v, err
+}

@@ -669,3 +669,40 @@ func TestSchemaCheckSeesAGapInVersions(t *testing.T) {
 		}
 	})
 }
+
+// HeavyFollows makes the first generated user follow that many accounts in
+// all, on top of the regular follows and without duplicates; their feed
+// holds those accounts' posts.
+func TestPopulateHeavyReader(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+		t.Parallel()
+		ctx := context.Background()
+		s := testenv.NewStore(t, backend)
+		profiles, posts := storage.SampleImages()
+		res, err := s.Populate(ctx, storage.Bulk{Users: 100, Posts: 500, Follows: 3 * 104, HeavyFollows: 60,
+			Files: posts, ProfileFiles: profiles, PasswordHash: "x", Seed: 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 3 each (less the sample data's 7 edges where they coincide), and
+		// 57 more for the heavy reader.
+		if want := int64(3*104 + 60 - 3); res.Follows > want || res.Follows < want-7 {
+			t.Errorf("added %d follows, want %d less at most 7 that existed", res.Follows, want)
+		}
+		heavy, err := s.QueryStringForTest(ctx, "SELECT follower FROM following GROUP BY follower ORDER BY count(*) DESC, follower LIMIT 1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := s.Following(ctx, heavy, heavy)
+		if err != nil || len(rs) != 60 {
+			t.Fatalf("the heavy reader %s follows %d accounts (%v), want 60", heavy, len(rs), err)
+		}
+		got, err := s.Feed(ctx, heavy, storage.FeedPage{Size: 1 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := referenceFeed(t, s, heavy); !slices.Equal(got, want) {
+			t.Errorf("the heavy reader's feed has %d posts, want %d", len(got), len(want))
+		}
+	})
+}
