@@ -706,3 +706,43 @@ func TestPopulateHeavyReader(t *testing.T) {
 		}
 	})
 }
+
+// A database made before the feed table (schema version 1, with data)
+// gets it from `db migrate`, filled from the posts and follows it holds.
+func TestMigrationFillsFeedOfAnOlderDatabase(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+		t.Parallel()
+		ctx := context.Background()
+		s := testenv.NewStore(t, backend)
+		// Back to version 1: no feed, no triggers.
+		undo := []string{"DROP TABLE feed", "DELETE FROM schema_migrations WHERE version = 3"}
+		if backend == "postgres" {
+			undo = append(undo, "DROP FUNCTION feed_post_added, feed_post_removed, feed_follow_added, feed_follow_removed, feed_user_removed CASCADE")
+		} else {
+			for _, tr := range []string{"feed_post_insert", "feed_post_delete", "feed_post_update", "feed_follow_insert", "feed_follow_delete", "feed_follow_update", "feed_user_delete"} {
+				undo = append(undo, "DROP TRIGGER "+tr)
+			}
+		}
+		undo = append(undo, "INSERT INTO posts (filename, owner) VALUES ('old.jpg', 'michjc')")
+		for _, q := range undo {
+			if err := s.ExecForTest(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		if err := s.CheckSchema(ctx); err == nil {
+			t.Fatal("CheckSchema accepts a database without migration 0003")
+		}
+		if n, err := s.Migrate(ctx); err != nil || n != 1 {
+			t.Fatalf("Migrate = %d, %v; want 1 migration applied", n, err)
+		}
+		if missing, extra, err := s.FeedDriftForTest(ctx); err != nil || missing != 0 || extra != 0 {
+			t.Fatalf("after the migration feed lacks %d rows, has %d too many (%v)", missing, extra, err)
+		}
+		// awdeorio follows michjc: the post made before the migration is on
+		// the feed.
+		ids, err := s.Feed(ctx, "awdeorio", storage.FeedPage{Size: 1})
+		if err != nil || len(ids) != 1 || ids[0] != 5 {
+			t.Errorf("awdeorio's newest feed post = %v, %v; want [5]", ids, err)
+		}
+	})
+}
