@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/insta485/insta485/internal/storage"
@@ -283,5 +284,55 @@ func TestFeedTriggersFollowPlainSQL(t *testing.T) {
 			t.Fatal(err)
 		}
 		check("RebuildFeed")
+	})
+}
+
+// Posts, deletes, follows and unfollows of one owner racing each other
+// leave feed exactly right (on PostgreSQL the triggers serialise on the
+// owner's row; SQLite has one writer).
+func TestFeedTriggersUnderConcurrentWrites(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+		t.Parallel()
+		ctx := context.Background()
+		s := testenv.NewStore(t, backend)
+		var wg sync.WaitGroup
+		errs := make(chan error, 64)
+		for _, follower := range []string{"awdeorio", "jflinn", "michjc"} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 25 {
+					_ = s.Unfollow(ctx, follower, "jag")
+					if err := s.Follow(ctx, follower, "jag"); err != nil && !errors.Is(err, storage.ErrConflict) {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		for range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 25 {
+					id, err := s.CreatePost(ctx, "jag", "race.jpg")
+					if err == nil && id%2 == 0 {
+						_, err = s.DeletePost(ctx, id, "jag")
+					}
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		if missing, extra, err := s.FeedDriftForTest(ctx); err != nil || missing != 0 || extra != 0 {
+			t.Fatalf("after racing writes feed lacks %d rows, has %d too many (%v)", missing, extra, err)
+		}
 	})
 }

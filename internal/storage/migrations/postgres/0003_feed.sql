@@ -11,8 +11,14 @@ CREATE TABLE feed (
   CONSTRAINT feed_pkey PRIMARY KEY (username, postid)
 );
 
+-- Each function first locks the row of the user whose posts it fans out.
+-- Without it, a post and a new follow of its owner committed at the same
+-- time would each miss the other (READ COMMITTED sees neither's rows) and
+-- the follower's feed would lack the post; likewise for a delete racing a
+-- follow. Plain reads never wait for this lock. (SQLite has one writer.)
 CREATE FUNCTION feed_post_added() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+  PERFORM 1 FROM users WHERE username = NEW.owner FOR NO KEY UPDATE;
   INSERT INTO feed (username, postid)
     SELECT follower, NEW.postid FROM following WHERE followee = NEW.owner AND follower <> NEW.owner
     UNION ALL SELECT NEW.owner, NEW.postid
@@ -22,6 +28,7 @@ END $$;
 
 CREATE FUNCTION feed_post_removed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+  PERFORM 1 FROM users WHERE username = OLD.owner FOR NO KEY UPDATE;
   DELETE FROM feed WHERE postid = OLD.postid
     AND username IN (SELECT follower FROM following WHERE followee = OLD.owner UNION ALL SELECT OLD.owner);
   RETURN NULL;
@@ -29,6 +36,7 @@ END $$;
 
 CREATE FUNCTION feed_follow_added() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+  PERFORM 1 FROM users WHERE username = NEW.followee FOR NO KEY UPDATE;
   INSERT INTO feed (username, postid)
     SELECT NEW.follower, postid FROM posts WHERE owner = NEW.followee
     ON CONFLICT DO NOTHING;
@@ -37,6 +45,7 @@ END $$;
 
 CREATE FUNCTION feed_follow_removed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+  PERFORM 1 FROM users WHERE username = OLD.followee FOR NO KEY UPDATE;
   IF OLD.follower <> OLD.followee THEN
     DELETE FROM feed WHERE username = OLD.follower
       AND postid IN (SELECT postid FROM posts WHERE owner = OLD.followee);
