@@ -223,7 +223,7 @@ func (s *Store) Populate(ctx context.Context, b Bulk) (BulkResult, error) {
 		SELECT s.owner, s.postid, s.text, `+ago+` FROM bulk_comments s ORDER BY s.seq`); err != nil {
 		return res, fmt.Errorf("insert comments: %w", err)
 	}
-	if err := rebuildFeed(ctx, tx); err != nil {
+	if err := s.rebuildFeed(ctx, tx); err != nil {
 		return res, err
 	}
 	if err := resumeFeed(); err != nil {

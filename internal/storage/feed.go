@@ -36,14 +36,14 @@ const feedFill = `INSERT INTO feed (username, postid)
 // for the bulk loader and copy, which set the triggers aside, and for an
 // operator who changed the tables with the triggers off.
 func (s *Store) RebuildFeed(ctx context.Context) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error { return rebuildFeed(ctx, tx) })
+	return s.inTx(ctx, func(tx *sql.Tx) error { return s.rebuildFeed(ctx, tx) })
 }
 
-func rebuildFeed(ctx context.Context, tx *sql.Tx) error {
+func (s *Store) rebuildFeed(ctx context.Context, tx *sql.Tx) error {
 	if _, err := tx.ExecContext(ctx, "DELETE FROM feed"); err != nil {
 		return fmt.Errorf("empty feed: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, feedFill); err != nil {
+	if _, err := tx.ExecContext(ctx, feedFill+s.dialect.feedFillOrder()); err != nil {
 		return fmt.Errorf("fill feed: %w", err)
 	}
 	return nil

@@ -124,6 +124,9 @@ func (postgresDialect) isForeignKeyViolation(err error) bool { return pgCode(err
 
 func (postgresDialect) forUpdate() string { return " FOR UPDATE" }
 
+// feedFillOrder: none; the bulk load builds feed's key after the fill.
+func (postgresDialect) feedFillOrder() string { return "" }
+
 // pauseFeed disables the feed triggers and drops feed's key for the rest
 // of the load's transaction (the tables are locked by the load anyway):
 // filling feed in one INSERT … SELECT and building its index once at the

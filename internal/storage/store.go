@@ -69,6 +69,9 @@ type dialect interface {
 	// transaction (and sets aside what slows a bulk fill of feed); resume
 	// puts them back. The loader rebuilds feed in between.
 	pauseFeed(ctx context.Context, tx *sql.Tx) (resume func() error, err error)
+	// feedFillOrder ends the statement that fills feed: the order its rows
+	// are best inserted in.
+	feedFillOrder() string
 	// forUpdate ends a SELECT that reads a row a transaction is about to
 	// change, locking it against concurrent transactions where the engine
 	// needs that (PostgreSQL); SQLite's single writer already serialises.
