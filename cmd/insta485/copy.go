@@ -110,6 +110,8 @@ func (p *copyProgress) show(c storage.CopyProgress) {
 	switch c.Stage {
 	case "copy":
 		fmt.Fprintf(p.w, "  copy %s: %d of %d rows\n", c.Table, c.Done, c.Total)
+	case "feed":
+		fmt.Fprintf(p.w, "  filling every user's feed\n")
 	case "index":
 		fmt.Fprintf(p.w, "  rebuilding indexes and foreign keys\n")
 	case "verify":

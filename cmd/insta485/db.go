@@ -38,6 +38,7 @@ func db(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.IntVar(&bulk.Follows, "follows", 0, "follow edges to add (pairs that exist are skipped)")
 		fs.IntVar(&bulk.Likes, "likes", 0, "likes to add (pairs that exist are skipped)")
 		fs.IntVar(&bulk.Comments, "comments", 0, "comments to add")
+		fs.IntVar(&bulk.HeavyFollows, "heavy-follows", 0, "the first generated user follows this many accounts (a heavy reader for benchmarks)")
 		fs.IntVar(&images, "images", 100, "distinct images to generate; posts beyond this share them")
 		fs.Int64Var(&seed, "seed", time.Now().UnixNano(), "seed for repeatable data")
 	}
@@ -65,7 +66,7 @@ func db(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("db %s takes no arguments, got %q", verb, fs.Args())}
 	}
-	if bulk.Users < 0 || bulk.Posts < 0 || bulk.Follows < 0 || bulk.Likes < 0 || bulk.Comments < 0 || (verb == "random" && images < 1) {
+	if bulk.Users < 0 || bulk.Posts < 0 || bulk.Follows < 0 || bulk.Likes < 0 || bulk.Comments < 0 || bulk.HeavyFollows < 0 || (verb == "random" && images < 1) {
 		return usageError{"counts must not be negative and --images must be at least 1"}
 	}
 	opts, err := cfg.Storage()

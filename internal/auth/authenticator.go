@@ -41,6 +41,8 @@ type Authenticator struct {
 	ArgonWait time.Duration
 
 	defaultThrottle sync.Once
+
+	basic basicCache
 }
 
 func (a *Authenticator) throttle() *Throttle {
@@ -122,7 +124,9 @@ func (a *Authenticator) Login(ctx context.Context, client, username, password st
 func (a *Authenticator) verify(ctx context.Context, possible bool, username, password string) (u storage.User, ok, rehash bool, err error) {
 	err = storage.ErrNotFound
 	if possible {
-		u, err = a.Store.User(ctx, username)
+		// From the primary: the password a replica holds may already
+		// have been changed.
+		u, err = a.Store.User(storage.FromPrimary(ctx), username)
 	}
 	if errors.Is(err, storage.ErrNotFound) {
 		checkPassword("", password) // the time of a real check
@@ -197,7 +201,21 @@ func (a *Authenticator) Basic(r *http.Request) (storage.User, error) {
 	if !ok {
 		return storage.User{}, ErrBadCredentials
 	}
-	return a.Login(r.Context(), ClientAddress(r), name, pw)
+	// The row is read on every request, from the primary (a replica may
+	// not have replayed a password change yet): the cache only stands for
+	// the password check against the hash stored right now (basiccache.go).
+	if utf8.ValidString(name) && !strings.ContainsRune(name, 0) {
+		u, err := a.Store.User(storage.FromPrimary(r.Context()), name)
+		if err == nil && a.basic.ok(name, pw, u.Password) {
+			return u, nil
+		}
+	}
+	a.basic.misses.Add(1)
+	u, err := a.Login(r.Context(), ClientAddress(r), name, pw)
+	if err == nil {
+		a.basic.put(u.Username, pw, u.Password)
+	}
+	return u, err
 }
 
 // ClientAddress is the IP address r came from. Behind a trusted proxy the

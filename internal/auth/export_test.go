@@ -29,3 +29,7 @@ func HoldArgonSlotsForTest() (release func()) {
 		}
 	}
 }
+
+// BasicChecks counts the Basic requests whose password a ran through the
+// password hash (cache misses).
+func BasicChecks(a *Authenticator) int64 { return a.basic.misses.Load() }

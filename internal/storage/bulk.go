@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -11,6 +12,9 @@ import (
 // for follows and likes: pairs that already exist are skipped.
 type Bulk struct {
 	Users, Posts, Follows, Likes, Comments int
+	// HeavyFollows makes the first generated user follow this many
+	// accounts in all (a heavy reader, for benchmarks of the feed).
+	HeavyFollows int
 	// Files are the image filenames generated posts show and ProfileFiles
 	// those generated users show, each used in turn.
 	Files, ProfileFiles []string
@@ -97,6 +101,12 @@ func (s *Store) Populate(ctx context.Context, b Bulk) (BulkResult, error) {
 	if err := s.dialect.bulkPrepare(ctx, tx); err != nil {
 		return res, fmt.Errorf("prepare bulk load: %w", err)
 	}
+	// The feed triggers would fan out every row one at a time; feed is
+	// rebuilt in one statement at the end instead.
+	resumeFeed, err := s.dialect.pauseFeed(ctx, tx)
+	if err != nil {
+		return res, fmt.Errorf("pause the feed triggers: %w", err)
+	}
 
 	const year = 365 * 24 * 3600
 	// Stage 1: users and posts.
@@ -160,10 +170,23 @@ func (s *Store) Populate(ctx context.Context, b Bulk) (BulkResult, error) {
 	// Pairs are unique by construction: follow i is user i%nu following the
 	// user 1+i/nu places further on; like j is on post j%np by the user
 	// offset by j/np from a per-post start.
-	follows := bulkTable{"bulk_following", []string{"follower", "followee", "age"}, min(b.Follows, nu*(nu-1)),
+	regular := min(b.Follows, nu*(nu-1))
+	// The heavy reader follows the users after it in turn, going on from
+	// where its regular follows stop.
+	heavy, heavyFrom, heavyRows := 0, 0, 0
+	if b.HeavyFollows > 0 && b.Users > 0 {
+		heavy = max(0, slices.Index(allUsers, newUser(0))) // the database's collation orders them
+		heavyFrom = max(0, (regular-heavy+nu-1)/nu)
+		heavyRows = max(0, min(b.HeavyFollows, nu-1)-heavyFrom)
+	}
+	follows := bulkTable{"bulk_following", []string{"follower", "followee", "age"}, regular + heavyRows,
 		func(i int) []any {
+			age := int64(mix(b.Seed^0xf011^uint64(i)) % year)
+			if i >= regular {
+				return []any{allUsers[heavy], allUsers[(heavy+1+heavyFrom+i-regular)%nu], age}
+			}
 			a := i % nu
-			return []any{allUsers[a], allUsers[(a+1+i/nu)%nu], int64(mix(b.Seed^0xf011^uint64(i)) % year)}
+			return []any{allUsers[a], allUsers[(a+1+i/nu)%nu], age}
 		}}
 	likes := bulkTable{"bulk_likes", []string{"owner", "postid", "age"}, min(b.Likes, nu*np),
 		func(j int) []any {
@@ -202,6 +225,12 @@ func (s *Store) Populate(ctx context.Context, b Bulk) (BulkResult, error) {
 	if res.Comments, err = execCount(ctx, tx, `INSERT INTO comments (owner, postid, text, created)
 		SELECT s.owner, s.postid, s.text, `+ago+` FROM bulk_comments s ORDER BY s.seq`); err != nil {
 		return res, fmt.Errorf("insert comments: %w", err)
+	}
+	if err := s.rebuildFeed(ctx, tx); err != nil {
+		return res, err
+	}
+	if err := resumeFeed(); err != nil {
+		return res, fmt.Errorf("resume the feed triggers: %w", err)
 	}
 	if err := s.dialect.bulkFinish(ctx, tx); err != nil {
 		return res, fmt.Errorf("finish bulk load: %w", err)

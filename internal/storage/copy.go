@@ -174,6 +174,12 @@ func CopyFrom(ctx context.Context, sourcePath string, target Options, o CopyOpti
 	if err := s.dialect.bulkPrepare(ctx, tx); err != nil {
 		return rep, fmt.Errorf("prepare the target: %w", err)
 	}
+	// As in a bulk load: the feed triggers would fan out every copied post
+	// and follow one row at a time; feed is filled in one statement after.
+	resumeFeed, err := s.dialect.pauseFeed(ctx, tx)
+	if err != nil {
+		return rep, fmt.Errorf("pause the feed triggers: %w", err)
+	}
 	files := map[string]struct{}{}
 	progress := func(p CopyProgress) {
 		if o.Progress != nil {
@@ -208,6 +214,13 @@ func CopyFrom(ctx context.Context, sourcePath string, target Options, o CopyOpti
 				return rep, err
 			}
 		}
+	}
+	progress(CopyProgress{Stage: "feed"})
+	if err := s.rebuildFeed(ctx, tx); err != nil {
+		return rep, err
+	}
+	if err := resumeFeed(); err != nil {
+		return rep, fmt.Errorf("resume the feed triggers: %w", err)
 	}
 	progress(CopyProgress{Stage: "index"})
 	if err := s.dialect.bulkFinish(ctx, tx); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 )
 
 // MarkVersionForTest records a schema version, to test what happens when
@@ -62,12 +63,6 @@ func (s *Store) IntForTest(ctx context.Context, q string) (int, error) {
 	return n, err
 }
 
-// ExecForTest runs one statement through the store's write pool.
-func (s *Store) ExecForTest(ctx context.Context, q string) error {
-	_, err := s.w.ExecContext(ctx, q)
-	return err
-}
-
 // CreateAtVersionForTest gives the empty database opts names the schema of
 // version v, as an older insta485 would have left it, without sample data.
 func CreateAtVersionForTest(ctx context.Context, opts Options, v int) (*Store, error) {
@@ -93,4 +88,37 @@ func CreateAtVersionForTest(ctx context.Context, opts Options, v int) (*Store, e
 		return nil
 	})
 	return s, err
+}
+
+// FeedPageQuery is the SQL Feed runs.
+const FeedPageQuery = feedPageQuery
+
+// ExplainForTest returns the plan of query with args (see ExplainFeed).
+func (s *Store) ExplainForTest(ctx context.Context, query string, args []any, generic bool) ([]string, error) {
+	return s.explain(ctx, query, args, generic)
+}
+
+// ExecForTest runs a statement on the writer, as another tool writing
+// plain SQL into the tables would.
+func (s *Store) ExecForTest(ctx context.Context, query string, args ...any) error {
+	_, err := s.w.ExecContext(ctx, query, args...)
+	return err
+}
+
+// FeedDriftForTest counts the rows feed lacks and the rows it has too many,
+// against what posts and following say it should hold.
+func (s *Store) FeedDriftForTest(ctx context.Context) (missing, extra int, err error) {
+	want := strings.TrimPrefix(feedFill, "INSERT INTO feed (username, postid)")
+	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT * FROM ("+want+") AS w EXCEPT SELECT username, postid FROM feed) AS m").Scan(&missing); err != nil {
+		return 0, 0, err
+	}
+	err = s.r.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT username, postid FROM feed EXCEPT SELECT * FROM ("+want+") AS w) AS m").Scan(&extra)
+	return missing, extra, err
+}
+
+// QueryStringForTest returns the one string query selects.
+func (s *Store) QueryStringForTest(ctx context.Context, query string, args ...any) (string, error) {
+	var v string
+	err := s.r.QueryRowContext(ctx, query, args...).Scan(&v)
+	return v, err
 }

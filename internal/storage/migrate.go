@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -89,6 +90,15 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 		return err
 	}
 	latest := s.LatestVersion()
+	if v > 0 && v <= latest {
+		pending, err := s.pendingMigrations(ctx)
+		if err != nil {
+			return err
+		}
+		if len(pending) > 0 {
+			return fmt.Errorf("the database schema lacks migration %s that this insta485 needs: run `insta485 db migrate`", pending[0].name)
+		}
+	}
 	switch {
 	case v == 0:
 		return ErrNoSchema
@@ -100,13 +110,31 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 	return nil
 }
 
-// Migrate applies every migration the database has not had yet, each in its
-// own transaction, and returns how many it applied.
-func (s *Store) Migrate(ctx context.Context) (int, error) {
+// pendingMigrations are the migrations not recorded in schema_migrations,
+// in order. Versions are not assumed contiguous: branches number their
+// migrations ahead of one another, so a database may hold 1 and 3 before
+// this binary brings 2; 2 is then still pending.
+func (s *Store) pendingMigrations(ctx context.Context) ([]migration, error) {
 	ms, err := s.migrations()
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
+	done, err := queryInts(ctx, s.r, "SELECT version FROM schema_migrations")
+	if err != nil {
+		return nil, fmt.Errorf("read schema versions: %w", err)
+	}
+	var pending []migration
+	for _, m := range ms {
+		if !slices.Contains(done, int64(m.version)) {
+			pending = append(pending, m)
+		}
+	}
+	return pending, nil
+}
+
+// Migrate applies every migration the database has not had yet, each in its
+// own transaction and in version order, and returns how many it applied.
+func (s *Store) Migrate(ctx context.Context) (int, error) {
 	if err := s.checkPrivileges(ctx, "db migrate", accessRead); err != nil {
 		return 0, err
 	}
@@ -119,16 +147,17 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 		// data is not what an operator on an empty database wants.
 		return 0, ErrNoSchema
 	}
-	if current < ms[len(ms)-1].version {
+	pending, err := s.pendingMigrations(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if len(pending) > 0 {
 		if err := s.checkPrivileges(ctx, "db migrate", accessRebuild); err != nil {
 			return 0, err
 		}
 	}
 	applied := 0
-	for _, m := range ms {
-		if m.version <= current {
-			continue
-		}
+	for _, m := range pending {
 		err := s.inTx(ctx, func(tx *sql.Tx) error { return applyMigration(ctx, tx, m) })
 		if err != nil {
 			return applied, err
@@ -328,7 +357,11 @@ func pgCreateDatabase(ctx context.Context, opts Options) error {
 }
 
 // insta485Tables in the order they can be dropped.
-var insta485Tables = []string{"sessions", "login_failures", "likes", "comments", "following", "posts", "users", "schema_migrations"}
+var insta485Tables = []string{"sessions", "login_failures", "feed", "likes", "comments", "following", "posts", "users", "schema_migrations"}
+
+// insta485Functions are the PostgreSQL functions the feed triggers run;
+// dropping the tables leaves them behind.
+var insta485Functions = []string{"feed_post_added()", "feed_post_removed()", "feed_follow_added()", "feed_follow_removed()", "feed_user_removed()"}
 
 func pgDestroy(ctx context.Context, opts Options) error {
 	m, cfg, err := pgMaintenance(ctx, opts)
@@ -368,6 +401,10 @@ func pgDestroy(ctx context.Context, opts Options) error {
 	_, err = s.w.ExecContext(ctx, "DROP TABLE IF EXISTS "+strings.Join(insta485Tables, ", ")+" CASCADE")
 	if err != nil {
 		return fmt.Errorf("drop insta485 tables: %w", err)
+	}
+	_, err = s.w.ExecContext(ctx, "DROP FUNCTION IF EXISTS "+strings.Join(insta485Functions, ", "))
+	if err != nil {
+		return fmt.Errorf("drop insta485 functions: %w", err)
 	}
 	return nil
 }

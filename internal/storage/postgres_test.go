@@ -77,6 +77,10 @@ var catalogQueries = map[string]string{
 	"comments":    `SELECT commentid || owner || postid || text FROM comments ORDER BY commentid`,
 	"likes":       `SELECT likeid || owner || postid FROM likes ORDER BY likeid`,
 	"versions":    `SELECT version::text FROM schema_migrations ORDER BY 1`,
+	"triggers": `SELECT event_object_table || ' ' || trigger_name || ' ' || action_timing || ' ' || event_manipulation || ' ' || action_statement
+		FROM information_schema.triggers WHERE trigger_schema = 'public' ORDER BY 1`,
+	"functions": `SELECT p.proname || ' ' || pg_get_functiondef(p.oid) FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace ORDER BY 1`,
+	"feed":      `SELECT username || ' ' || postid FROM feed ORDER BY 1`,
 }
 
 func queryRows(t *testing.T, url, q string) []string {

@@ -147,7 +147,7 @@ type readQuerier interface {
 // on each call.
 func (s *Store) read(ctx context.Context, fn func(q readQuerier) error) error {
 	if s.replicas == nil {
-		return fn(s.r)
+		return fn(s.rd)
 	}
 	min := LSN(s.lastWrite.Load())
 	if f := freshnessFrom(ctx); f != nil {

@@ -62,7 +62,7 @@ func openSQLite(ctx context.Context, opts Options) (*Store, error) {
 	}
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	return &Store{r: r, w: w, dialect: sqliteDialect{}}, nil
+	return &Store{r: r, w: w, rd: newStmtCache(r), dialect: sqliteDialect{}}, nil
 }
 
 type sqliteDialect struct{}
@@ -87,17 +87,50 @@ func (sqliteDialect) isForeignKeyViolation(err error) bool {
 	return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 }
 
-// feedQuery: SQLite searches posts_owner_postid once per owner in the IN
-// list and sorts what it found, which stays on the indexes.
-func (sqliteDialect) feedQuery(logname string, lte, size, offset int64) (string, []any) {
-	return `SELECT postid FROM posts
-		WHERE owner IN (SELECT followee FROM following WHERE follower = $1 UNION ALL SELECT username FROM users WHERE username = $1)
-		  AND postid <= $2
-		ORDER BY postid DESC
-		LIMIT $3 OFFSET $4`, []any{logname, lte, size, offset}
-}
-
 func (sqliteDialect) forUpdate() string { return "" }
+
+// feedFillOrder: feed is a WITHOUT ROWID b-tree; rows inserted in key order
+// append to its last page instead of landing all over it (4× faster for
+// 10 million rows on this project's machine).
+func (sqliteDialect) feedFillOrder() string { return " ORDER BY 1, 2" }
+
+// pauseFeed drops the feed triggers inside the load's transaction and
+// creates them again from their own stored definitions, so there is one
+// definition (the migration) to keep. SQLite's DDL is transactional: a
+// failed load leaves them as they were.
+func (sqliteDialect) pauseFeed(ctx context.Context, tx *sql.Tx) (func() error, error) {
+	type trigger struct{ name, sql string }
+	rows, err := tx.QueryContext(ctx, `SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'feed\_%' ESCAPE '\' ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	var triggers []trigger
+	for rows.Next() {
+		var t trigger
+		if err := rows.Scan(&t.name, &t.sql); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		triggers = append(triggers, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, t := range triggers {
+		if _, err := tx.ExecContext(ctx, "DROP TRIGGER "+t.name); err != nil {
+			return nil, err
+		}
+	}
+	return func() error {
+		for _, t := range triggers {
+			if _, err := tx.ExecContext(ctx, t.sql); err != nil {
+				return fmt.Errorf("restore trigger %s: %w", t.name, err)
+			}
+		}
+		return nil
+	}, nil
+}
 
 func (sqliteDialect) secondsAgo(col string) string {
 	return "datetime('now', '-' || " + col + " || ' seconds')"

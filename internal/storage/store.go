@@ -81,7 +81,10 @@ type Store struct {
 	// r serves reads and w serves writes. On SQLite w is a single connection,
 	// so writers queue in Go instead of failing with "database is locked";
 	// on PostgreSQL both are the same pool.
-	r, w    *sql.DB
+	r, w *sql.DB
+	// rd runs the hot reads: r itself, or on SQLite r with its statements
+	// kept prepared (stmtcache.go).
+	rd      reader
 	dialect dialect
 	// pgUser and pgDatabase name the role and database on PostgreSQL, for
 	// messages that say which GRANT to run.
@@ -98,10 +101,13 @@ type dialect interface {
 	migrationsDir() string
 	isUniqueViolation(error) bool
 	isForeignKeyViolation(error) bool
-	// feedQuery is the feed page query: the ids of posts by logname and
-	// whom they follow with postid <= lte, newest first, size of them after
-	// skipping offset.
-	feedQuery(logname string, lte, size, offset int64) (string, []any)
+	// pauseFeed stops the feed triggers for the rest of a bulk load's
+	// transaction (and sets aside what slows a bulk fill of feed); resume
+	// puts them back. The loader rebuilds feed in between.
+	pauseFeed(ctx context.Context, tx *sql.Tx) (resume func() error, err error)
+	// feedFillOrder ends the statement that fills feed: the order its rows
+	// are best inserted in.
+	feedFillOrder() string
 	// forUpdate ends a SELECT that reads a row a transaction is about to
 	// change, locking it against concurrent transactions where the engine
 	// needs that (PostgreSQL); SQLite's single writer already serialises.
@@ -212,6 +218,9 @@ func (s *Store) Close() error {
 	var err error
 	if s.replicas != nil {
 		err = s.replicas.close()
+	}
+	if c, ok := s.rd.(*stmtCache); ok {
+		c.close()
 	}
 	err = errors.Join(err, s.r.Close())
 	if s.w != s.r {

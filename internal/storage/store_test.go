@@ -648,3 +648,101 @@ func TestFailedCreateLeavesNoSchema(t *testing.T) {
 		}
 	})
 }
+
+// Migration versions need not be contiguous (branches number theirs ahead
+// of one another): a database that has a later migration but lacks an
+// earlier one is told to migrate, not accepted as up to date.
+func TestSchemaCheckSeesAGapInVersions(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+		t.Parallel()
+		ctx := context.Background()
+		s := testenv.NewStore(t, backend)
+		if err := s.CheckSchema(ctx); err != nil {
+			t.Fatalf("fresh database: %v", err)
+		}
+		if err := s.ExecForTest(ctx, "DELETE FROM schema_migrations WHERE version = 1"); err != nil {
+			t.Fatal(err)
+		}
+		err := s.CheckSchema(ctx)
+		if err == nil || !strings.Contains(err.Error(), "0001_init.sql") || !strings.Contains(err.Error(), "insta485 db migrate") {
+			t.Errorf("CheckSchema with version 1 missing = %v, want a message naming 0001_init.sql and db migrate", err)
+		}
+	})
+}
+
+// HeavyFollows makes the first generated user follow that many accounts in
+// all, on top of the regular follows and without duplicates; their feed
+// holds those accounts' posts.
+func TestPopulateHeavyReader(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+		t.Parallel()
+		ctx := context.Background()
+		s := testenv.NewStore(t, backend)
+		profiles, posts := storage.SampleImages()
+		res, err := s.Populate(ctx, storage.Bulk{Users: 100, Posts: 500, Follows: 3 * 104, HeavyFollows: 60,
+			Files: posts, ProfileFiles: profiles, PasswordHash: "x", Seed: 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 3 each (less the sample data's 7 edges where they coincide), and
+		// 57 more for the heavy reader.
+		if want := int64(3*104 + 60 - 3); res.Follows > want || res.Follows < want-7 {
+			t.Errorf("added %d follows, want %d less at most 7 that existed", res.Follows, want)
+		}
+		heavy, err := s.QueryStringForTest(ctx, "SELECT follower FROM following GROUP BY follower ORDER BY count(*) DESC, follower LIMIT 1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := s.Following(ctx, heavy, heavy)
+		if err != nil || len(rs) != 60 {
+			t.Fatalf("the heavy reader %s follows %d accounts (%v), want 60", heavy, len(rs), err)
+		}
+		got, err := s.Feed(ctx, heavy, storage.FeedPage{Size: 1 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := referenceFeed(t, s, heavy); !slices.Equal(got, want) {
+			t.Errorf("the heavy reader's feed has %d posts, want %d", len(got), len(want))
+		}
+	})
+}
+
+// A database made before the feed table (schema version 1, with data)
+// gets it from `db migrate`, filled from the posts and follows it holds.
+func TestMigrationFillsFeedOfAnOlderDatabase(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+		t.Parallel()
+		ctx := context.Background()
+		s := testenv.NewStore(t, backend)
+		// Back to version 1: no feed, no triggers.
+		undo := []string{"DROP TABLE feed", "DELETE FROM schema_migrations WHERE version = 3"}
+		if backend == "postgres" {
+			undo = append(undo, "DROP FUNCTION feed_post_added, feed_post_removed, feed_follow_added, feed_follow_removed, feed_user_removed CASCADE")
+		} else {
+			for _, tr := range []string{"feed_post_insert", "feed_post_delete", "feed_post_update", "feed_follow_insert", "feed_follow_delete", "feed_follow_update", "feed_user_delete"} {
+				undo = append(undo, "DROP TRIGGER "+tr)
+			}
+		}
+		undo = append(undo, "INSERT INTO posts (filename, owner) VALUES ('old.jpg', 'michjc')")
+		for _, q := range undo {
+			if err := s.ExecForTest(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		if err := s.CheckSchema(ctx); err == nil {
+			t.Fatal("CheckSchema accepts a database without migration 0003")
+		}
+		if n, err := s.Migrate(ctx); err != nil || n != 1 {
+			t.Fatalf("Migrate = %d, %v; want 1 migration applied", n, err)
+		}
+		if missing, extra, err := s.FeedDriftForTest(ctx); err != nil || missing != 0 || extra != 0 {
+			t.Fatalf("after the migration feed lacks %d rows, has %d too many (%v)", missing, extra, err)
+		}
+		// awdeorio follows michjc: the post made before the migration is on
+		// the feed.
+		ids, err := s.Feed(ctx, "awdeorio", storage.FeedPage{Size: 1})
+		if err != nil || len(ids) != 1 || ids[0] != 5 {
+			t.Errorf("awdeorio's newest feed post = %v, %v; want [5]", ids, err)
+		}
+	})
+}

@@ -1,0 +1,720 @@
+// Command insta485-bench measures insta485 end to end: it builds the binary,
+// loads a dataset of a given scale with the bulk loader (`insta485 db
+// random`), starts the server on loopback, drives bounded load (fixed
+// duration and connections) through a set of scenarios and prints one line
+// per scenario: requests per second, the ratio to the ceiling (GET /healthz,
+// measured in the same run), p50 and p99 latency, errors, and the server's
+// peak resident memory during the scenario (VmHWM, reset before each one).
+//
+//	go run ./cmd/insta485-bench --backend sqlite --scale small --quick
+//	go run ./cmd/insta485-bench --backend postgres --scale large
+//
+// Results are also written to bench/results-<backend>-<scale>.txt.
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite"
+)
+
+type scale struct {
+	users, posts, follows, likes, comments, heavy int
+}
+
+// Every user (the four sample users included) follows about 50 others; one
+// generated user follows many more (a heavy reader).
+var scales = map[string]scale{
+	"small": {users: 1000, posts: 10_000, follows: 50 * 1004, likes: 50_000, comments: 10_000, heavy: 1000},
+	"large": {users: 10_000, posts: 1_000_000, follows: 50 * 10_004, likes: 5_000_000, comments: 1_000_000, heavy: 5000},
+}
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "insta485-bench:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	backend, scaleName, pgURL, out, dir string
+	quick, reuse                        bool
+	profile                             string
+	duration                            time.Duration
+	conns                               int
+}
+
+func run() error {
+	var o options
+	flag.StringVar(&o.backend, "backend", "sqlite", "database: sqlite or postgres")
+	flag.StringVar(&o.scaleName, "scale", "small", "dataset: small (1k users, 10k posts) or large (10k users, 1M posts, 5M likes, 1M comments)")
+	flag.BoolVar(&o.quick, "quick", false, "short scenarios (2 s each), the whole run under a minute at small scale")
+	flag.DurationVar(&o.duration, "duration", 0, "length of each scenario (default 8s, 2s with --quick)")
+	flag.IntVar(&o.conns, "conns", 32, "concurrent connections")
+	flag.StringVar(&o.pgURL, "postgres", envOr("INSTA485_BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432/?sslmode=disable"),
+		"PostgreSQL server URL (its role must create databases); the database name is replaced")
+	flag.StringVar(&o.dir, "dir", "", "work directory for the binary, SQLite file and uploads (default .cache/bench-<backend>-<scale>)")
+	flag.BoolVar(&o.reuse, "reuse", false, "reuse the dataset a previous run left in --dir (skips the load)")
+	flag.StringVar(&o.profile, "profile", "", "record a CPU profile of the server during the scenarios whose name contains this (written to --dir; builds with -tags pprof)")
+	flag.StringVar(&o.out, "out", "", "results file (default bench/results-<backend>-<scale>.txt)")
+	flag.Parse()
+	sc, ok := scales[o.scaleName]
+	if !ok {
+		return fmt.Errorf("unknown --scale %q: use small or large", o.scaleName)
+	}
+	if o.backend != "sqlite" && o.backend != "postgres" {
+		return fmt.Errorf("unknown --backend %q: use sqlite or postgres", o.backend)
+	}
+	if o.duration == 0 {
+		o.duration = 8 * time.Second
+		if o.quick {
+			o.duration = 2 * time.Second
+		}
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	if o.dir == "" {
+		o.dir = filepath.Join(root, ".cache", "bench-"+o.backend+"-"+o.scaleName)
+	}
+	if o.out == "" {
+		o.out = filepath.Join(root, "bench", "results-"+o.backend+"-"+o.scaleName+".txt")
+	}
+	if err := os.MkdirAll(o.dir, 0o755); err != nil {
+		return err
+	}
+	bin := filepath.Join(o.dir, "insta485")
+	logf("building %s", bin)
+	args := []string{"build", "-o", bin}
+	if o.profile != "" {
+		args = append(args, "-tags", "pprof")
+	}
+	build := exec.Command("go", append(args, "./cmd/insta485")...)
+	build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("go build: %w", err)
+	}
+
+	dsn := filepath.Join(o.dir, "insta485.sqlite3")
+	if o.backend == "postgres" {
+		u, err := url.Parse(o.pgURL)
+		if err != nil {
+			return fmt.Errorf("--postgres: %w", err)
+		}
+		u.Path = "/insta485_bench_" + o.scaleName
+		dsn = u.String()
+	}
+	env := append(os.Environ(), "INSTA485_DATABASE="+dsn, "INSTA485_UPLOADS="+filepath.Join(o.dir, "uploads"),
+		"INSTA485_SECRET_KEY_FILE="+filepath.Join(o.dir, "secret_key"))
+	tool := func(args ...string) error {
+		c := exec.Command(bin, args...)
+		c.Env, c.Stdout, c.Stderr = env, os.Stderr, os.Stderr
+		return c.Run()
+	}
+	var loadTime time.Duration
+	marker := filepath.Join(o.dir, "loaded-"+o.backend)
+	if _, err := os.Stat(marker); o.reuse && err == nil {
+		logf("reusing the dataset in %s", o.dir)
+	} else {
+		_ = os.Remove(marker)
+		if err := tool("db", "reset"); err != nil {
+			return fmt.Errorf("db reset: %w", err)
+		}
+		logf("loading the %s dataset", o.scaleName)
+		start := time.Now()
+		if err := tool("db", "random", "--users", fmt.Sprint(sc.users), "--posts", fmt.Sprint(sc.posts),
+			"--follows", fmt.Sprint(sc.follows), "--likes", fmt.Sprint(sc.likes), "--comments", fmt.Sprint(sc.comments),
+			"--heavy-follows", fmt.Sprint(sc.heavy), "--images", "20", "--seed", "485"); err != nil {
+			return fmt.Errorf("db random: %w", err)
+		}
+		loadTime = time.Since(start)
+		if err := os.WriteFile(marker, nil, 0o644); err != nil {
+			return err
+		}
+	}
+
+	ds, err := readDataset(o.backend, dsn)
+	if err != nil {
+		return err
+	}
+
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	logFile, err := os.Create(filepath.Join(o.dir, "server.log"))
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	srv := exec.Command(bin, "serve", "--addr", addr)
+	srv.Env, srv.Stdout, srv.Stderr = env, logFile, logFile
+	pprofAddr := ""
+	if o.profile != "" {
+		if pprofAddr, err = freeAddr(); err != nil {
+			return err
+		}
+		srv.Env = append(srv.Env, "INSTA485_PPROF_ADDR="+pprofAddr)
+	}
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		_ = srv.Process.Signal(os.Interrupt)
+		_ = srv.Wait()
+	}()
+	base := "http://" + addr
+	if err := waitReady(base + "/readyz"); err != nil {
+		return err
+	}
+
+	b := &bench{base: base, pid: srv.Process.Pid, conns: o.conns, duration: o.duration, ds: ds}
+	b.client = &http.Client{
+		Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 0, DisableCompression: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+		Timeout: 30 * time.Second,
+	}
+	if err := b.login(); err != nil {
+		return err
+	}
+
+	var out strings.Builder
+	commit, _ := exec.Command("git", "-C", root, "rev-parse", "--short", "HEAD").Output()
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Fprintf(&out, "insta485-bench --backend %s --scale %s%s  (%s, commit %s, %d cores, loadavg %s)\n",
+		o.backend, o.scaleName, map[bool]string{true: " --quick", false: ""}[o.quick],
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), strings.TrimSpace(string(commit)), runtime.NumCPU(),
+		strings.Join(strings.Fields(string(load))[:3], " "))
+	fmt.Fprintf(&out, "dataset: %d users, %d posts, %d follows, %d likes, %d comments; %s follows %d, heavy user %s follows %d",
+		ds.users, ds.posts, ds.follows, ds.likes, ds.comments, ds.users0[0], ds.followees0, ds.heavy, ds.heavyFollowees)
+	if loadTime > 0 {
+		fmt.Fprintf(&out, "; bulk load %s", loadTime.Round(time.Second))
+	}
+	fmt.Fprintf(&out, "\n%d connections, %s per scenario\n\n", o.conns, o.duration)
+	fmt.Fprintf(&out, "%-28s %9s %8s %9s %9s %7s %8s\n", "scenario", "req/s", "ceiling", "p50", "p99", "errors", "peakRSS")
+	fmt.Print(out.String())
+
+	for _, s := range b.scenarios() {
+		var profiled chan error
+		if o.profile != "" && strings.Contains(s.name, o.profile) {
+			profiled = make(chan error, 1)
+			file := filepath.Join(o.dir, "cpu-"+strings.NewReplacer(" ", "_", "/", "_", "<", "", ">", "").Replace(s.name)+".pprof")
+			go func() { profiled <- fetchProfile(pprofAddr, file, o.duration) }()
+		}
+		r, err := b.runScenario(s)
+		if profiled != nil {
+			if err := <-profiled; err != nil {
+				return fmt.Errorf("profile %s: %w", s.name, err)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		if s.name == "ceiling /healthz" {
+			b.ceiling = r.rps
+		}
+		line := fmt.Sprintf("%-28s %9.0f %7.1f%% %9s %9s %7d %6.0fMB\n", s.name, r.rps, 100*r.rps/b.ceiling,
+			fmtDur(r.p50), fmtDur(r.p99), r.errors, float64(r.peakKB)/1024)
+		fmt.Print(line)
+		out.WriteString(line)
+		if r.firstErr != "" {
+			logf("  first error: %s", r.firstErr)
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(o.out, []byte(out.String()), 0o644)
+}
+
+// dataset is what the scenarios need to know about the loaded data.
+type dataset struct {
+	users, posts, follows, likes, comments int64
+	minPost, maxPost                       int64
+	users0                                 []string // generated users, password "password"
+	followees0                             int64
+	heavy                                  string
+	heavyFollowees                         int64
+}
+
+func readDataset(backend, dsn string) (*dataset, error) {
+	driver := "pgx"
+	if backend == "sqlite" {
+		driver, dsn = "sqlite", "file:"+dsn+"?mode=ro"
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	ds := &dataset{}
+	for q, dst := range map[string]*int64{
+		"SELECT count(*) FROM users": &ds.users, "SELECT count(*) FROM posts": &ds.posts,
+		"SELECT count(*) FROM following": &ds.follows, "SELECT count(*) FROM likes": &ds.likes,
+		"SELECT count(*) FROM comments": &ds.comments, "SELECT min(postid) FROM posts": &ds.minPost,
+		"SELECT max(postid) FROM posts": &ds.maxPost,
+	} {
+		if err := db.QueryRow(q).Scan(dst); err != nil {
+			return nil, fmt.Errorf("read the dataset (%s): %w", q, err)
+		}
+	}
+	// Generated users are named u<hex>_<n>; the heavy reader follows most.
+	err = db.QueryRow("SELECT follower, count(*) FROM following GROUP BY follower ORDER BY count(*) DESC LIMIT 1").Scan(&ds.heavy, &ds.heavyFollowees)
+	if err != nil {
+		return nil, fmt.Errorf("find the heavy user: %w", err)
+	}
+	rows, err := db.Query("SELECT username FROM users WHERE username LIKE 'u%' AND username <> $1 ORDER BY username LIMIT 64", ds.heavy)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var u string
+		if err := rows.Scan(&u); err != nil {
+			return nil, err
+		}
+		ds.users0 = append(ds.users0, u)
+	}
+	if len(ds.users0) == 0 {
+		return nil, errors.New("the dataset has no generated users")
+	}
+	if err := db.QueryRow("SELECT count(*) FROM following WHERE follower = $1", ds.users0[0]).Scan(&ds.followees0); err != nil {
+		return nil, err
+	}
+	return ds, rows.Err()
+}
+
+type bench struct {
+	base     string
+	pid      int
+	conns    int
+	duration time.Duration
+	client   *http.Client
+	ds       *dataset
+	ceiling  float64
+	// per generated user: session cookie and the CSRF token of its forms
+	cookies, tokens []string
+	heavyCookie     string
+	loginToken      string
+	loginCookie     string
+}
+
+var csrfRe = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+// login starts a session for every generated user the workers use, and
+// for the heavy reader.
+func (b *bench) login() error {
+	resp, body, err := b.get("/accounts/login/", "")
+	if err != nil {
+		return err
+	}
+	m := csrfRe.FindSubmatch(body)
+	if m == nil {
+		return errors.New("no csrf_token on the login page")
+	}
+	b.loginToken = string(m[1])
+	for _, c := range resp.Cookies() {
+		if c.Name == "csrf" {
+			b.loginCookie = "csrf=" + c.Value
+		}
+	}
+	for _, u := range append(slices.Clone(b.ds.users0), b.ds.heavy) {
+		resp, err := b.postLogin(u, "password")
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusFound {
+			return fmt.Errorf("log in as %s: status %d", u, resp.StatusCode)
+		}
+		var cookie string
+		for _, c := range resp.Cookies() {
+			if c.Name == "login" {
+				cookie = "login=" + c.Value
+			}
+		}
+		if u == b.ds.heavy {
+			b.heavyCookie = cookie
+			continue
+		}
+		_, page, err := b.get(fmt.Sprintf("/posts/%d/", b.ds.maxPost), cookie)
+		if err != nil {
+			return err
+		}
+		m := csrfRe.FindSubmatch(page)
+		if m == nil {
+			return fmt.Errorf("no csrf_token on a post page for %s", u)
+		}
+		b.cookies = append(b.cookies, cookie)
+		b.tokens = append(b.tokens, string(m[1]))
+	}
+	return nil
+}
+
+func (b *bench) get(path, cookie string) (*http.Response, []byte, error) {
+	req, _ := http.NewRequest("GET", b.base+path, nil)
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp, body, err
+}
+
+func (b *bench) postLogin(user, password string) (*http.Response, error) {
+	body, ctype := multipartBody(map[string]string{"operation": "login", "username": user, "password": password, "csrf_token": b.loginToken})
+	req, _ := http.NewRequest("POST", b.base+"/accounts/?target=/", body)
+	req.Header.Set("Content-Type", ctype)
+	req.Header.Set("Cookie", b.loginCookie)
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp, nil
+}
+
+func multipartBody(fields map[string]string) (*bytes.Buffer, string) {
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		_ = w.WriteField(k, v)
+	}
+	_ = w.Close()
+	return &buf, w.FormDataContentType()
+}
+
+// worker is one connection's state in a scenario: do sends a request and
+// records its latency; a step sends one or more.
+type worker struct {
+	b      *bench
+	id     int
+	rng    *rand.Rand
+	lat    []time.Duration
+	errors int
+	first  string
+}
+
+// do sends req, reads the body, and checks the status against want.
+func (w *worker) do(req *http.Request, want ...int) []byte {
+	start := time.Now()
+	resp, err := w.b.client.Do(req)
+	var body []byte
+	if err == nil {
+		body, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	w.lat = append(w.lat, time.Since(start))
+	if err == nil && !slices.Contains(want, resp.StatusCode) {
+		err = fmt.Errorf("%s %s: status %d: %.200s", req.Method, req.URL.RequestURI(), resp.StatusCode, body)
+	}
+	if err != nil {
+		w.errors++
+		if w.first == "" {
+			w.first = err.Error()
+		}
+		return nil
+	}
+	return body
+}
+
+func (w *worker) req(method, path, cookie string, body io.Reader) *http.Request {
+	req, _ := http.NewRequest(method, w.b.base+path, body)
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	return req
+}
+
+func (w *worker) user() int        { return w.id % len(w.b.cookies) }
+func (w *worker) cookie() string   { return w.b.cookies[w.user()] }
+func (w *worker) username() string { return w.b.ds.users0[w.user()] }
+func (w *worker) post() int64 {
+	return w.b.ds.minPost + w.rng.Int64N(w.b.ds.maxPost-w.b.ds.minPost+1)
+}
+
+type scenario struct {
+	name  string
+	conns int // 0: the run's default
+	// cold: no warm-up step; every request of the scenario is a full
+	// password check anyway, and warming up would double its time.
+	cold bool
+	step func(w *worker)
+}
+
+func (b *bench) scenarios() []scenario {
+	basicAuth := func(user, pw string) string {
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pw))
+	}
+	feed := func(w *worker) { w.do(w.req("GET", "/api/v1/posts/?size=10", w.cookie(), nil), 200) }
+	detail := func(w *worker) { w.do(w.req("GET", fmt.Sprintf("/api/v1/posts/%d/", w.post()), w.cookie(), nil), 200) }
+	userPage := func(w *worker) {
+		w.do(w.req("GET", "/users/"+b.ds.users0[w.rng.IntN(len(b.ds.users0))]+"/", w.cookie(), nil), 200)
+	}
+	likeUnlike := func(w *worker) {
+		body := w.do(w.req("POST", fmt.Sprintf("/api/v1/likes/?postid=%d", w.post()), w.cookie(), nil), 200, 201)
+		var like struct{ Likeid int64 }
+		if body != nil && json.Unmarshal(body, &like) == nil {
+			w.do(w.req("DELETE", fmt.Sprintf("/api/v1/likes/%d/", like.Likeid), w.cookie(), nil), 204)
+		}
+	}
+	commentCycle := func(w *worker) {
+		req := w.req("POST", fmt.Sprintf("/api/v1/comments/?postid=%d", w.post()), w.cookie(), strings.NewReader(`{"text":"benchmark comment"}`))
+		req.Header.Set("Content-Type", "application/json")
+		body := w.do(req, 201)
+		var c struct{ Commentid int64 }
+		if body != nil && json.Unmarshal(body, &c) == nil {
+			w.do(w.req("DELETE", fmt.Sprintf("/api/v1/comments/%d/", c.Commentid), w.cookie(), nil), 204)
+		}
+	}
+	return []scenario{
+		{name: "ceiling /healthz", step: func(w *worker) { w.do(w.req("GET", "/healthz", "", nil), 200) }},
+		{name: "api feed page 0 (cookie)", step: feed},
+		{name: "api feed page 50 (deep)", step: func(w *worker) {
+			w.do(w.req("GET", fmt.Sprintf("/api/v1/posts/?size=10&page=50&postid_lte=%d", b.ds.maxPost), w.cookie(), nil), 200)
+		}},
+		{name: "api feed page 0 (Basic)", step: func(w *worker) {
+			req := w.req("GET", "/api/v1/posts/?size=10", "", nil)
+			req.Header.Set("Authorization", basicAuth(w.username(), "password"))
+			w.do(req, 200)
+		}},
+		{name: "api feed heavy user", step: func(w *worker) {
+			w.do(w.req("GET", "/api/v1/posts/?size=10", b.heavyCookie, nil), 200)
+		}},
+		// One connection: the latency of the page itself, without queueing
+		// behind 31 others.
+		{name: "api feed heavy user, 1 conn", conns: 1, step: func(w *worker) {
+			w.do(w.req("GET", "/api/v1/posts/?size=10", b.heavyCookie, nil), 200)
+		}},
+		{name: "api post detail", step: detail},
+		{name: "page /", step: func(w *worker) { w.do(w.req("GET", "/", w.cookie(), nil), 200) }},
+		{name: "page /users/<u>/", step: userPage},
+		{name: "page /posts/<id>/", step: func(w *worker) {
+			w.do(w.req("GET", fmt.Sprintf("/posts/%d/", w.post()), w.cookie(), nil), 200)
+		}},
+		{name: "api like+unlike", step: likeUnlike},
+		{name: "api comment+delete", step: commentCycle},
+		{name: "form like+unlike", step: func(w *worker) {
+			post := fmt.Sprint(w.post())
+			for _, op := range []string{"like", "unlike"} {
+				body, ctype := multipartBody(map[string]string{"operation": op, "postid": post, "csrf_token": b.tokens[w.user()]})
+				req := w.req("POST", "/likes/?target=/", w.cookie(), body)
+				req.Header.Set("Content-Type", ctype)
+				w.do(req, 302, 409)
+			}
+		}},
+		{name: "login burst", cold: true, step: func(w *worker) {
+			body, ctype := multipartBody(map[string]string{"operation": "login", "username": w.username(), "password": "password", "csrf_token": b.loginToken})
+			req := w.req("POST", "/accounts/?target=/", b.loginCookie, body)
+			req.Header.Set("Content-Type", ctype)
+			w.do(req, 302, 503)
+		}},
+		{name: "basic wrong password x64", conns: 64, cold: true, step: func(w *worker) {
+			req := w.req("GET", "/api/v1/posts/?size=10", "", nil)
+			req.Header.Set("Authorization", basicAuth(w.username(), "wrong"))
+			w.do(req, 403, 503)
+		}},
+		{name: "mixed 90/10", step: func(w *worker) {
+			switch n := w.rng.IntN(100); {
+			case n < 40:
+				feed(w)
+			case n < 75:
+				detail(w)
+			case n < 90:
+				userPage(w)
+			case n < 95:
+				likeUnlike(w)
+			default:
+				commentCycle(w)
+			}
+		}},
+	}
+}
+
+type result struct {
+	rps      float64
+	p50, p99 time.Duration
+	errors   int
+	peakKB   int64
+	firstErr string
+}
+
+func (b *bench) runScenario(s scenario) (result, error) {
+	conns := s.conns
+	if conns == 0 {
+		conns = b.conns
+	}
+	// Reset the server's peak RSS so VmHWM is this scenario's peak
+	// (warm-up included).
+	_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", b.pid), []byte("5"), 0)
+	var stop atomic.Bool
+	workers := make([]*worker, conns)
+	var wg, warm sync.WaitGroup
+	var started sync.WaitGroup
+	started.Add(1)
+	for i := range workers {
+		w := &worker{b: b, id: i, rng: rand.New(rand.NewPCG(uint64(i), 485))}
+		workers[i] = w
+		wg.Add(1)
+		warm.Add(1)
+		go func() {
+			defer wg.Done()
+			// One untimed step each first: connections open, and a client's
+			// first Basic request (a full password check) is not steady state.
+			if !s.cold {
+				s.step(w)
+				w.lat, w.errors, w.first = w.lat[:0], 0, ""
+			}
+			warm.Done()
+			started.Wait()
+			for !stop.Load() {
+				s.step(w)
+			}
+		}()
+	}
+	warm.Wait()
+	start := time.Now()
+	started.Done()
+	time.Sleep(b.duration)
+	stop.Store(true)
+	wg.Wait()
+	elapsed := time.Since(start)
+	var r result
+	var lat []time.Duration
+	for _, w := range workers {
+		lat = append(lat, w.lat...)
+		r.errors += w.errors
+		if r.firstErr == "" {
+			r.firstErr = w.first
+		}
+	}
+	if len(lat) == 0 {
+		return r, errors.New("no request completed")
+	}
+	slices.Sort(lat)
+	r.rps = float64(len(lat)) / elapsed.Seconds()
+	r.p50 = lat[len(lat)/2]
+	r.p99 = lat[len(lat)*99/100]
+	r.peakKB = vmHWM(b.pid)
+	return r, nil
+}
+
+// fetchProfile saves a CPU profile of the server taken over d.
+func fetchProfile(addr, file string, d time.Duration) error {
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, max(1, int(d.Seconds()))))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	logf("CPU profile in %s (go tool pprof -top %s)", file, file)
+	return f.Close()
+}
+
+// vmHWM reads the peak resident set size of pid in kB.
+func vmHWM(pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+func fmtDur(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond))
+	case d < time.Second:
+		return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
+	}
+	return fmt.Sprintf("%.2fs", d.Seconds())
+}
+
+func waitReady(u string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for ctx.Err() == nil {
+		resp, err := http.Get(u)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("the server did not become ready at %s within 60 s (see server.log in the work directory)", u)
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func repoRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil || strings.TrimSpace(string(out)) == "" || strings.TrimSpace(string(out)) == os.DevNull {
+		return "", errors.New("run insta485-bench inside the insta485 repository (go env GOMOD found no module)")
+	}
+	return filepath.Dir(strings.TrimSpace(string(out))), nil
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "insta485-bench: "+format+"\n", args...)
+}
