@@ -131,15 +131,16 @@ func encode(img image.Image) []byte {
 
 // WriteSample stores the sample data's pictures: an avatar under each name
 // in profiles, a landscape under each name in posts, every one in its own
-// palette so that all of them look different.
+// palette so that all of them look different. They go through the upload
+// pipeline (PutPicture), so they have the same width variants as uploads.
 func WriteSample(ctx context.Context, store Store, profiles, posts []string) error {
 	for i, n := range profiles {
-		if err := store.Put(ctx, n, bytes.NewReader(avatar(i, 320))); err != nil {
+		if err := PutPicture(ctx, store, n, avatar(i, 320)); err != nil {
 			return err
 		}
 	}
 	for i, n := range posts {
-		if err := store.Put(ctx, n, bytes.NewReader(landscape(seedOf(n), len(profiles)+i, 640))); err != nil {
+		if err := PutPicture(ctx, store, n, landscape(seedOf(n), len(profiles)+i, 640)); err != nil {
 			return err
 		}
 	}

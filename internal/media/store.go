@@ -41,11 +41,12 @@ type File interface {
 }
 
 // validName matches the names this package hands out and the sample data
-// uses: hex digits and one image extension. Anything else (paths, dots,
-// slashes) is never looked up.
-var validName = regexp.MustCompile(`^[0-9a-f]{32,40}\.(png|jpg|jpeg|gif|webp)$`)
+// uses: hex digits and one image extension, optionally with a width
+// variant's "-w320" or "-w640" (VariantWidths) before the extension.
+// Anything else (paths, dots, slashes) is never looked up.
+var validName = regexp.MustCompile(`^[0-9a-f]{32,40}(-w(320|640))?\.(png|jpg|jpeg|gif|webp)$`)
 
-// ValidName reports whether name could be an upload's name.
+// ValidName reports whether name could be an upload's or a variant's name.
 func ValidName(name string) bool { return validName.MatchString(name) }
 
 // Local keeps files in one directory.
@@ -106,9 +107,21 @@ func (f localFile) ModTime() time.Time {
 	return st.ModTime()
 }
 
-// Open opens name for reading.
+// Open opens name for reading. Only a regular file is ever opened: a
+// symbolic link, directory, FIFO or device named like an upload is
+// ErrNotFound, so a link planted in the directory (say to /etc/passwd)
+// never serves its target. The file is checked before it is opened (a FIFO
+// would block the open) and after (the same file, in case the name was
+// swapped for a link in between).
 func (l *Local) Open(_ context.Context, name string) (File, error) {
 	p, err := l.path(name)
+	if err != nil {
+		return nil, err
+	}
+	before, err := os.Lstat(p)
+	if errors.Is(err, os.ErrNotExist) || (err == nil && !before.Mode().IsRegular()) {
+		return nil, ErrNotFound
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -118,6 +131,11 @@ func (l *Local) Open(_ context.Context, name string) (File, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	after, err := f.Stat()
+	if err != nil || !after.Mode().IsRegular() || !os.SameFile(before, after) {
+		f.Close()
+		return nil, ErrNotFound
 	}
 	return localFile{f}, nil
 }

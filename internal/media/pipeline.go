@@ -1,0 +1,300 @@
+package media
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/draw"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"runtime"
+
+	xdraw "golang.org/x/image/draw"
+	_ "golang.org/x/image/webp" // registers the WebP decoder with image.Decode
+)
+
+// Limits of the image pipeline. Uploads are checked against MaxPixels from
+// their header, before any pixel is decoded, so a small file that declares
+// a huge picture (a decompression bomb) costs nothing.
+const (
+	// MaxSide is the longest side of a stored picture; larger ones are
+	// scaled down, keeping their aspect.
+	MaxSide = 1080
+	// MaxPixels is the most pixels (width × height) an upload may declare:
+	// 50 megapixels, more than any phone camera's default.
+	MaxPixels = 50_000_000
+	// MaxFrames is the most frames an animated GIF may have.
+	MaxFrames = 300
+	// MaxGIFPixels bounds an animated GIF's frames × width × height, the
+	// memory its decoded frames take.
+	MaxGIFPixels = 60_000_000
+)
+
+// VariantWidths are the smaller copies stored beside every picture, named
+// by VariantName, for grids, avatars and phones (HTML srcset). A picture
+// narrower than a width gets a copy of itself there, so every variant
+// always exists.
+var VariantWidths = []int{320, 640}
+
+// ErrTooManyPixels refuses an upload whose header declares more than
+// MaxPixels (or a GIF beyond MaxFrames or MaxGIFPixels).
+var ErrTooManyPixels = errors.New("the picture has too many pixels")
+
+// jpegQuality is the quality of stored JPEGs: visually lossless for photos
+// at a third of the size of quality 100.
+const jpegQuality = 85
+
+// decodeSlots bounds how many pictures are decoded at once: each may take
+// up to a few hundred megabytes while it is being scaled down.
+var decodeSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
+
+// Picture is an upload after the pipeline: decoded, turned upright,
+// scaled to at most MaxSide and re-encoded without any metadata.
+type Picture struct {
+	// Ext is the stored format's extension: ".jpg", ".png" or ".gif".
+	Ext           string
+	Data          []byte
+	Width, Height int
+	// Variants holds one encoding per VariantWidths entry, in that order.
+	Variants []Variant
+}
+
+// Variant is a smaller copy of a Picture.
+type Variant struct {
+	Width int
+	Data  []byte
+}
+
+// Process decodes data fully and returns what insta485 stores for it.
+// Formats: PNG and JPEG stay what they are; WebP becomes PNG when it has
+// transparency, JPEG otherwise (Go has no WebP encoder); GIF stays GIF, and
+// an animated one stays animated. Re-encoding drops every metadata block
+// (EXIF with GPS positions, XMP, ICC profiles, comments). JPEGs are turned
+// as their EXIF Orientation says first.
+//
+// It returns ErrNotImage for anything that does not decode completely and
+// ErrTooManyPixels (wrapped, with the size) for a picture over the limits.
+func Process(ctx context.Context, data []byte) (*Picture, error) {
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 {
+		return nil, ErrNotImage
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
+		return nil, fmt.Errorf("%w: it is %d×%d pixels; the limit is %d megapixels",
+			ErrTooManyPixels, cfg.Width, cfg.Height, MaxPixels/1_000_000)
+	}
+	if format == "gif" {
+		frames := gifFrames(data)
+		if frames > MaxFrames || int64(frames)*int64(cfg.Width)*int64(cfg.Height) > MaxGIFPixels {
+			return nil, fmt.Errorf("%w: the animation has %d frames of %d×%d pixels; the limit is %d frames and %d megapixels in all",
+				ErrTooManyPixels, frames, cfg.Width, cfg.Height, MaxFrames, MaxGIFPixels/1_000_000)
+		}
+	}
+	select {
+	case decodeSlots <- struct{}{}:
+		defer func() { <-decodeSlots }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if format == "gif" {
+		return processGIF(data)
+	}
+	img, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, ErrNotImage
+	}
+	o := 1
+	if format == "jpeg" {
+		o = jpegOrientation(data)
+	}
+	b := img.Bounds()
+	// Scale first, then turn the small result: turning is a pixel loop.
+	ow, oh := orientedSize(b.Dx(), b.Dy(), o)
+	tw, th := fit(ow, oh, MaxSide, MaxSide)
+	sw, sh := orientedSize(tw, th, o)
+	canvas := orient(scaleRGBA(img, sw, sh), o)
+
+	p := &Picture{Ext: ".jpg", Width: tw, Height: th}
+	if format == "png" || (format == "webp" && !canvas.Opaque()) {
+		p.Ext = ".png"
+	}
+	if p.Data, err = encodeStill(canvas, p.Ext); err != nil {
+		return nil, err
+	}
+	for _, w := range VariantWidths {
+		v := Variant{Width: w, Data: p.Data}
+		if w < tw {
+			if v.Data, err = encodeStill(scaleRGBA(canvas, w, scaledHeight(tw, th, w)), p.Ext); err != nil {
+				return nil, err
+			}
+		}
+		p.Variants = append(p.Variants, v)
+	}
+	return p, nil
+}
+
+// fit returns w×h scaled down, keeping its aspect, to fit in maxW×maxH;
+// never scaled up, never below 1×1.
+func fit(w, h, maxW, maxH int) (int, int) {
+	if w <= maxW && h <= maxH {
+		return w, h
+	}
+	if int64(w)*int64(maxH) >= int64(h)*int64(maxW) { // width is the limit
+		return maxW, max(1, int((int64(h)*int64(maxW)+int64(w)/2)/int64(w)))
+	}
+	return max(1, int((int64(w)*int64(maxH)+int64(h)/2)/int64(h))), maxH
+}
+
+// scaledHeight is the height of a w×h picture scaled to width nw.
+func scaledHeight(w, h, nw int) int {
+	_, nh := fit(w, h, nw, h)
+	return nh
+}
+
+// scaleRGBA draws src into a new w×h RGBA picture: a plain copy at the
+// same size, Catmull-Rom resampling (sharp, without aliasing) otherwise.
+func scaleRGBA(src image.Image, w, h int) *image.RGBA {
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	b := src.Bounds()
+	if b.Dx() == w && b.Dy() == h {
+		draw.Draw(dst, dst.Bounds(), src, b.Min, draw.Src)
+	} else {
+		xdraw.CatmullRom.Scale(dst, dst.Bounds(), src, b, draw.Src, nil)
+	}
+	return dst
+}
+
+func encodeStill(img image.Image, ext string) ([]byte, error) {
+	var buf bytes.Buffer
+	var err error
+	if ext == ".png" {
+		err = png.Encode(&buf, img)
+	} else {
+		err = jpeg.Encode(&buf, img, &jpeg.Options{Quality: jpegQuality})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("encode picture: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// processGIF re-encodes a GIF frame by frame, scaled to MaxSide, keeping
+// its timing and loop count; comments and application blocks are dropped.
+func processGIF(data []byte) (*Picture, error) {
+	g, err := gif.DecodeAll(bytes.NewReader(data))
+	if err != nil || len(g.Image) == 0 {
+		return nil, ErrNotImage
+	}
+	w, h := g.Config.Width, g.Config.Height
+	tw, th := fit(w, h, MaxSide, MaxSide)
+	p := &Picture{Ext: ".gif", Width: tw, Height: th}
+	if p.Data, err = encodeGIF(scaleGIF(g, tw, th)); err != nil {
+		return nil, err
+	}
+	for _, vw := range VariantWidths {
+		v := Variant{Width: vw, Data: p.Data}
+		if vw < tw {
+			if v.Data, err = encodeGIF(scaleGIF(g, vw, scaledHeight(tw, th, vw))); err != nil {
+				return nil, err
+			}
+		}
+		p.Variants = append(p.Variants, v)
+	}
+	return p, nil
+}
+
+func encodeGIF(g *gif.GIF) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := gif.EncodeAll(&buf, g); err != nil {
+		return nil, fmt.Errorf("encode GIF: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// scaleGIF returns g at w×h. At its own size the frames are kept as they
+// are. Scaled, each frame is composed onto the canvas as a viewer would
+// (honouring each frame's disposal), the canvas is scaled and mapped back
+// to the frame's palette with dithering, and stored as a full frame.
+func scaleGIF(g *gif.GIF, w, h int) *gif.GIF {
+	out := &gif.GIF{Delay: g.Delay, LoopCount: g.LoopCount, Config: g.Config, BackgroundIndex: g.BackgroundIndex}
+	if w == g.Config.Width && h == g.Config.Height {
+		out.Image, out.Disposal = g.Image, g.Disposal
+		return out
+	}
+	out.Config.Width, out.Config.Height = w, h
+	canvas := image.NewRGBA(image.Rect(0, 0, g.Config.Width, g.Config.Height))
+	for i, fr := range g.Image {
+		var saved []byte
+		disposal := byte(0)
+		if i < len(g.Disposal) {
+			disposal = g.Disposal[i]
+		}
+		if disposal == gif.DisposalPrevious {
+			saved = append([]byte(nil), canvas.Pix...)
+		}
+		draw.Draw(canvas, fr.Bounds(), fr, fr.Bounds().Min, draw.Over)
+		// The decoder gives every frame its palette (its own or the global one).
+		frame := image.NewPaletted(image.Rect(0, 0, w, h), fr.Palette)
+		draw.FloydSteinberg.Draw(frame, frame.Bounds(), scaleRGBA(canvas, w, h), image.Point{})
+		out.Image = append(out.Image, frame)
+		out.Disposal = append(out.Disposal, gif.DisposalNone)
+		switch disposal {
+		case gif.DisposalBackground:
+			draw.Draw(canvas, fr.Bounds(), image.Transparent, image.Point{}, draw.Src)
+		case gif.DisposalPrevious:
+			copy(canvas.Pix, saved)
+		}
+	}
+	// Every frame carries its own palette now.
+	out.Config.ColorModel, out.BackgroundIndex = nil, 0
+	return out
+}
+
+// gifFrames counts a GIF's frames by walking its blocks without decoding
+// any, so that an animation of many tiny-to-store frames is refused before
+// they are all decoded. A malformed file returns what it counted so far;
+// the decoder then refuses it.
+func gifFrames(d []byte) int {
+	if len(d) < 13 {
+		return 0
+	}
+	i := 13
+	if d[10]&0x80 != 0 {
+		i += 3 << (d[10]&7 + 1)
+	}
+	frames := 0
+	skip := func(i int) int { // data sub-blocks up to the empty one
+		for i < len(d) {
+			n := int(d[i])
+			i++
+			if n == 0 {
+				return i
+			}
+			i += n
+		}
+		return len(d)
+	}
+	for i < len(d) {
+		switch d[i] {
+		case 0x21: // extension: label, sub-blocks
+			i = skip(i + 2)
+		case 0x2C: // image descriptor, local palette, LZW code size, data
+			if i+10 > len(d) {
+				return frames
+			}
+			flags := d[i+9]
+			i += 10
+			if flags&0x80 != 0 {
+				i += 3 << (flags&7 + 1)
+			}
+			i = skip(i + 1)
+			frames++
+		default: // trailer or garbage
+			return frames
+		}
+	}
+	return frames
+}
