@@ -25,6 +25,7 @@ Usage:
       dump      print every table's rows
       random    add generated posts (and, with flags, users, follows, likes, comments)
       migrate   apply schema migrations this version needs
+  insta485 uploads check [--fix]  find (and remove) uploaded files no row names
 
 Run 'insta485 serve --help' or 'insta485 db <command> --help' for flags.
 Every flag can also be set by the environment variable its help names.
@@ -65,12 +66,32 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args[1:], stderr)
 	case "db":
 		return db(ctx, args[1:], stdout, stderr)
+	case "uploads":
+		return uploadsCommand(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
 	return usageError{fmt.Sprintf("unknown command %q", args[0])}
+}
+
+// uploadsCommand dispatches `insta485 uploads <verb>`.
+func uploadsCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const uploadsUsage = "Usage: insta485 uploads check [flags]"
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, uploadsUsage)
+		return usageError{"no uploads command given"}
+	}
+	switch args[0] {
+	case "check":
+		return uploadsCheck(ctx, args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprintln(stdout, uploadsUsage)
+		return nil
+	}
+	fmt.Fprintln(stderr, uploadsUsage)
+	return usageError{fmt.Sprintf("unknown uploads command %q", args[0])}
 }
 
 func newLogger(format string, w io.Writer) (*slog.Logger, error) {
