@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/gif"
@@ -22,88 +21,9 @@ import (
 )
 
 var (
-	red  = color.RGBA{255, 0, 0, 255}
-	blue = color.RGBA{0, 0, 255, 255}
-	grey = color.RGBA{128, 128, 128, 255}
+	red  = testenv.MarkTopLeft
+	blue = testenv.MarkTopRight
 )
-
-// markedPhoto returns a w×h grey JPEG with a red block in its top-left
-// corner and a blue block in its top-right one, as the sensor saw it.
-func markedPhoto(t testing.TB, w, h int) []byte {
-	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			c := grey
-			if y < h/4 && x < w/4 {
-				c = red
-			} else if y < h/4 && x >= w-w/4 {
-				c = blue
-			}
-			img.SetRGBA(x, y, c)
-		}
-	}
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 95}); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
-// exifSegment is a JPEG APP1 segment holding EXIF as a phone writes it: an
-// Orientation tag and a GPS position (42° 21′ N, 71° 3′ W).
-func exifSegment(orientation uint16) []byte {
-	var t bytes.Buffer
-	be := binary.BigEndian
-	w16 := func(v uint16) { binary.Write(&t, be, v) }
-	w32 := func(v uint32) { binary.Write(&t, be, v) }
-	t.WriteString("MM")
-	w16(42)
-	w32(8) // IFD0 at 8
-	// IFD0: Orientation, GPS IFD pointer.
-	w16(2)
-	w16(0x0112)
-	w16(3)
-	w32(1)
-	w16(orientation)
-	w16(0)
-	w16(0x8825)
-	w16(4)
-	w32(1)
-	w32(38) // GPS IFD: 8 + 2 + 24 + 4
-	w32(0)
-	// GPS IFD at 38: latitude ref, latitude, longitude ref, longitude.
-	w16(4)
-	for _, e := range []struct {
-		tag, typ uint16
-		n, v     uint32
-	}{
-		{1, 2, 2, 'N' << 24}, {2, 5, 3, 92}, {3, 2, 2, 'W' << 24}, {4, 5, 3, 116},
-	} {
-		w16(e.tag)
-		w16(e.typ)
-		w32(e.n)
-		w32(e.v)
-	}
-	w32(0)
-	// 38 + 2 + 48 + 4 = 92: latitude then longitude, three rationals each.
-	for _, v := range []uint32{42, 1, 21, 1, 0, 1, 71, 1, 3, 1, 0, 1} {
-		w32(v)
-	}
-	payload := append([]byte("Exif\x00\x00"), t.Bytes()...)
-	seg := []byte{0xFF, 0xE1, 0, 0}
-	be.PutUint16(seg[2:], uint16(len(payload)+2))
-	return append(seg, payload...)
-}
-
-// withMetadata inserts an EXIF segment and a comment after the JPEG's SOI.
-func withMetadata(jpg []byte, orientation uint16) []byte {
-	comment := []byte("\xFF\xFE\x00\x16shot at home, Ann Ar")
-	out := append([]byte{}, jpg[:2]...)
-	out = append(out, exifSegment(orientation)...)
-	out = append(out, comment...)
-	return append(out, jpg[2:]...)
-}
 
 // segments lists a JPEG's marker segments before the image data.
 func segments(t *testing.T, jpg []byte) []byte {
@@ -135,9 +55,9 @@ func TestOrientationIsAppliedAndMetadataDropped(t *testing.T) {
 		1: {"TL", "TR"}, 2: {"TR", "TL"}, 3: {"BR", "BL"}, 4: {"BL", "BR"},
 		5: {"TL", "BL"}, 6: {"TR", "BR"}, 7: {"BR", "TR"}, 8: {"BL", "TL"},
 	}
-	src := markedPhoto(t, 64, 32)
+	src := testenv.MarkedPhoto(t, 64, 32)
 	for o := uint16(1); o <= 8; o++ {
-		pic, err := media.Process(context.Background(), withMetadata(src, o))
+		pic, err := media.Process(context.Background(), testenv.WithEXIF(src, o))
 		if err != nil {
 			t.Fatalf("orientation %d: %v", o, err)
 		}
@@ -174,7 +94,7 @@ func TestExiftoolFindsNoMetadata(t *testing.T) {
 	exiftool := testenv.LookTool(t, "exiftool")
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.jpg")
-	os.WriteFile(in, withMetadata(markedPhoto(t, 64, 32), 6), 0o644)
+	os.WriteFile(in, testenv.WithEXIF(testenv.MarkedPhoto(t, 64, 32), 6), 0o644)
 	tags := func(path string) string {
 		out, err := exec.Command(exiftool, "-a", "-G1", "-s", path).CombinedOutput()
 		if err != nil {
@@ -230,7 +150,7 @@ func TestLargePicturesAreScaledDownWithVariants(t *testing.T) {
 	check("w640", pic.Variants[1].Data, 640, 320)
 
 	// A tall one is bounded by its height.
-	tall := markedPhoto(t, 300, 1500)
+	tall := testenv.MarkedPhoto(t, 300, 1500)
 	pic, err = media.Process(context.Background(), tall)
 	if err != nil {
 		t.Fatal(err)
@@ -242,26 +162,6 @@ func TestLargePicturesAreScaledDownWithVariants(t *testing.T) {
 	if !bytes.Equal(pic.Variants[0].Data, pic.Data) {
 		t.Error("a 216-pixel-wide picture's 320 variant differs from it")
 	}
-}
-
-// pngHeader returns a PNG that declares w×h pixels and holds none: the
-// signature, an IHDR chunk and an empty IEND.
-func pngHeader(w, h uint32) []byte {
-	chunk := func(typ string, data []byte) []byte {
-		var c bytes.Buffer
-		binary.Write(&c, binary.BigEndian, uint32(len(data)))
-		c.WriteString(typ)
-		c.Write(data)
-		binary.Write(&c, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(typ), data...)))
-		return c.Bytes()
-	}
-	ihdr := binary.BigEndian.AppendUint32(nil, w)
-	ihdr = binary.BigEndian.AppendUint32(ihdr, h)
-	ihdr = append(ihdr, 8, 6, 0, 0, 0) // 8-bit RGBA
-	out := []byte("\x89PNG\r\n\x1a\n")
-	out = append(out, chunk("IHDR", ihdr)...)
-	out = append(out, chunk("IDAT", []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01})...)
-	return append(out, chunk("IEND", nil)...)
 }
 
 func TestBombsAndJunkAreRefused(t *testing.T) {
@@ -280,11 +180,11 @@ func TestBombsAndJunkAreRefused(t *testing.T) {
 		data []byte
 		want error
 	}{
-		{"20000x20000 png", pngHeader(20000, 20000), media.ErrTooManyPixels},
-		{"1x60000000 png", pngHeader(1, 60_000_000), media.ErrTooManyPixels},
+		{"20000x20000 png", testenv.PNGHeader(20000, 20000), media.ErrTooManyPixels},
+		{"1x60000000 png", testenv.PNGHeader(1, 60_000_000), media.ErrTooManyPixels},
 		{"png signature and random bytes", append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{0xde, 0xad, 0xbe, 0xef}, 64)...), media.ErrNotImage},
-		{"png header with no pixels", pngHeader(100, 100), media.ErrNotImage},
-		{"jpeg cut short", markedPhoto(t, 64, 64)[:300], media.ErrNotImage},
+		{"png header with no pixels", testenv.PNGHeader(100, 100), media.ErrNotImage},
+		{"jpeg cut short", testenv.MarkedPhoto(t, 64, 64)[:300], media.ErrNotImage},
 		{"gif with too many frames", frames.Bytes(), media.ErrTooManyPixels},
 	}
 	for _, c := range cases {
