@@ -156,12 +156,21 @@ func scaledHeight(w, h, nw int) int {
 
 // scaleRGBA draws src into a new w×h RGBA picture: a plain copy at the
 // same size, Catmull-Rom resampling (sharp, without aliasing) otherwise.
+// Catmull-Rom's cost grows with the reduction (a 12-megapixel photo took
+// two seconds), so a picture more than twice the target size is reduced
+// to twice the size by the fast bilinear approximation, which barely
+// aliases at that ratio, and Catmull-Rom does the last halving.
 func scaleRGBA(src image.Image, w, h int) *image.RGBA {
 	dst := image.NewRGBA(image.Rect(0, 0, w, h))
 	b := src.Bounds()
-	if b.Dx() == w && b.Dy() == h {
+	switch {
+	case b.Dx() == w && b.Dy() == h:
 		draw.Draw(dst, dst.Bounds(), src, b.Min, draw.Src)
-	} else {
+	case b.Dx() > 2*w && b.Dy() > 2*h:
+		mid := image.NewRGBA(image.Rect(0, 0, 2*w, 2*h))
+		xdraw.ApproxBiLinear.Scale(mid, mid.Bounds(), src, b, draw.Src, nil)
+		xdraw.CatmullRom.Scale(dst, dst.Bounds(), mid, mid.Bounds(), draw.Src, nil)
+	default:
 		xdraw.CatmullRom.Scale(dst, dst.Bounds(), src, b, draw.Src, nil)
 	}
 	return dst
