@@ -66,7 +66,7 @@ func db(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	uploads, err := media.NewLocal(cfg.Uploads)
+	uploads, err := media.Open(ctx, cfg.Uploads)
 	if err != nil {
 		return err
 	}

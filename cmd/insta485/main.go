@@ -1,5 +1,6 @@
-// Command insta485 runs the insta485 photo-sharing site (`insta485 serve`)
-// and manages its database (`insta485 db …`).
+// Command insta485 runs the insta485 photo-sharing site (`insta485 serve`),
+// manages its database (`insta485 db …`) and moves its uploads between
+// stores (`insta485 uploads copy`).
 package main
 
 import (
@@ -25,6 +26,9 @@ Usage:
       dump      print every table's rows
       random    add generated posts (and, with flags, users, follows, likes, comments)
       migrate   apply schema migrations this version needs
+  insta485 uploads copy --from SRC
+                                  copy every uploaded image from the store SRC
+                                  (a directory or s3://BUCKET[/PREFIX]) into --uploads
   insta485 uploads check [--fix]  find (and remove) uploaded files no row names
 
 Run 'insta485 serve --help' or 'insta485 db <command> --help' for flags.
@@ -67,31 +71,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "db":
 		return db(ctx, args[1:], stdout, stderr)
 	case "uploads":
-		return uploadsCommand(ctx, args[1:], stdout, stderr)
+		return uploads(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
 	return usageError{fmt.Sprintf("unknown command %q", args[0])}
-}
-
-// uploadsCommand dispatches `insta485 uploads <verb>`.
-func uploadsCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const uploadsUsage = "Usage: insta485 uploads check [flags]"
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, uploadsUsage)
-		return usageError{"no uploads command given"}
-	}
-	switch args[0] {
-	case "check":
-		return uploadsCheck(ctx, args[1:], stdout, stderr)
-	case "-h", "--help", "help":
-		fmt.Fprintln(stdout, uploadsUsage)
-		return nil
-	}
-	fmt.Fprintln(stderr, uploadsUsage)
-	return usageError{fmt.Sprintf("unknown uploads command %q", args[0])}
 }
 
 func newLogger(format string, w io.Writer) (*slog.Logger, error) {

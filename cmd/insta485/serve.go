@@ -37,7 +37,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	uploads, err := media.NewLocal(cfg.Uploads)
+	uploads, err := media.Open(ctx, cfg.Uploads)
 	if err != nil {
 		return err
 	}

@@ -60,7 +60,7 @@ Flags:
 		return err
 	}
 	defer s.Close()
-	uploads, err := media.NewLocal(cfg.Uploads)
+	uploads, err := media.Open(ctx, cfg.Uploads)
 	if err != nil {
 		return err
 	}

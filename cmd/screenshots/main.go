@@ -134,7 +134,7 @@ func startSite(ctx context.Context, dir string) (*site, []byte, *storage.Store, 
 	if err := storage.Create(ctx, opts); err != nil {
 		return nil, nil, nil, err
 	}
-	uploads, err := media.NewLocal(filepath.Join(dir, "uploads"))
+	uploads, err := media.Open(ctx, filepath.Join(dir, "uploads"))
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -138,6 +138,10 @@ func TestNewUserJourney(t *testing.T) {
 }
 
 func fileExists(a *testenv.App, name string) bool {
-	_, err := os.Stat(filepath.Join(a.UploadDir, name))
-	return err == nil
+	f, err := a.Media.Open(context.Background(), name)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	return true
 }

@@ -48,7 +48,7 @@ var Settings = []Setting{
 	{"db-sslmode", "INSTA485_DB_SSLMODE", "", "PostgreSQL TLS mode: disable, require, verify-ca or verify-full (use verify-full for a managed server)"},
 	{"db-sslrootcert", "INSTA485_DB_SSLROOTCERT", "", "CA bundle file to verify the PostgreSQL server's certificate (for AWS RDS, the region's bundle)"},
 	{"db-max-conns", "INSTA485_DB_MAX_CONNS", "0", "database connection pool size (0: 10 on PostgreSQL, 2 per core for SQLite readers)"},
-	{"uploads", "INSTA485_UPLOADS", "var/uploads", "directory holding uploaded images"},
+	{"uploads", "INSTA485_UPLOADS", "var/uploads", "upload store: a directory, or s3://BUCKET[/PREFIX] for S3-compatible object storage (endpoint, region and keys from the standard AWS_* settings)"},
 	{"secret-key", "INSTA485_SECRET_KEY", "", "key signing sessions and CSRF tokens; every app server of one site must share it (at least 32 characters)"},
 	{"secret-key-file", "INSTA485_SECRET_KEY_FILE", "var/secret_key", "file holding the secret key; created with a random key when missing and no key is given"},
 	{"addr", "INSTA485_ADDR", ":8000", "address to listen on"},

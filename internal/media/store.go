@@ -1,5 +1,5 @@
-// Package media owns uploaded images: where they are stored (a directory
-// today, behind an interface an object store can implement), which uploads
+// Package media owns uploaded images: where they are stored (a local
+// directory, or a bucket of S3-compatible object storage), which uploads
 // are accepted and what they are named, and the pictures insta485 generates
 // for its sample and bulk data.
 package media
@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -19,9 +18,16 @@ import (
 // ErrNotFound is returned for a file the store does not hold.
 var ErrNotFound = errors.New("no such upload")
 
+// ErrUnavailable wraps failures of a store that cannot be reached or is
+// overloaded right now (an object store that is down, answers 5xx or
+// asks to slow down). The HTTP layers answer 503 with Retry-After: trying
+// again later may work, and nothing was half done.
+var ErrUnavailable = errors.New("the upload store is unavailable")
+
 // Store holds image files by name. Names are flat: no directories.
 type Store interface {
-	// Put stores r under name, atomically: a reader never sees half a file.
+	// Put stores r under name, atomically: a reader never sees half a
+	// file, and a failed Put leaves nothing.
 	Put(ctx context.Context, name string, r io.Reader) error
 	// Open returns the file's content; ErrNotFound when there is none.
 	Open(ctx context.Context, name string) (File, error)
@@ -34,10 +40,14 @@ type Store interface {
 	List(ctx context.Context, fn func(name string) error) error
 }
 
-// File is an open stored file.
+// File is an open stored file. It seeks, so that http.ServeContent can
+// answer range requests from it.
 type File interface {
 	io.ReadSeekCloser
 	ModTime() time.Time
+	// ETag is an opaque validator of the content, without quotes; ""
+	// when the store has none.
+	ETag() string
 }
 
 // validName matches the names this package hands out and the sample data
@@ -49,158 +59,32 @@ var validName = regexp.MustCompile(`^[0-9a-f]{32,40}(-w(320|640))?\.(png|jpg|jpe
 // ValidName reports whether name could be an upload's or a variant's name.
 func ValidName(name string) bool { return validName.MatchString(name) }
 
-// Local keeps files in one directory.
-type Local struct{ Dir string }
+// IsS3 reports whether spec names an object store (s3://BUCKET[/PREFIX])
+// rather than a directory.
+func IsS3(spec string) bool { return strings.HasPrefix(spec, "s3://") }
 
-// NewLocal returns a store in dir, creating it if needed.
-func NewLocal(dir string) (*Local, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create upload directory: %w", err)
-	}
-	return &Local{Dir: dir}, nil
+// Open returns the store spec names: s3://BUCKET[/PREFIX] for a bucket of
+// S3-compatible object storage, configured by the standard AWS settings
+// in the environment (see S3ConfigFromEnv), or else a local directory,
+// created if needed.
+func Open(ctx context.Context, spec string) (Store, error) {
+	return OpenEnv(ctx, spec, os.Getenv)
 }
 
-func (l *Local) path(name string) (string, error) {
-	if !ValidName(name) {
-		return "", ErrNotFound
-	}
-	return filepath.Join(l.Dir, name), nil
-}
-
-// Put writes to a temporary file beside the target and renames it into place.
-func (l *Local) Put(_ context.Context, name string, r io.Reader) error {
-	dst, err := l.path(name)
-	if err != nil {
-		return fmt.Errorf("refusing to store %q: not an upload name", name)
-	}
-	if err := os.MkdirAll(l.Dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(l.Dir, ".upload-*")
-	if err != nil {
-		return fmt.Errorf("store upload: %w", err)
-	}
-	_, err = io.Copy(tmp, r)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), dst)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("store upload: %w", err)
-	}
-	return nil
-}
-
-type localFile struct{ *os.File }
-
-func (f localFile) ModTime() time.Time {
-	st, err := f.Stat()
-	if err != nil {
-		return time.Time{}
-	}
-	return st.ModTime()
-}
-
-// Open opens name for reading. Only a regular file is ever opened: a
-// symbolic link, directory, FIFO or device named like an upload is
-// ErrNotFound, so a link planted in the directory (say to /etc/passwd)
-// never serves its target. The file is checked before it is opened (a FIFO
-// would block the open) and after (the same file, in case the name was
-// swapped for a link in between).
-func (l *Local) Open(_ context.Context, name string) (File, error) {
-	p, err := l.path(name)
-	if err != nil {
-		return nil, err
-	}
-	before, err := os.Lstat(p)
-	if errors.Is(err, os.ErrNotExist) || (err == nil && !before.Mode().IsRegular()) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, err
-	}
-	f, err := os.Open(p)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, err
-	}
-	after, err := f.Stat()
-	if err != nil || !after.Mode().IsRegular() || !os.SameFile(before, after) {
-		f.Close()
-		return nil, ErrNotFound
-	}
-	return localFile{f}, nil
-}
-
-// Delete removes name.
-func (l *Local) Delete(_ context.Context, name string) error {
-	p, err := l.path(name)
-	if err != nil {
-		return nil
-	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	return nil
-}
-
-// Clear removes the uploads (files named like uploads, and Put's temporary
-// files), then the directory itself if that left it empty. Anything else
-// stays: the directory may have been named by mistake, or shared, and
-// `db destroy` must not take other files with it.
-func (l *Local) Clear(context.Context) error {
-	entries, err := os.ReadDir(l.Dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("clear uploads: %w", err)
-	}
-	kept := false
-	for _, e := range entries {
-		if e.Type().IsRegular() && (ValidName(e.Name()) || strings.HasPrefix(e.Name(), ".upload-")) {
-			if err := os.Remove(filepath.Join(l.Dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("clear uploads: %w", err)
-			}
-			continue
+// OpenEnv is Open with the AWS settings read through getenv instead of the
+// process environment: tests run several object stores side by side.
+func OpenEnv(ctx context.Context, spec string, getenv func(string) string) (Store, error) {
+	if IsS3(spec) {
+		cfg, err := S3ConfigFromEnv(spec, getenv)
+		if err != nil {
+			return nil, err
 		}
-		kept = true
+		return NewS3(ctx, cfg)
 	}
-	if kept {
-		return nil
+	if scheme, _, ok := strings.Cut(spec, "://"); ok && !strings.ContainsAny(scheme, "/\\") {
+		// gs://, https://, s3a://: a store of another kind, not a directory
+		// named like one.
+		return nil, fmt.Errorf("upload store %q: use a directory or s3://BUCKET[/PREFIX] (for Google Cloud Storage, R2 and others, their S3 endpoint)", spec)
 	}
-	if err := os.Remove(l.Dir); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("clear uploads: %w", err)
-	}
-	return nil
-}
-
-// List calls fn for every regular file in the directory named like an upload.
-func (l *Local) List(ctx context.Context, fn func(name string) error) error {
-	entries, err := os.ReadDir(l.Dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("list uploads: %w", err)
-	}
-	for _, e := range entries {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if e.Type().IsRegular() && ValidName(e.Name()) {
-			if err := fn(e.Name()); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return NewLocal(spec)
 }

@@ -13,6 +13,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -134,16 +136,21 @@ func openCreated(t testing.TB, opts storage.Options) *storage.Store {
 // and sample images.
 type App struct {
 	*httptest.Server
-	Store     *storage.Store
-	Media     *media.Local
+	Store *storage.Store
+	Media media.Store
+	// UploadDir is the local upload directory; "" when the uploads are in
+	// object storage (S3 is then the server).
 	UploadDir string
+	S3        *S3Server
 	Secret    []byte
 	Options   storage.Options
 }
 
 type appConfig struct {
-	deps app.Deps
-	wrap []func(http.Handler) http.Handler
+	deps  app.Deps
+	wrap  []func(http.Handler) http.Handler
+	store string
+	s3    *S3Server
 }
 
 // AppOption adjusts an App before it starts.
@@ -159,31 +166,29 @@ func WithMiddleware(mw func(http.Handler) http.Handler) AppOption {
 }
 
 // NewApp starts insta485 on backend, stopped when t ends. Logs are
-// discarded unless INSTA485_TEST_LOG is set.
+// discarded unless INSTA485_TEST_LOG is set. Uploads go to a temporary
+// directory unless an option (WithUploadStore, WithS3) says otherwise.
 func NewApp(t testing.TB, backend string, options ...AppOption) *App {
 	t.Helper()
 	opts := NewDatabase(t, backend)
 	store := openCreated(t, opts)
-	dir := t.TempDir()
-	uploads, err := media.NewLocal(filepath.Join(dir, "uploads"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	profiles, posts := storage.SampleImages()
-	if err := media.WriteSample(context.Background(), uploads, profiles, posts); err != nil {
-		t.Fatal(err)
-	}
 	logOut := io.Discard
 	if os.Getenv("INSTA485_TEST_LOG") != "" {
 		logOut = os.Stderr
 	}
 	secret := []byte(RandomName("test-secret-0123456789abcdef0123456789-"))
 	cfg := appConfig{deps: app.Deps{
-		Store: store, Media: uploads, Secret: secret, MaxUpload: 16 << 20,
+		Store: store, Secret: secret, MaxUpload: 16 << 20,
 		Log: slog.New(slog.NewTextHandler(logOut, nil)),
 	}}
 	for _, o := range options {
 		o(&cfg)
+	}
+	uploads, dir, s3 := newUploadStore(t, &cfg)
+	cfg.deps.Media = uploads
+	profiles, posts := storage.SampleImages()
+	if err := media.WriteSample(context.Background(), uploads, profiles, posts); err != nil {
+		t.Fatal(err)
 	}
 	h := app.New(cfg.deps)
 	for _, mw := range cfg.wrap {
@@ -191,7 +196,43 @@ func NewApp(t testing.TB, backend string, options ...AppOption) *App {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &App{Server: srv, Store: store, Media: uploads, UploadDir: uploads.Dir, Secret: secret, Options: opts}
+	return &App{Server: srv, Store: store, Media: uploads, UploadDir: dir, S3: s3, Secret: secret, Options: opts}
+}
+
+// UploadFiles lists everything in the upload store, not only uploads: in
+// a directory every entry (temporary files too), in a bucket every key
+// under the store's prefix and every multipart upload left unfinished.
+// A failed request must not leave even those.
+func (a *App) UploadFiles(t testing.TB) []string {
+	t.Helper()
+	var out []string
+	if a.S3 != nil {
+		out = a.S3.Keys(t)
+	} else {
+		entries, err := os.ReadDir(a.UploadDir)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			out = append(out, e.Name())
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// HasUpload reports whether the upload store holds name.
+func (a *App) HasUpload(t testing.TB, name string) bool {
+	t.Helper()
+	f, err := a.Media.Open(context.Background(), name)
+	if errors.Is(err, media.ErrNotFound) {
+		return false
+	}
+	if err != nil {
+		t.Fatalf("open upload %s: %v", name, err)
+	}
+	f.Close()
+	return true
 }
 
 // rolePasswords holds the password of each role NewRole made, for

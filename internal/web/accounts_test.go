@@ -122,7 +122,7 @@ func TestSignUpAndLogin(t *testing.T) {
 			"new_password1": "a", "new_password2": "a"}, status: 403},
 		{name: "delete needs a session", fields: map[string]string{"operation": "delete"}, status: 403},
 	}
-	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+	testenv.ForEachBackendAndStore(t, func(t *testing.T, backend, store string) {
 		t.Parallel()
 		// Failing cases change nothing (checked), so they share one app.
 		var shared *testenv.App
@@ -154,12 +154,12 @@ func TestSignUpAndLogin(t *testing.T) {
 			if tt.status < 400 {
 				t.Run(tt.name, func(t *testing.T) {
 					t.Parallel()
-					run(t, testenv.NewApp(t, backend))
+					run(t, testenv.NewApp(t, backend, testenv.WithUploadStore(store)))
 				})
 				continue
 			}
 			if shared == nil {
-				shared = testenv.NewApp(t, backend)
+				shared = testenv.NewApp(t, backend, testenv.WithUploadStore(store))
 			}
 			t.Run(tt.name, func(t *testing.T) { run(t, shared) })
 		}

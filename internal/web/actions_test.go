@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -38,14 +36,15 @@ type actionCase struct {
 	check func(t *testing.T, app *testenv.App, c *client)
 }
 
-// runActions runs each case on each backend. A case that succeeds changes
+// runActions runs each case on each backend, with the uploads in a
+// directory and in S3. A case that succeeds changes
 // data, so it gets an app of its own and runs in parallel with the others.
 // A case that fails must change nothing (which is checked), so those share
 // one app per backend, one after the other, each starting from the sample
 // data as the last one left it: untouched. That keeps the suite fast.
 func runActions(t *testing.T, cases []actionCase) {
 	t.Helper()
-	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+	testenv.ForEachBackendAndStore(t, func(t *testing.T, backend, store string) {
 		t.Parallel()
 		var shared *testenv.App
 		clients := map[string]*client{}
@@ -53,7 +52,7 @@ func runActions(t *testing.T, cases []actionCase) {
 			if tc.status < 400 || len(tc.opts) > 0 {
 				t.Run(tc.name, func(t *testing.T) {
 					t.Parallel()
-					app := testenv.NewApp(t, backend, tc.opts...)
+					app := testenv.NewApp(t, backend, append([]testenv.AppOption{testenv.WithUploadStore(store)}, tc.opts...)...)
 					c := newClient(t, app)
 					if tc.user != "" {
 						c.login(tc.user, passwords[tc.user])
@@ -63,7 +62,7 @@ func runActions(t *testing.T, cases []actionCase) {
 				continue
 			}
 			if shared == nil {
-				shared = testenv.NewApp(t, backend)
+				shared = testenv.NewApp(t, backend, testenv.WithUploadStore(store))
 			}
 			t.Run(tc.name, func(t *testing.T) {
 				c := clients[tc.user]
@@ -148,11 +147,7 @@ func wantLikes(id int64, logname string, likes int, likes2 bool) func(*testing.T
 
 func fileExists(t *testing.T, app *testenv.App, name string) bool {
 	t.Helper()
-	_, err := os.Stat(filepath.Join(app.UploadDir, name))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		t.Fatal(err)
-	}
-	return err == nil
+	return app.HasUpload(t, name)
 }
 
 func follows(t *testing.T, app *testenv.App, follower, followee string) bool {

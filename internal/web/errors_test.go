@@ -43,12 +43,12 @@ func TestDatabaseFailures(t *testing.T) {
 			map[string]string{"operation": "edit_account", "fullname": "A", "email": "a@b.c"}},
 		{"sign up", "INSERT", "users", "", "/accounts/", signUpFields("newbie")},
 	}
-	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+	testenv.ForEachBackendAndStore(t, func(t *testing.T, backend, store string) {
 		t.Parallel()
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
-				app := testenv.NewApp(t, backend)
+				app := testenv.NewApp(t, backend, testenv.WithUploadStore(store))
 				c := newClient(t, app)
 				fields := map[string]string{}
 				if tt.user != "" {

@@ -12,9 +12,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 
@@ -306,26 +304,10 @@ func snapshot(t testing.TB, app *testenv.App) string {
 		t.Fatal(err)
 	}
 	b.WriteString("files:\n")
-	for _, f := range uploadFiles(t, app) {
+	for _, f := range app.UploadFiles(t) {
 		b.WriteString(f + "\n")
 	}
 	return b.String()
-}
-
-// uploadFiles lists the upload directory, temporary files included: a
-// failed request must not leave even those.
-func uploadFiles(t testing.TB, app *testenv.App) []string {
-	t.Helper()
-	entries, err := os.ReadDir(app.UploadDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range entries {
-		out = append(out, e.Name())
-	}
-	slices.Sort(out)
-	return out
 }
 
 // pngImage returns a small valid PNG.

@@ -98,6 +98,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	hd.Set("Content-Security-Policy", contentSecurityPolicy)
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "same-origin")
+	setRetryAfter(w, status)
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }

@@ -26,46 +26,32 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.serverError(w, r, err)
+		h.failWith(w, r, v, h.storeError(r, err))
 		return
 	}
 	defer f.Close()
 	// An upload's name is random and never given to other content, so
 	// browsers may keep it; private because only logged-in users may see it.
+	// The file goes through the app whatever the store, rather than as a
+	// redirect to a presigned object-store URL: the access rule above holds
+	// for every request, and the pages' CSP (img-src 'self') needs it.
+	// ServeContent answers conditional and range requests.
 	w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	// The type is the content's, not the name's: a variant made from an old
-	// WebP upload is a JPEG under a .webp name.
+	if tag := f.ETag(); tag != "" {
+		w.Header().Set("ETag", `"`+tag+`"`)
+	}
+	// The type is the content's, not the name's: a variant made from an
+	// upload stored before the image pipeline (a WebP, say) is a JPEG or
+	// PNG under the upload's extension.
 	var head [512]byte
 	n, _ := io.ReadFull(f, head[:])
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		h.serverError(w, r, err)
+		h.failWith(w, r, v, h.storeError(r, err))
 		return
 	}
 	w.Header().Set("Content-Type", http.DetectContentType(head[:n]))
 	http.ServeContent(w, r, name, f.ModTime(), f)
-}
-
-// formError is a mistake in what the user sent: it is answered with status
-// and msg, which says what to fix.
-type formError struct {
-	status int
-	msg    string
-}
-
-func (e *formError) Error() string { return e.msg }
-
-func badRequest(msg string) error { return &formError{http.StatusBadRequest, msg} }
-
-// failWith answers err: a formError with its status and message, anything
-// else as an internal error.
-func (h *Handler) failWith(w http.ResponseWriter, r *http.Request, v viewer, err error) {
-	var fe *formError
-	if errors.As(err, &fe) {
-		h.fail(w, r, v, fe.status, fe.msg)
-		return
-	}
-	h.serverError(w, r, err)
 }
 
 // saveUpload stores the form's picture (field `file`) and returns its new
@@ -97,7 +83,7 @@ func (h *Handler) saveUpload(r *http.Request, required bool) (string, error) {
 	case errors.Is(err, media.ErrTooManyPixels):
 		return "", badRequest("The picture is too big: " + strings.TrimPrefix(err.Error(), media.ErrTooManyPixels.Error()+": ") + ". Please choose a smaller one.")
 	case err != nil:
-		return "", err
+		return "", h.storeError(r, err)
 	}
 	return name, nil
 }

@@ -1,0 +1,61 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/insta485/insta485/internal/media"
+)
+
+// This file maps the site's errors to answers: mistakes in what the user
+// sent (formError, with the status and message to show) and a store that
+// is down (503), anything else being an internal error.
+
+// formError is answered with status and msg, which says what to do: a
+// mistake in what the user sent, or a store that is down.
+type formError struct {
+	status int
+	msg    string
+}
+
+func (e *formError) Error() string { return e.msg }
+
+func badRequest(msg string) error { return &formError{http.StatusBadRequest, msg} }
+
+// failWith answers err: a formError with its status and message, anything
+// else as an internal error.
+func (h *Handler) failWith(w http.ResponseWriter, r *http.Request, v viewer, err error) {
+	var fe *formError
+	if errors.As(err, &fe) {
+		h.fail(w, r, v, fe.status, fe.msg)
+		return
+	}
+	h.serverError(w, r, err)
+}
+
+// retryAfter is how long a 503 asks clients to wait, in seconds.
+const retryAfter = 30
+
+// errStoreUnavailable is the answer when the upload store cannot be
+// reached: nothing was stored and nothing changed, so trying again is safe.
+var errStoreUnavailable = &formError{http.StatusServiceUnavailable,
+	"Pictures cannot be stored or shown right now: the picture store is not reachable. Nothing was changed. Please try again in a minute."}
+
+// storeError turns an upload store that is down into errStoreUnavailable,
+// logged for the operator with the request id; other errors stay as they
+// are.
+func (h *Handler) storeError(r *http.Request, err error) error {
+	if !errors.Is(err, media.ErrUnavailable) {
+		return err
+	}
+	h.log().Warn("upload store unavailable", "id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
+	return errStoreUnavailable
+}
+
+// setRetryAfter tells clients of a 503 when to try again.
+func setRetryAfter(w http.ResponseWriter, status int) {
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+	}
+}
