@@ -111,3 +111,50 @@ func dirNames(t *testing.T, dir string) string {
 	}
 	return b.String()
 }
+
+// TestUploadsCheckOnS3 runs the check on a bucket of a real S3 server:
+// the same report and removal through the store interface. Not parallel:
+// the command reads the AWS_* variables from the process environment.
+func TestUploadsCheckOnS3(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+		srv := testenv.StartS3(t)
+		srv.SetEnv(t)
+		opts := testenv.NewDatabase(t, backend)
+		if out, err := dbTool(t, opts, srv.Spec, "create"); err != nil {
+			t.Fatalf("db create: %v\n%s", err, out)
+		}
+		ctx := context.Background()
+		store := srv.Open(t)
+		orphan, err := media.Save(ctx, store, bytes.NewReader(media.Landscape("orphan", 700)), "a.jpg", 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const gone = "2ec7cf8ae158b3b1f40065abfb33e81143707842.jpg"
+		if err := store.Delete(ctx, gone); err != nil {
+			t.Fatal(err)
+		}
+		check := func(args ...string) (string, error) {
+			var out, errOut bytes.Buffer
+			full := append([]string{"uploads", "check", "--database", opts.DSN, "--uploads", srv.Spec}, args...)
+			err := run(ctx, full, &out, &errOut)
+			return out.String() + errOut.String(), err
+		}
+		// Just stored: left alone by the default grace period.
+		out, err := check()
+		if exitCode(err) != 1 || strings.Contains(out, orphan) || !strings.Contains(out, "left alone: 3") || !strings.Contains(out, "missing (a row names it, the store lacks it): "+gone) {
+			t.Errorf("check: %v\n%s", err, out)
+		}
+		out, _ = check("--fix", "--grace", "0s")
+		for _, n := range []string{orphan, media.VariantName(orphan, 320), media.VariantName(orphan, 640)} {
+			if !strings.Contains(out, "removed orphan (no row named it): "+n) {
+				t.Errorf("check --fix did not remove %s:\n%s", n, out)
+			}
+			if _, err := store.Open(ctx, n); !errors.Is(err, media.ErrNotFound) {
+				t.Errorf("%s is still in the bucket: %v", n, err)
+			}
+		}
+		if n := len(objects(t, srv)); n != 7 {
+			t.Errorf("after check --fix the bucket holds %d uploads, want the 7 samples left", n)
+		}
+	})
+}

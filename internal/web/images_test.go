@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"context"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -21,9 +22,9 @@ import (
 // users only, like the upload itself.
 func TestUploadedPhotoIsUprightAndStripped(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+	testenv.ForEachBackendAndStore(t, func(t *testing.T, backend, store string) {
 		t.Parallel()
-		app := testenv.NewApp(t, backend)
+		app := testenv.NewApp(t, backend, testenv.WithUploadStore(store))
 		c := loggedIn(t, app, "awdeorio")
 		photo := testenv.WithEXIF(testenv.MarkedPhoto(t, 1600, 800), 6)
 		res := c.submit("/posts/?target=/", map[string]string{"operation": "create"}, &upload{"IMG_0001.JPG", photo})
@@ -105,9 +106,9 @@ func TestBadPicturesAreRefused(t *testing.T) {
 		{"bomb", "bomb.png", testenv.PNGHeader(20000, 20000), "20000×20000 pixels"},
 		{"png signature and random bytes", "x.png", append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{0xc3, 0x5a, 0x01}, 300)...), "must be a whole picture"},
 	}
-	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+	testenv.ForEachBackendAndStore(t, func(t *testing.T, backend, store string) {
 		t.Parallel()
-		app := testenv.NewApp(t, backend)
+		app := testenv.NewApp(t, backend, testenv.WithUploadStore(store))
 		c := loggedIn(t, app, "awdeorio")
 		for _, tc := range cases {
 			before := snapshot(t, app)
@@ -162,17 +163,18 @@ func TestPagesOfferVariants(t *testing.T) {
 // read is served in the variant's place.
 func TestOldUploadsGetVariantsOnDemand(t *testing.T) {
 	t.Parallel()
-	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+	testenv.ForEachBackendAndStore(t, func(t *testing.T, backend, store string) {
 		t.Parallel()
-		app := testenv.NewApp(t, backend)
+		app := testenv.NewApp(t, backend, testenv.WithUploadStore(store))
 		c := loggedIn(t, app, "jag")
 		// Post 4's picture as an old insta485 stored it: the bytes as
 		// uploaded, no variants.
+		ctx := context.Background()
 		old := testenv.MarkedPhoto(t, 900, 700)
-		for _, w := range media.VariantWidths {
-			os.Remove(filepath.Join(app.UploadDir, media.VariantName(post4Image, w)))
+		if err := media.Remove(ctx, app.Media, post4Image); err != nil {
+			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(app.UploadDir, post4Image), old, 0o644); err != nil {
+		if err := app.Media.Put(ctx, post4Image, bytes.NewReader(old)); err != nil {
 			t.Fatal(err)
 		}
 		res := c.get("/uploads/" + media.VariantName(post4Image, 320))
@@ -192,8 +194,12 @@ func TestOldUploadsGetVariantsOnDemand(t *testing.T) {
 
 		// An old upload that is not a whole picture: served as it is.
 		junk := append([]byte("\xFF\xD8\xFF\xE0"), bytes.Repeat([]byte{7}, 100)...)
-		os.WriteFile(filepath.Join(app.UploadDir, post4Image), junk, 0o644)
-		os.Remove(filepath.Join(app.UploadDir, media.VariantName(post4Image, 640)))
+		if err := app.Media.Put(ctx, post4Image, bytes.NewReader(junk)); err != nil {
+			t.Fatal(err)
+		}
+		if err := app.Media.Delete(ctx, media.VariantName(post4Image, 640)); err != nil {
+			t.Fatal(err)
+		}
 		if res := c.get("/uploads/" + media.VariantName(post4Image, 640)); res.Status != 200 || res.Body != string(junk) {
 			t.Errorf("variant of an unreadable old upload: %d, %d bytes", res.Status, len(res.Body))
 		}
