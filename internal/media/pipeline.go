@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"image"
 	"image/draw"
-	"image/gif"
 	"image/jpeg"
 	"image/png"
 	"runtime"
@@ -28,9 +27,9 @@ const (
 	MaxPixels = 50_000_000
 	// MaxFrames is the most frames an animated GIF may have.
 	MaxFrames = 300
-	// MaxGIFPixels bounds an animated GIF's frames × width × height, the
-	// memory its decoded frames take.
-	MaxGIFPixels = 60_000_000
+	// MaxGIFPixels bounds an animated GIF's frames × width × height: the
+	// memory its decoded frames take and the work of scaling them.
+	MaxGIFPixels = 30_000_000
 )
 
 // VariantWidths are the smaller copies stored beside every picture, named
@@ -188,122 +187,4 @@ func encodeStill(img image.Image, ext string) ([]byte, error) {
 		return nil, fmt.Errorf("encode picture: %w", err)
 	}
 	return buf.Bytes(), nil
-}
-
-// processGIF re-encodes a GIF frame by frame, scaled to MaxSide, keeping
-// its timing and loop count; comments and application blocks are dropped.
-func processGIF(data []byte) (*Picture, error) {
-	g, err := gif.DecodeAll(bytes.NewReader(data))
-	if err != nil || len(g.Image) == 0 {
-		return nil, ErrNotImage
-	}
-	w, h := g.Config.Width, g.Config.Height
-	tw, th := fit(w, h, MaxSide, MaxSide)
-	p := &Picture{Ext: ".gif", Width: tw, Height: th}
-	if p.Data, err = encodeGIF(scaleGIF(g, tw, th)); err != nil {
-		return nil, err
-	}
-	for _, vw := range VariantWidths {
-		v := Variant{Width: vw, Data: p.Data}
-		if vw < tw {
-			if v.Data, err = encodeGIF(scaleGIF(g, vw, scaledHeight(tw, th, vw))); err != nil {
-				return nil, err
-			}
-		}
-		p.Variants = append(p.Variants, v)
-	}
-	return p, nil
-}
-
-func encodeGIF(g *gif.GIF) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := gif.EncodeAll(&buf, g); err != nil {
-		return nil, fmt.Errorf("encode GIF: %w", err)
-	}
-	return buf.Bytes(), nil
-}
-
-// scaleGIF returns g at w×h. At its own size the frames are kept as they
-// are. Scaled, each frame is composed onto the canvas as a viewer would
-// (honouring each frame's disposal), the canvas is scaled and mapped back
-// to the frame's palette with dithering, and stored as a full frame.
-func scaleGIF(g *gif.GIF, w, h int) *gif.GIF {
-	out := &gif.GIF{Delay: g.Delay, LoopCount: g.LoopCount, Config: g.Config, BackgroundIndex: g.BackgroundIndex}
-	if w == g.Config.Width && h == g.Config.Height {
-		out.Image, out.Disposal = g.Image, g.Disposal
-		return out
-	}
-	out.Config.Width, out.Config.Height = w, h
-	canvas := image.NewRGBA(image.Rect(0, 0, g.Config.Width, g.Config.Height))
-	for i, fr := range g.Image {
-		var saved []byte
-		disposal := byte(0)
-		if i < len(g.Disposal) {
-			disposal = g.Disposal[i]
-		}
-		if disposal == gif.DisposalPrevious {
-			saved = append([]byte(nil), canvas.Pix...)
-		}
-		draw.Draw(canvas, fr.Bounds(), fr, fr.Bounds().Min, draw.Over)
-		// The decoder gives every frame its palette (its own or the global one).
-		frame := image.NewPaletted(image.Rect(0, 0, w, h), fr.Palette)
-		draw.FloydSteinberg.Draw(frame, frame.Bounds(), scaleRGBA(canvas, w, h), image.Point{})
-		out.Image = append(out.Image, frame)
-		out.Disposal = append(out.Disposal, gif.DisposalNone)
-		switch disposal {
-		case gif.DisposalBackground:
-			draw.Draw(canvas, fr.Bounds(), image.Transparent, image.Point{}, draw.Src)
-		case gif.DisposalPrevious:
-			copy(canvas.Pix, saved)
-		}
-	}
-	// Every frame carries its own palette now.
-	out.Config.ColorModel, out.BackgroundIndex = nil, 0
-	return out
-}
-
-// gifFrames counts a GIF's frames by walking its blocks without decoding
-// any, so that an animation of many tiny-to-store frames is refused before
-// they are all decoded. A malformed file returns what it counted so far;
-// the decoder then refuses it.
-func gifFrames(d []byte) int {
-	if len(d) < 13 {
-		return 0
-	}
-	i := 13
-	if d[10]&0x80 != 0 {
-		i += 3 << (d[10]&7 + 1)
-	}
-	frames := 0
-	skip := func(i int) int { // data sub-blocks up to the empty one
-		for i < len(d) {
-			n := int(d[i])
-			i++
-			if n == 0 {
-				return i
-			}
-			i += n
-		}
-		return len(d)
-	}
-	for i < len(d) {
-		switch d[i] {
-		case 0x21: // extension: label, sub-blocks
-			i = skip(i + 2)
-		case 0x2C: // image descriptor, local palette, LZW code size, data
-			if i+10 > len(d) {
-				return frames
-			}
-			flags := d[i+9]
-			i += 10
-			if flags&0x80 != 0 {
-				i += 3 << (flags&7 + 1)
-			}
-			i = skip(i + 1)
-			frames++
-		default: // trailer or garbage
-			return frames
-		}
-	}
-	return frames
 }
