@@ -196,43 +196,81 @@ func (m *paletteMap) nearest(r, g, b uint8) int {
 // they are all decoded. A malformed file returns what it counted so far;
 // the decoder then refuses it.
 func gifFrames(d []byte) int {
+	frames := 0
+	gifWalk(d, func(kind, _ byte, _ []byte) bool {
+		if kind == 0x2C {
+			frames++
+		}
+		return true
+	})
+	return frames
+}
+
+// gifHasMetadata reports whether a GIF has a comment, or an application
+// block other than the loop count (XMP, for one).
+func gifHasMetadata(d []byte) bool {
+	found := false
+	gifWalk(d, func(kind, label byte, first []byte) bool {
+		if kind == 0x21 && (label == 0xFE || label == 0xFF && string(first) != "NETSCAPE2.0") {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+// gifWalk calls fn for each block after a GIF's header: kind 0x2C for a
+// frame, 0x21 for an extension with its label and first data sub-block.
+// It stops when fn returns false, at the trailer, or at anything malformed.
+func gifWalk(d []byte, fn func(kind, label byte, first []byte) bool) {
 	if len(d) < 13 {
-		return 0
+		return
 	}
 	i := 13
 	if d[10]&0x80 != 0 {
 		i += 3 << (d[10]&7 + 1)
 	}
-	frames := 0
-	skip := func(i int) int { // data sub-blocks up to the empty one
+	// subBlocks skips data sub-blocks up to the empty one, returning the
+	// first.
+	subBlocks := func() []byte {
+		var first []byte
 		for i < len(d) {
 			n := int(d[i])
 			i++
 			if n == 0 {
-				return i
+				break
+			}
+			if first == nil && i+n <= len(d) {
+				first = d[i : i+n]
 			}
 			i += n
 		}
-		return len(d)
+		return first
 	}
-	for i < len(d) {
-		switch d[i] {
+	for i+1 < len(d) {
+		switch kind := d[i]; kind {
 		case 0x21: // extension: label, sub-blocks
-			i = skip(i + 2)
+			label := d[i+1]
+			i += 2
+			if !fn(kind, label, subBlocks()) {
+				return
+			}
 		case 0x2C: // image descriptor, local palette, LZW code size, data
 			if i+10 > len(d) {
-				return frames
+				return
 			}
 			flags := d[i+9]
 			i += 10
 			if flags&0x80 != 0 {
 				i += 3 << (flags&7 + 1)
 			}
-			i = skip(i + 1)
-			frames++
+			i++
+			subBlocks()
+			if !fn(kind, 0, nil) {
+				return
+			}
 		default: // trailer or garbage
-			return frames
+			return
 		}
 	}
-	return frames
 }
