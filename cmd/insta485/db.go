@@ -15,10 +15,10 @@ import (
 )
 
 // dbFlags are the settings the db commands use.
-var dbFlags = []string{"database", "db-password", "db-password-file", "db-sslmode", "db-sslrootcert", "uploads"}
+var dbFlags = []string{"database", "db-password", "db-password-file", "db-sslmode", "db-sslrootcert", "db-connect-timeout", "db-statement-timeout", "db-prepared-statements", "uploads"}
 
 func db(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const dbUsage = "Usage: insta485 db (create|destroy|reset|dump|random|migrate) [flags]"
+	const dbUsage = "Usage: insta485 db (create|destroy|reset|dump|random|migrate|copy) [flags]"
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, dbUsage)
 		return usageError{"no db command given"}
@@ -40,12 +40,17 @@ func db(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.IntVar(&images, "images", 100, "distinct images to generate; posts beyond this share them")
 		fs.Int64Var(&seed, "seed", time.Now().UnixNano(), "seed for repeatable data")
 	}
+	var from, uploadsFrom string
+	if verb == "copy" {
+		fs.StringVar(&from, "from", "", "the SQLite database file to copy from (required)")
+		fs.StringVar(&uploadsFrom, "uploads-from", "", "the old site's upload directory (or s3://BUCKET[/PREFIX]): copy the files the rows name into the upload store")
+	}
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: insta485 db %s [flags]\n\nFlags:\n", verb)
 		fs.PrintDefaults()
 	}
 	switch verb {
-	case "create", "destroy", "reset", "dump", "random", "migrate":
+	case "create", "destroy", "reset", "dump", "random", "migrate", "copy":
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, dbUsage)
 		return nil
@@ -72,6 +77,8 @@ func db(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	switch verb {
+	case "copy":
+		return copyFrom(ctx, opts, uploads, from, uploadsFrom, cfg.Uploads, stdout, stderr)
 	case "create":
 		return createWithSample(ctx, opts, uploads)
 	case "destroy":
@@ -110,7 +117,7 @@ func db(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func connectForTool(ctx context.Context, opts storage.Options) (*storage.Store, error) {
 	s, err := storage.Open(ctx, opts)
 	if err == nil || errors.Is(err, storage.ErrNoSchema) {
-		return s, nil
+		return s, err // nothing to migrate from: the message says db create
 	}
 	// Open refuses a schema that is behind; migrate is what fixes that.
 	if s, cerr := storage.Connect(ctx, opts); cerr == nil {
@@ -129,6 +136,9 @@ func createWithSample(ctx context.Context, opts storage.Options, uploads media.S
 		return err
 	} else if ok {
 		return storage.ErrExists
+	}
+	if err := storage.CheckCreate(ctx, opts); err != nil {
+		return err
 	}
 	profiles, posts := storage.SampleImages()
 	err := media.WriteSample(ctx, uploads, profiles, posts)

@@ -26,6 +26,7 @@ Usage:
       dump      print every table's rows
       random    add generated posts (and, with flags, users, follows, likes, comments)
       migrate   apply schema migrations this version needs
+      copy      copy a whole SQLite database into the configured one (--from PATH)
   insta485 uploads copy --from SRC
                                   copy every uploaded image from the store SRC
                                   (a directory or s3://BUCKET[/PREFIX]) into --uploads

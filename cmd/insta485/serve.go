@@ -6,10 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 
 	"github.com/insta485/insta485/internal/app"
 	"github.com/insta485/insta485/internal/config"
 	"github.com/insta485/insta485/internal/media"
+	"github.com/insta485/insta485/internal/metrics"
 	"github.com/insta485/insta485/internal/server"
 	"github.com/insta485/insta485/internal/storage"
 )
@@ -37,6 +39,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	opts.Log = log
 	uploads, err := media.Open(ctx, cfg.Uploads)
 	if err != nil {
 		return err
@@ -59,7 +62,46 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer store.Close()
-	log.Info("database ready", "backend", store.Backend())
-	h := app.New(app.Deps{Store: store, Media: uploads, Secret: secret, MaxUpload: cfg.MaxUploadBytes, Log: log})
-	return server.Run(ctx, cfg.Addr, h, log)
+	log.Info("database ready", "backend", store.Backend(), "read_replicas", len(opts.Replicas))
+	if w := storage.TLSWarning(opts); w != "" {
+		log.Warn(w)
+	}
+	if n, err := writeMissingSampleImages(ctx, store, uploads); err != nil {
+		log.Warn("could not write the sample pictures the database names", "err", err)
+	} else if n > 0 {
+		log.Info("wrote the sample pictures the database names and the upload store lacked", "count", n)
+	}
+	deps := app.Deps{Store: store, Media: uploads, Secret: secret, MaxUpload: cfg.MaxUploadBytes, Log: log}
+	if cfg.MetricsAddr == "" {
+		return server.Run(ctx, cfg.Addr, app.New(deps), log)
+	}
+	deps.Metrics = metrics.New()
+	h := app.New(deps)
+	// The site and the metrics listener stop together: a signal stops
+	// both, and either failing (a port in use) stops the other.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	metricsMux := http.NewServeMux()
+	metricsMux.Handle("GET /metrics", deps.Metrics.Handler(log))
+	errc := make(chan error, 1)
+	go func() {
+		err := server.RunMetrics(ctx, cfg.MetricsAddr, metricsMux, log)
+		cancel()
+		errc <- err
+	}()
+	err = server.Run(ctx, cfg.Addr, h, log)
+	cancel()
+	return errors.Join(err, <-errc)
+}
+
+// writeMissingSampleImages writes the sample pictures that rows name and
+// the upload store lacks: a database loaded by hand with sql/data.sql names
+// them, but psql cannot write pictures.
+func writeMissingSampleImages(ctx context.Context, store *storage.Store, uploads media.Store) (int, error) {
+	profiles, posts := storage.SampleImages()
+	used, err := store.FilenamesInUse(ctx, append(append([]string{}, profiles...), posts...))
+	if err != nil {
+		return 0, err
+	}
+	return media.WriteMissingSample(ctx, uploads, profiles, posts, func(name string) bool { return used[name] })
 }

@@ -177,3 +177,35 @@ func TestConcurrentFirstLoginsShareOneUpgradedHash(t *testing.T) {
 		}
 	})
 }
+
+// TestWrittenMark: the read-your-writes cookie round-trips its WAL
+// position, and a forged, altered, foreign or expired one is refused.
+func TestWrittenMark(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	s := auth.NewSessionsAt([]byte("a secret key of at least 32 characters"), func() time.Time { return now })
+	lsn, _ := storage.ParseLSN("16/B374D848")
+	v := s.IssueWritten(lsn)
+	if got, err := s.ParseWritten(v); err != nil || got != lsn {
+		t.Fatalf("ParseWritten(IssueWritten(%v)) = %v, %v", lsn, got, err)
+	}
+	other := auth.NewSessionsAt([]byte("another secret key, also 32+ characters"), func() time.Time { return now })
+	later := auth.NewSessionsAt([]byte("a secret key of at least 32 characters"), func() time.Time { return now.Add(auth.WrittenTTL + time.Second) })
+	parts := strings.Split(v, ".")
+	for name, bad := range map[string]string{
+		"other key": other.IssueWritten(lsn),
+		"altered":   "ffffffffff." + parts[1] + "." + parts[2],
+		"malformed": "nonsense",
+		"empty":     "",
+	} {
+		if _, err := s.ParseWritten(bad); err == nil {
+			t.Errorf("%s mark %q accepted", name, bad)
+		}
+	}
+	if _, err := later.ParseWritten(v); err == nil {
+		t.Error("an expired mark was accepted")
+	}
+	c := s.WrittenCookie(httptest.NewRequest("GET", "https://example.com/", nil), v)
+	if c.Name != auth.WrittenCookieName || !c.HttpOnly || !c.Secure || c.MaxAge != int(auth.WrittenTTL.Seconds()) {
+		t.Errorf("cookie = %+v", c)
+	}
+}

@@ -49,8 +49,9 @@ func (a *Authenticator) Login(ctx context.Context, username, password string) (s
 		err := a.Store.ReplacePassword(ctx, u.Username, u.Password, h)
 		if errors.Is(err, storage.ErrConflict) {
 			// A concurrent login upgraded it first: use theirs, so both
-			// sessions are bound to the hash that is stored.
-			return a.Store.User(ctx, u.Username)
+			// sessions are bound to the hash that is stored, read from
+			// the primary: a replica may not have replayed theirs yet.
+			return a.Store.User(storage.FromPrimary(ctx), u.Username)
 		}
 		if err != nil {
 			return storage.User{}, err

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/insta485/insta485/internal/storage"
 )
@@ -27,12 +28,23 @@ type Config struct {
 	DBSSLMode      string
 	DBSSLRootCert  string
 	DBMaxConns     int
-	Uploads        string
-	SecretKey      string
-	SecretKeyFile  string
-	Addr           string
-	MaxUploadBytes int64
-	LogFormat      string
+	// DBConnectTimeout and DBStatementTimeout bound connecting to
+	// PostgreSQL and each statement (0: no statement timeout).
+	DBConnectTimeout   time.Duration
+	DBStatementTimeout time.Duration
+	// DBPreparedStatements opts out of pooler-safe unnamed statements.
+	DBPreparedStatements bool
+	// DatabaseReplicas is a comma-separated list of postgres:// URLs of
+	// read replicas; DBReplicaMaxLag bounds how far behind one may serve.
+	DatabaseReplicas string
+	DBReplicaMaxLag  time.Duration
+	Uploads          string
+	SecretKey        string
+	SecretKeyFile    string
+	Addr             string
+	MetricsAddr      string
+	MaxUploadBytes   int64
+	LogFormat        string
 }
 
 // Setting describes one setting for flags, the environment and the README.
@@ -48,10 +60,16 @@ var Settings = []Setting{
 	{"db-sslmode", "INSTA485_DB_SSLMODE", "", "PostgreSQL TLS mode: disable, require, verify-ca or verify-full (use verify-full for a managed server)"},
 	{"db-sslrootcert", "INSTA485_DB_SSLROOTCERT", "", "CA bundle file to verify the PostgreSQL server's certificate (for AWS RDS, the region's bundle)"},
 	{"db-max-conns", "INSTA485_DB_MAX_CONNS", "0", "database connection pool size (0: 10 on PostgreSQL, 2 per core for SQLite readers)"},
+	{"db-connect-timeout", "INSTA485_DB_CONNECT_TIMEOUT", "10s", "how long connecting to PostgreSQL (TLS and login included) may take before it fails; a connect_timeout in the URL or PGCONNECT_TIMEOUT wins"},
+	{"db-statement-timeout", "INSTA485_DB_STATEMENT_TIMEOUT", "0s", "cancel a PostgreSQL statement that runs longer than this (0s: never); enforced by insta485, so it works behind PgBouncer"},
+	{"db-prepared-statements", "INSTA485_DB_PREPARED_STATEMENTS", "false", "cache prepared statements on each PostgreSQL connection: saves planning time on a direct connection, but breaks PgBouncer transaction mode and RDS Proxy"},
+	{"database-replicas", "INSTA485_DATABASE_REPLICAS", "", "comma-separated postgres:// URLs of read-only streaming replicas of the database; reads go there when they have replayed the reader's own last write, else to the primary (same password, TLS mode and CA bundle as the primary)"},
+	{"database-replica-max-lag", "INSTA485_DATABASE_REPLICA_MAX_LAG", "30s", "a replica further behind the primary than this serves no reads until it catches up (at most 10m)"},
 	{"uploads", "INSTA485_UPLOADS", "var/uploads", "upload store: a directory, or s3://BUCKET[/PREFIX] for S3-compatible object storage (endpoint, region and keys from the standard AWS_* settings)"},
 	{"secret-key", "INSTA485_SECRET_KEY", "", "key signing sessions and CSRF tokens; every app server of one site must share it (at least 32 characters)"},
 	{"secret-key-file", "INSTA485_SECRET_KEY_FILE", "var/secret_key", "file holding the secret key; created with a random key when missing and no key is given"},
 	{"addr", "INSTA485_ADDR", ":8000", "address to listen on"},
+	{"metrics-addr", "INSTA485_METRICS_ADDR", "", "address serving Prometheus metrics at /metrics, on a listener of its own (e.g. 127.0.0.1:9485); empty: no metrics"},
 	{"max-upload-bytes", "INSTA485_MAX_UPLOAD_BYTES", "16777216", "largest accepted upload, in bytes (16 MiB); larger gets 413"},
 	{"log-format", "INSTA485_LOG_FORMAT", "text", "log format: text or json"},
 }
@@ -89,6 +107,20 @@ func (c *Config) Register(fs *flag.FlagSet, flags ...string) {
 		case "db-max-conns":
 			fs.Func(s.Flag, usage+" (default "+def+")", intSetter(&c.DBMaxConns))
 			_ = intSetter(&c.DBMaxConns)(def)
+		case "db-connect-timeout":
+			fs.Func(s.Flag, usage+" (default "+def+")", durationSetter(&c.DBConnectTimeout))
+			_ = durationSetter(&c.DBConnectTimeout)(def)
+		case "db-statement-timeout":
+			fs.Func(s.Flag, usage+" (default "+def+")", durationSetter(&c.DBStatementTimeout))
+			_ = durationSetter(&c.DBStatementTimeout)(def)
+		case "db-prepared-statements":
+			b, _ := strconv.ParseBool(def)
+			fs.BoolVar(&c.DBPreparedStatements, s.Flag, b, usage)
+		case "database-replicas":
+			fs.StringVar(&c.DatabaseReplicas, s.Flag, def, usage)
+		case "database-replica-max-lag":
+			fs.Func(s.Flag, usage+" (default "+def+")", durationSetter(&c.DBReplicaMaxLag))
+			_ = durationSetter(&c.DBReplicaMaxLag)(def)
 		case "uploads":
 			fs.StringVar(&c.Uploads, s.Flag, def, usage)
 		case "secret-key":
@@ -97,6 +129,8 @@ func (c *Config) Register(fs *flag.FlagSet, flags ...string) {
 			fs.StringVar(&c.SecretKeyFile, s.Flag, def, usage)
 		case "addr":
 			fs.StringVar(&c.Addr, s.Flag, def, usage)
+		case "metrics-addr":
+			fs.StringVar(&c.MetricsAddr, s.Flag, def, usage)
 		case "max-upload-bytes":
 			fs.Func(s.Flag, usage+" (default "+def+")", func(v string) error {
 				n, err := strconv.ParseInt(v, 10, 64)
@@ -136,6 +170,17 @@ func intSetter(dst *int) func(string) error {
 	}
 }
 
+func durationSetter(dst *time.Duration) func(string) error {
+	return func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return fmt.Errorf("want a duration such as 10s or 1m30s, got %q", v)
+		}
+		*dst = d
+		return nil
+	}
+}
+
 // classicPostgresURL builds a URL from POSTGRESQL_DATABASE_HOST, _PORT,
 // _USER and _DB. The password is passed separately so it never sits in a
 // string that could be logged.
@@ -157,11 +202,16 @@ func classicPostgresURL() string {
 
 // Storage returns the options that open the configured database.
 func (c *Config) Storage() (storage.Options, error) {
-	opts := storage.Options{DSN: c.Database, Password: c.DBPassword, MaxConns: c.DBMaxConns}
+	opts := storage.Options{DSN: c.Database, Password: c.DBPassword, MaxConns: c.DBMaxConns,
+		ConnectTimeout: c.DBConnectTimeout, StatementTimeout: c.DBStatementTimeout,
+		PreparedStatements: c.DBPreparedStatements}
 	if c.Database == "" {
 		return opts, errors.New("no database configured: set --database or INSTA485_DATABASE")
 	}
 	if !storage.IsPostgres(c.Database) {
+		if strings.TrimSpace(c.DatabaseReplicas) != "" {
+			return opts, errors.New("read replicas (--database-replicas) need a PostgreSQL --database, not an SQLite file")
+		}
 		return opts, nil
 	}
 	if c.DBPasswordFile != "" {
@@ -171,28 +221,55 @@ func (c *Config) Storage() (storage.Options, error) {
 		}
 		opts.Password = strings.TrimRight(string(b), "\r\n")
 	}
-	u, err := url.Parse(c.Database)
+	dsn, err := c.withTLS(c.Database)
 	if err != nil {
-		return opts, errors.New("the database URL is malformed: expected postgres://user@host:port/dbname")
+		return opts, err
+	}
+	opts.DSN = dsn
+	for _, r := range strings.Split(c.DatabaseReplicas, ",") {
+		if r = strings.TrimSpace(r); r == "" {
+			continue
+		}
+		if !storage.IsPostgres(r) {
+			return opts, errors.New("a read replica is not a postgres:// URL: list them as postgres://user@host:port/dbname, comma-separated")
+		}
+		dsn, err := c.withTLS(r)
+		if err != nil {
+			return opts, fmt.Errorf("read replica: %w", err)
+		}
+		opts.Replicas = append(opts.Replicas, dsn)
+	}
+	if c.DBReplicaMaxLag > 10*time.Minute {
+		return opts, fmt.Errorf("--database-replica-max-lag %s is too long: at most 10m (a client's own writes are tracked for %s)", c.DBReplicaMaxLag, 15*time.Minute)
+	}
+	opts.ReplicaMaxLag = c.DBReplicaMaxLag
+	return opts, nil
+}
+
+// withTLS applies the TLS mode and CA bundle settings to a PostgreSQL URL:
+// the primary's and every replica's alike.
+func (c *Config) withTLS(dsn string) (string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", errors.New("the database URL is malformed: expected postgres://user@host:port/dbname")
 	}
 	q := u.Query()
 	if c.DBSSLMode != "" {
 		switch c.DBSSLMode {
 		case "disable", "allow", "prefer", "require", "verify-ca", "verify-full":
 		default:
-			return opts, fmt.Errorf("unknown TLS mode %q: use disable, require, verify-ca or verify-full", c.DBSSLMode)
+			return "", fmt.Errorf("unknown TLS mode %q: use disable, require, verify-ca or verify-full", c.DBSSLMode)
 		}
 		q.Set("sslmode", c.DBSSLMode)
 	}
 	if c.DBSSLRootCert != "" {
 		if _, err := os.Stat(c.DBSSLRootCert); err != nil {
-			return opts, fmt.Errorf("the CA bundle %s cannot be read: %w", c.DBSSLRootCert, err)
+			return "", fmt.Errorf("the CA bundle %s cannot be read: %w", c.DBSSLRootCert, err)
 		}
 		q.Set("sslrootcert", c.DBSSLRootCert)
 	}
 	u.RawQuery = q.Encode()
-	opts.DSN = u.String()
-	return opts, nil
+	return u.String(), nil
 }
 
 // Secret returns the key signing sessions: SecretKey when set, otherwise

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func parse(t *testing.T, args ...string) *Config {
@@ -138,6 +139,65 @@ func TestREADMEDocumentsEverySetting(t *testing.T) {
 	for _, s := range Settings {
 		if !strings.Contains(string(readme), "`"+s.Env+"`") || !strings.Contains(string(readme), "`--"+s.Flag+"`") {
 			t.Errorf("README.md does not document %s / --%s", s.Env, s.Flag)
+		}
+	}
+}
+
+func TestDatabaseTimeouts(t *testing.T) {
+	t.Setenv("INSTA485_DATABASE", "postgres://app@db.example.com/insta485")
+	c := parse(t)
+	opts, err := c.Storage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.ConnectTimeout != 10*time.Second || opts.StatementTimeout != 0 {
+		t.Errorf("default timeouts: connect %s, statement %s; want 10s and none", opts.ConnectTimeout, opts.StatementTimeout)
+	}
+	t.Setenv("INSTA485_DB_STATEMENT_TIMEOUT", "30s")
+	if opts, _ := parse(t, "--db-connect-timeout", "3s").Storage(); opts.ConnectTimeout != 3*time.Second || opts.StatementTimeout != 30*time.Second {
+		t.Errorf("timeouts from a flag and the environment: connect %s, statement %s", opts.ConnectTimeout, opts.StatementTimeout)
+	}
+	var c2 Config
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c2.Register(fs)
+	if err := fs.Parse([]string{"--db-connect-timeout", "ten"}); err == nil || !strings.Contains(err.Error(), "duration") {
+		t.Errorf("a bad duration = %v, want an error asking for a duration", err)
+	}
+}
+
+// TestDatabaseReplicas: replicas get the primary's TLS settings, the lag
+// bound is passed on, and replicas without a PostgreSQL primary or that
+// are not postgres:// URLs are refused with a message.
+func TestDatabaseReplicas(t *testing.T) {
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	os.WriteFile(ca, []byte("-----BEGIN CERTIFICATE-----\n"), 0o644)
+	c := parse(t, "--database", "postgres://app@primary.example.com/insta485", "--db-sslmode", "verify-full", "--db-sslrootcert", ca,
+		"--database-replicas", "postgres://app@r1.example.com/insta485, postgres://app@r2.example.com/insta485",
+		"--database-replica-max-lag", "5s")
+	opts, err := c.Storage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(opts.Replicas) != 2 || opts.ReplicaMaxLag != 5*time.Second {
+		t.Fatalf("opts = %+v", opts)
+	}
+	for _, r := range opts.Replicas {
+		if !strings.HasPrefix(r, "postgres://app@r") || !strings.Contains(r, "sslmode=verify-full") || !strings.Contains(r, "sslrootcert=") {
+			t.Errorf("replica URL %q lacks the primary's TLS settings", r)
+		}
+	}
+	if d := parse(t).DBReplicaMaxLag; d != 30*time.Second {
+		t.Errorf("default max lag = %s, want 30s", d)
+	}
+	for _, bad := range [][]string{
+		{"--database", "var/x.sqlite3", "--database-replicas", "postgres://a@b/c"},
+		{"--database", "postgres://a@b/c", "--database-replicas", "mysql://a@b/c"},
+		{"--database", "postgres://a@b/c", "--database-replicas", "postgres://a@r/c", "--database-replica-max-lag", "1h"},
+	} {
+		if _, err := parse(t, bad...).Storage(); err == nil {
+			t.Errorf("%v: no error", bad)
 		}
 	}
 }

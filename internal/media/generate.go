@@ -3,6 +3,7 @@ package media
 import (
 	"bytes"
 	"context"
+	"errors"
 	"hash/fnv"
 	"image"
 	"image/color"
@@ -134,15 +135,49 @@ func encode(img image.Image) []byte {
 // palette so that all of them look different. They go through the upload
 // pipeline (PutPicture), so they have the same width variants as uploads.
 func WriteSample(ctx context.Context, store Store, profiles, posts []string) error {
-	for i, n := range profiles {
-		if err := PutPicture(ctx, store, n, avatar(i, 320)); err != nil {
+	_, err := writeSample(ctx, store, profiles, posts, func(string) (bool, error) { return true, nil })
+	return err
+}
+
+// WriteMissingSample stores the sample pictures that want accepts and the
+// store lacks, the same pictures WriteSample makes, and returns how many it
+// wrote: for a database loaded by hand (psql -f sql/data.sql), whose rows
+// name sample pictures no tool wrote.
+func WriteMissingSample(ctx context.Context, store Store, profiles, posts []string, want func(name string) bool) (int, error) {
+	return writeSample(ctx, store, profiles, posts, func(name string) (bool, error) {
+		if !want(name) {
+			return false, nil
+		}
+		f, err := store.Open(ctx, name)
+		if errors.Is(err, ErrNotFound) {
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		return false, f.Close()
+	})
+}
+
+func writeSample(ctx context.Context, store Store, profiles, posts []string, write func(name string) (bool, error)) (int, error) {
+	n := 0
+	put := func(name string, img func() []byte) error {
+		ok, err := write(name)
+		if err != nil || !ok {
 			return err
 		}
+		n++
+		return PutPicture(ctx, store, name, img())
 	}
-	for i, n := range posts {
-		if err := PutPicture(ctx, store, n, landscape(seedOf(n), len(profiles)+i, 640)); err != nil {
-			return err
+	for i, name := range profiles {
+		if err := put(name, func() []byte { return avatar(i, 320) }); err != nil {
+			return n, err
 		}
 	}
-	return nil
+	for i, name := range posts {
+		if err := put(name, func() []byte { return landscape(seedOf(name), len(profiles)+i, 640) }); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }

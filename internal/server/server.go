@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/insta485/insta485/internal/storage"
@@ -24,8 +25,18 @@ type Registrar interface {
 	Register(mux *http.ServeMux)
 }
 
-// New returns the whole application as one handler.
-func New(store *storage.Store, log *slog.Logger, parts ...Registrar) http.Handler {
+// Observer watches every request, for metrics. RequestStarted is called
+// when a request arrives and RequestDone when its response is written, with
+// the route pattern that served it ("GET /api/v1/posts/{postid}/"; empty
+// when no route matched), the status and how long it took.
+type Observer interface {
+	RequestStarted()
+	RequestDone(method, pattern string, status int, elapsed time.Duration)
+}
+
+// New returns the whole application as one handler; obs, when not nil, is
+// told about every request.
+func New(store *storage.Store, log *slog.Logger, obs Observer, parts ...Registrar) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -46,7 +57,7 @@ func New(store *storage.Store, log *slog.Logger, parts ...Registrar) http.Handle
 	for _, p := range parts {
 		p.Register(mux)
 	}
-	return withRequestLog(log, recoverPanics(log, apiPathsStayJSON(mux)))
+	return withRequestLog(log, obs, recoverPanics(log, apiPathsStayJSON(mux)))
 }
 
 // apiPathsStayJSON answers an API path that is not in clean form (a double
@@ -106,18 +117,58 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// withRequestLog gives every request an id (X-Request-Id, echoed back) and
-// logs it when it is done.
-func withRequestLog(log *slog.Logger, next http.Handler) http.Handler {
+// withRequestLog gives every request an id (X-Request-Id, echoed back; a
+// well-formed one set by the load balancer is kept, so its logs and ours
+// name a request alike) and logs it when it is done, with the route
+// pattern that served it. obs, when not nil, sees the same.
+func withRequestLog(log *slog.Logger, obs Observer, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := newRequestID()
+		if obs != nil {
+			obs.RequestStarted()
+		}
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID(id) {
+			id = newRequestID()
+		}
 		w.Header().Set("X-Request-Id", id)
 		rec := &statusRecorder{ResponseWriter: w}
-		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
-		log.Info("request", "id", id, "method", r.Method, "path", r.URL.Path,
-			"status", rec.status, "bytes", rec.bytes, "duration", time.Since(start).Round(time.Microsecond))
+		// The mux sets Pattern on the request it routes: this one, since
+		// the handlers in between pass it on as it is.
+		inner := r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+		defer func() {
+			// Also when a handler aborts with http.ErrAbortHandler: the
+			// request is then logged before the panic goes on.
+			status := rec.status
+			if status == 0 {
+				status = http.StatusOK // a handler that wrote nothing
+			}
+			elapsed := time.Since(start)
+			if obs != nil {
+				obs.RequestDone(r.Method, inner.Pattern, status, elapsed)
+			}
+			log.Info("request", "id", id, "method", r.Method, "path", r.URL.Path, "route", inner.Pattern,
+				"status", status, "bytes", rec.bytes,
+				"duration", elapsed.Round(time.Microsecond).String(),
+				"duration_ms", float64(elapsed.Microseconds())/1000)
+		}()
+		next.ServeHTTP(rec, inner)
 	})
+}
+
+// validRequestID accepts the ids proxies generate (nginx's $request_id is
+// 32 hex digits; others use UUIDs): short, and nothing a log line could
+// be forged with.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // recoverPanics turns a panic into a logged error with the request id and a
@@ -164,8 +215,19 @@ func InternalError(w http.ResponseWriter, r *http.Request) {
 }
 
 // Run serves h on addr until ctx is cancelled, then stops taking new
-// connections and lets in-flight requests finish (up to 20 seconds).
+// connections (serving those the kernel already took, see closeDrained)
+// and lets in-flight requests finish (up to 20 seconds).
 func Run(ctx context.Context, addr string, h http.Handler, log *slog.Logger) error {
+	return run(ctx, "insta485", addr, h, log)
+}
+
+// RunMetrics serves the metrics handler h on its own listener at addr, so
+// that it can be kept off the public network, until ctx is cancelled.
+func RunMetrics(ctx context.Context, addr string, h http.Handler, log *slog.Logger) error {
+	return run(ctx, "metrics", addr, h, log)
+}
+
+func run(ctx context.Context, name, addr string, h http.Handler, log *slog.Logger) error {
 	srv := &http.Server{
 		Addr:              addr,
 		Handler:           h,
@@ -175,24 +237,94 @@ func Run(ctx context.Context, addr string, h http.Handler, log *slog.Logger) err
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
+		return fmt.Errorf("%s: listen on %s: %w", name, addr, err)
 	}
-	log.Info("insta485 listening", "addr", ln.Addr().String())
+	return serve(ctx, name, srv, ln, log)
+}
+
+// serve runs srv on ln until ctx is cancelled, then stops gracefully:
+// it stops taking connections, serves every request already sent to it,
+// and returns when all are answered (or after 20 seconds).
+//
+// It does not use http.Server.Shutdown, which drops a connection whose
+// request had not been read when shutdown began (net/http closes it
+// unanswered); behind a load balancer that connection carries a request
+// the balancer may not retry, such as a POST.
+func serve(ctx context.Context, name string, srv *http.Server, ln net.Listener, log *slog.Logger) error {
+	conns := &connTracker{states: map[net.Conn]http.ConnState{}}
+	srv.ConnState = conns.track
+	// closeDrained closes the listener itself; Serve's own close must then
+	// not fail.
+	once := &onceCloseListener{Listener: ln}
+	log.Info(name+" listening", "addr", ln.Addr().String())
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(once) }()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: finishing in-flight requests")
-	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	log.Info(name + " shutting down: finishing in-flight requests")
+	// Every response from now on closes its connection.
+	srv.SetKeepAlivesEnabled(false)
+	closeDrained(ln, once.Close, 2*time.Second)
+	if err := <-errc; err != nil && !errors.Is(err, net.ErrClosed) {
 		return err
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+	deadline := time.Now().Add(20 * time.Second)
+	for !conns.quiet() {
+		if time.Now().After(deadline) {
+			log.Warn(name + " stopping with requests still in flight after 20 s")
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := srv.Close(); err != nil {
 		return err
 	}
+	log.Info(name + " stopped")
 	return nil
+}
+
+// connTracker knows the state of every open connection of a server.
+type connTracker struct {
+	mu     sync.Mutex
+	states map[net.Conn]http.ConnState
+}
+
+func (t *connTracker) track(c net.Conn, st http.ConnState) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch st {
+	case http.StateClosed, http.StateHijacked:
+		delete(t.states, c)
+	default:
+		t.states[c] = st
+	}
+}
+
+// quiet closes idle keep-alive connections (they carry no request) and
+// reports whether no connection is left: none reading or serving a request.
+func (t *connTracker) quiet() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for c, st := range t.states {
+		if st == http.StateIdle {
+			c.Close()
+			delete(t.states, c)
+		}
+	}
+	return len(t.states) == 0
+}
+
+// onceCloseListener closes its listener once; later calls succeed.
+type onceCloseListener struct {
+	net.Listener
+	once sync.Once
+	err  error
+}
+
+func (l *onceCloseListener) Close() error {
+	l.once.Do(func() { l.err = l.Listener.Close() })
+	return l.err
 }

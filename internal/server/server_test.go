@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/insta485/insta485/internal/server"
 	"github.com/insta485/insta485/internal/testenv"
@@ -25,7 +26,7 @@ func TestServerShell(t *testing.T) {
 		t.Parallel()
 		store := testenv.NewStore(t, backend)
 		var logs strings.Builder
-		srv := httptest.NewServer(server.New(store, slog.New(slog.NewTextHandler(&logs, nil)), panicking{}))
+		srv := httptest.NewServer(server.New(store, slog.New(slog.NewTextHandler(&logs, nil)), nil, panicking{}))
 		defer srv.Close()
 		cases := []struct {
 			path, wantType, wantBody string
@@ -65,4 +66,48 @@ func TestServerShell(t *testing.T) {
 			t.Errorf("the panic was not logged:\n%s", logs.String())
 		}
 	})
+}
+
+// TestRequestLog checks what an access log line carries, in JSON: the
+// request id (one a proxy sent is kept), the route pattern, the status and
+// a duration a person can read.
+func TestRequestLog(t *testing.T) {
+	store := testenv.NewStore(t, "sqlite")
+	var logs strings.Builder
+	srv := httptest.NewServer(server.New(store, slog.New(slog.NewJSONHandler(&logs, nil)), nil))
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/healthz", nil)
+	req.Header.Set("X-Request-Id", "0123456789abcdef0123456789abcdef")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if got := res.Header.Get("X-Request-Id"); got != "0123456789abcdef0123456789abcdef" {
+		t.Errorf("X-Request-Id = %q, want the one the proxy sent", got)
+	}
+	req, _ = http.NewRequest("GET", srv.URL+"/healthz", nil)
+	req.Header.Set("X-Request-Id", "forged id=\"x\"")
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if got := res.Header.Get("X-Request-Id"); got == "" || strings.Contains(got, "forged") {
+		t.Errorf("X-Request-Id = %q, want a fresh id instead of a malformed one", got)
+	}
+	var line struct {
+		Msg, ID, Route, Duration string
+		Status                   int
+		DurationMS               *float64 `json:"duration_ms"`
+	}
+	if err := json.Unmarshal([]byte(strings.SplitN(logs.String(), "\n", 2)[0]), &line); err != nil {
+		t.Fatalf("log is not JSON: %v\n%s", err, logs.String())
+	}
+	if line.Msg != "request" || line.ID != "0123456789abcdef0123456789abcdef" || line.Route != "GET /healthz" || line.Status != 200 {
+		t.Errorf("log line %+v, want request, the proxy's id, route GET /healthz, status 200\n%s", line, logs.String())
+	}
+	if _, err := time.ParseDuration(line.Duration); err != nil || line.DurationMS == nil {
+		t.Errorf("duration %q (%v) and duration_ms %v: want a readable duration and milliseconds", line.Duration, err, line.DurationMS)
+	}
 }

@@ -63,6 +63,9 @@ func (s *Store) Populate(ctx context.Context, b Bulk) (BulkResult, error) {
 	if (b.Users > 0 && len(b.ProfileFiles) == 0) || (b.Posts > 0 && len(b.Files) == 0) {
 		return res, fmt.Errorf("%w: bulk users and posts need image files", ErrInvalid)
 	}
+	if err := s.checkPrivileges(ctx, "db random", accessRebuild); err != nil {
+		return res, err
+	}
 	conn, err := s.w.Conn(ctx)
 	if err != nil {
 		return res, err
@@ -206,6 +209,7 @@ func (s *Store) Populate(ctx context.Context, b Bulk) (BulkResult, error) {
 	if err := tx.Commit(); err != nil {
 		return res, fmt.Errorf("commit bulk load: %w", err)
 	}
+	s.afterWrite(ctx)
 	return res, nil
 }
 

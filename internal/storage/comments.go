@@ -36,13 +36,18 @@ func (s *Store) CreateComment(ctx context.Context, owner string, postid int64, t
 	if err != nil {
 		return Comment{}, fmt.Errorf("create comment: %w", err)
 	}
+	s.afterWrite(ctx)
 	return c, nil
 }
 
 // Comment returns one comment, or ErrNotFound.
 func (s *Store) Comment(ctx context.Context, commentid int64) (Comment, error) {
-	c, err := scanComment(s.r.QueryRowContext(ctx,
-		"SELECT commentid, postid, owner, text, created FROM comments WHERE commentid = $1", commentid))
+	var c Comment
+	err := s.read(ctx, func(q readQuerier) (err error) {
+		c, err = scanComment(q.QueryRowContext(ctx,
+			"SELECT commentid, postid, owner, text, created FROM comments WHERE commentid = $1", commentid))
+		return err
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return Comment{}, ErrNotFound
 	}

@@ -39,3 +39,31 @@ func FailCreateAfterSampleForTest(err error) (restore func()) {
 	createFault = func() error { return err }
 	return func() { createFault = nil }
 }
+
+// CopyFaultForTest runs fault inside CopyFrom's target transaction after
+// each table is written, until the returned function is called: a test can
+// fail the copy there, or change the rows behind the verification's back.
+func CopyFaultForTest(fault func(ctx context.Context, tx *sql.Tx, table string) error) (restore func()) {
+	copyFault = fault
+	return func() { copyFault = nil }
+}
+
+// QueryForTest runs one statement through the store's pool, for tests of
+// what every statement goes through (timeouts, the pooler).
+func (s *Store) QueryForTest(ctx context.Context, q string) error {
+	var v any
+	return s.r.QueryRowContext(ctx, q).Scan(&v)
+}
+
+// IntForTest runs a query returning one integer.
+func (s *Store) IntForTest(ctx context.Context, q string) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, q).Scan(&n)
+	return n, err
+}
+
+// ExecForTest runs one statement through the store's write pool.
+func (s *Store) ExecForTest(ctx context.Context, q string) error {
+	_, err := s.w.ExecContext(ctx, q)
+	return err
+}

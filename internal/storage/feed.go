@@ -44,7 +44,11 @@ func (s *Store) Feed(ctx context.Context, logname string, page FeedPage) ([]int6
 	if err != nil || !ok {
 		return nil, err
 	}
-	ids, err := queryInts(ctx, s.r, query, args...)
+	var ids []int64
+	err = s.read(ctx, func(q readQuerier) (err error) {
+		ids, err = queryInts(ctx, q, query, args...)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("read feed: %w", err)
 	}

@@ -28,6 +28,7 @@ func (s *Store) Follow(ctx context.Context, follower, followee string) error {
 	case err != nil:
 		return fmt.Errorf("follow: %w", err)
 	}
+	s.afterWrite(ctx)
 	return nil
 }
 
@@ -40,6 +41,7 @@ func (s *Store) Unfollow(ctx context.Context, follower, followee string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrConflict
 	}
+	s.afterWrite(ctx)
 	return nil
 }
 
@@ -69,18 +71,22 @@ func (s *Store) Explore(ctx context.Context, logname string) ([]Relation, error)
 }
 
 func (s *Store) relations(ctx context.Context, query string, args ...any) ([]Relation, error) {
-	rows, err := s.r.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	defer rows.Close()
 	var out []Relation
-	for rows.Next() {
-		var r Relation
-		if err := rows.Scan(&r.Username, &r.Filename, &r.LognameFollows); err != nil {
-			return nil, err
+	err := s.read(ctx, func(q readQuerier) error {
+		out = nil
+		rows, err := q.QueryContext(ctx, query, args...)
+		if err != nil {
+			return fmt.Errorf("list users: %w", err)
 		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		defer rows.Close()
+		for rows.Next() {
+			var r Relation
+			if err := rows.Scan(&r.Username, &r.Filename, &r.LognameFollows); err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return rows.Err()
+	})
+	return out, err
 }

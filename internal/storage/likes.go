@@ -48,13 +48,16 @@ func (s *Store) Unlike(ctx context.Context, owner string, postid int64) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrConflict
 	}
+	s.afterWrite(ctx)
 	return nil
 }
 
 // LikeByID returns one like, or ErrNotFound.
 func (s *Store) LikeByID(ctx context.Context, likeid int64) (Like, error) {
 	l := Like{LikeID: likeid}
-	err := s.r.QueryRowContext(ctx, "SELECT owner, postid FROM likes WHERE likeid = $1", likeid).Scan(&l.Owner, &l.PostID)
+	err := s.read(ctx, func(q readQuerier) error {
+		return q.QueryRowContext(ctx, "SELECT owner, postid FROM likes WHERE likeid = $1", likeid).Scan(&l.Owner, &l.PostID)
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return Like{}, ErrNotFound
 	}

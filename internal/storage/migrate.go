@@ -107,13 +107,21 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if err := s.checkPrivileges(ctx, "db migrate", accessRead); err != nil {
+		return 0, err
+	}
 	current, err := s.SchemaVersion(ctx)
 	if err != nil {
 		return 0, err
 	}
 	if current == 0 {
-		if _, err := s.w.ExecContext(ctx, createSchemaMigrations); err != nil {
-			return 0, fmt.Errorf("create schema_migrations: %w", err)
+		// Nothing to migrate from: creating the tables without the sample
+		// data is not what an operator on an empty database wants.
+		return 0, ErrNoSchema
+	}
+	if current < ms[len(ms)-1].version {
+		if err := s.checkPrivileges(ctx, "db migrate", accessRebuild); err != nil {
+			return 0, err
 		}
 	}
 	applied := 0
@@ -157,12 +165,18 @@ func Create(ctx context.Context, opts Options) error {
 		return err
 	}
 	defer s.Close()
+	if err := s.checkPrivileges(ctx, "db create", accessRead); err != nil {
+		return err
+	}
 	v, err := s.SchemaVersion(ctx)
 	if err != nil {
 		return err
 	}
 	if v != 0 {
 		return ErrExists
+	}
+	if err := s.checkCreate(ctx, "db create"); err != nil {
+		return err
 	}
 	ms, err := s.migrations()
 	if err != nil {
@@ -171,13 +185,8 @@ func Create(ctx context.Context, opts Options) error {
 	// One transaction (both engines have transactional DDL): a failure
 	// part way leaves no schema behind, so the next Create starts over.
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, createSchemaMigrations); err != nil {
-			return fmt.Errorf("create schema_migrations: %w", err)
-		}
-		for _, m := range ms {
-			if err := applyMigration(ctx, tx, m); err != nil {
-				return err
-			}
+		if err := applySchema(ctx, tx, ms); err != nil {
+			return err
 		}
 		if err := loadSample(ctx, tx); err != nil {
 			return err
@@ -187,6 +196,25 @@ func Create(ctx context.Context, opts Options) error {
 		}
 		return nil
 	})
+}
+
+// CheckCreate returns nil when Create may go ahead as far as privileges
+// go, and otherwise the error naming the GRANT to run, so callers can ask
+// before they write anything else (the sample pictures). A PostgreSQL
+// database that does not exist yet is Create's to make or explain.
+func CheckCreate(ctx context.Context, opts Options) error {
+	if !IsPostgres(opts.DSN) {
+		return nil
+	}
+	s, err := Connect(ctx, opts)
+	if pgCode(err) == "3D000" {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return s.checkCreate(ctx, "db create")
 }
 
 // Exists reports whether the database exists and holds the schema.
@@ -202,6 +230,9 @@ func Exists(ctx context.Context, opts Options) (bool, error) {
 		return false, err
 	}
 	defer s.Close()
+	if err := s.checkPrivileges(ctx, "db create", accessRead); err != nil {
+		return false, err
+	}
 	v, err := s.SchemaVersion(ctx)
 	return v != 0, err
 }
@@ -293,19 +324,18 @@ func pgDestroy(ctx context.Context, opts Options) error {
 	}
 	// The role may not drop the database (a managed server's usual set-up):
 	// empty it instead.
-	cfg, cerr := pgConfig(opts)
-	if cerr != nil {
-		return cerr
-	}
-	c, cerr := pgx.ConnectConfig(ctx, cfg)
+	s, cerr := Connect(ctx, opts)
 	if pgCode(cerr) == "3D000" {
 		return nil
 	}
 	if cerr != nil {
-		return explainPG(cerr, cfg)
+		return cerr
 	}
-	defer c.Close(ctx)
-	_, err = c.Exec(ctx, "DROP TABLE IF EXISTS "+strings.Join(insta485Tables, ", ")+" CASCADE")
+	defer s.Close()
+	if err := s.checkPrivileges(ctx, "db destroy", accessOwner); err != nil {
+		return err
+	}
+	_, err = s.w.ExecContext(ctx, "DROP TABLE IF EXISTS "+strings.Join(insta485Tables, ", ")+" CASCADE")
 	if err != nil {
 		return fmt.Errorf("drop insta485 tables: %w", err)
 	}

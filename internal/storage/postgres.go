@@ -9,12 +9,22 @@ import (
 	"net"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
+// DefaultConnectTimeout bounds connecting to PostgreSQL when neither the
+// settings nor the URL say otherwise: a server that accepts the connection
+// and never answers must not hang insta485 forever.
+const DefaultConnectTimeout = 10 * time.Second
+
+// pgConfig parses the URL (pgx also reads the libpq environment variables
+// PGHOST, PGSSLMODE, PGSSLROOTCERT, PGCONNECT_TIMEOUT… for what the URL
+// leaves out) and makes the connections pooler-safe.
 func pgConfig(opts Options) (*pgx.ConnConfig, error) {
 	cfg, err := pgx.ParseConfig(opts.DSN)
 	if err != nil {
@@ -30,7 +40,122 @@ func pgConfig(opts Options) (*pgx.ConnConfig, error) {
 	if opts.Password != "" {
 		cfg.Password = opts.Password
 	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = opts.ConnectTimeout
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = DefaultConnectTimeout
+	}
+	// Pooler-safe: a transaction-mode pooler (PgBouncer, RDS Proxy) hands
+	// each transaction to any server connection, so nothing may depend on
+	// session state. pgx's default caches named prepared statements per
+	// connection, which then collide ("prepared statement … already
+	// exists") or are missing. Exec mode sends each query with the unnamed
+	// statement in one round trip; PostgreSQL also plans it for the actual
+	// parameters instead of a generic plan. The price is planning every
+	// query: PreparedStatements opts out on a direct connection.
+	if !opts.PreparedStatements {
+		cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
+		cfg.StatementCacheCapacity = 0
+		cfg.DescriptionCacheCapacity = 0
+	}
+	// A cancelled context (a client gone, a statement timeout) cancels the
+	// statement on the server too, through the pooler if there is one,
+	// instead of only dropping the connection.
+	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &cancelRequestHandler{conn: c}
+	}
+	if opts.StatementTimeout > 0 {
+		cfg.Tracer = statementTimeout(opts.StatementTimeout)
+	}
 	return cfg, nil
+}
+
+// cancelRequestHandler is what insta485 does when a statement's context
+// ends: send PostgreSQL a cancel request, and break the connection only if
+// the statement has not ended cancelRequestGrace later.
+//
+// It is pgx's CancelRequestContextWatcherHandler except in one thing: that
+// one abandons the cancel request (closing its connection) as soon as the
+// statement returns, which can be before the pooler has passed the request
+// on, and PgBouncer 1.18 (Debian 12's) then crashes ("bad client state"),
+// dropping every client. Here the cancel request always runs to its end.
+type cancelRequestHandler struct {
+	conn *pgconn.PgConn
+	done chan struct{}
+}
+
+const cancelRequestGrace = 5 * time.Second
+
+func (h *cancelRequestHandler) HandleCancel(context.Context) {
+	h.done = make(chan struct{})
+	_ = h.conn.Conn().SetDeadline(time.Now().Add(cancelRequestGrace))
+	go func() {
+		defer close(h.done)
+		ctx, cancel := context.WithTimeout(context.Background(), cancelRequestGrace)
+		defer cancel()
+		_ = h.conn.CancelRequest(ctx)
+		// The server may deliver the cancel a moment after answering it;
+		// wait so it cannot hit this connection's next statement (pgx
+		// waits the same).
+		time.Sleep(100 * time.Millisecond)
+	}()
+}
+
+func (h *cancelRequestHandler) HandleUnwatchAfterCancel() {
+	<-h.done
+	_ = h.conn.Conn().SetDeadline(time.Time{})
+}
+
+// statementTimeout bounds each statement with a context deadline. A
+// statement_timeout startup parameter would be simpler, but PgBouncer
+// refuses connections that send one (or, told to ignore it, drops it), and
+// a session SET leaks across a transaction-mode pool.
+type statementTimeout time.Duration
+
+type timeoutCancelKey struct{}
+
+func (d statementTimeout) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(d))
+	return context.WithValue(ctx, timeoutCancelKey{}, cancel)
+}
+
+func (d statementTimeout) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryEndData) {
+	if cancel, ok := ctx.Value(timeoutCancelKey{}).(context.CancelFunc); ok {
+		cancel()
+	}
+}
+
+// TLSWarning returns a warning when connections to a PostgreSQL server that
+// is not on this machine do not verify its certificate and host name, and
+// "" otherwise (or for SQLite).
+func TLSWarning(opts Options) string {
+	if !IsPostgres(opts.DSN) {
+		return ""
+	}
+	cfg, err := pgConfig(opts)
+	if err != nil || isLoopback(cfg.Host) {
+		return ""
+	}
+	if cfg.TLSConfig != nil && !cfg.TLSConfig.InsecureSkipVerify {
+		return "" // verify-full
+	}
+	mode := "disable"
+	if cfg.TLSConfig != nil {
+		mode = "require, verify-ca or prefer"
+		if len(cfg.Fallbacks) > 0 {
+			mode = "prefer (the default)"
+		}
+	}
+	return fmt.Sprintf("the PostgreSQL server %s is not on this machine and sslmode is %s: its certificate's host name is not verified, so anyone on the path can pose as it; set INSTA485_DB_SSLMODE=verify-full and INSTA485_DB_SSLROOTCERT to the provider's CA bundle", cfg.Host, mode)
+}
+
+func isLoopback(host string) bool {
+	if strings.HasPrefix(host, "/") || host == "localhost" {
+		return true // a Unix socket, or this machine
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func openPostgres(ctx context.Context, opts Options) (*Store, error) {
@@ -49,7 +174,7 @@ func openPostgres(ctx context.Context, opts Options) (*Store, error) {
 		db.Close()
 		return nil, explainPG(err, cfg)
 	}
-	return &Store{r: db, w: db, dialect: postgresDialect{}}, nil
+	return &Store{r: db, w: db, dialect: postgresDialect{}, pgUser: cfg.User, pgDatabase: cfg.Database}, nil
 }
 
 // connectError is a connection failure explained for an operator; the
@@ -82,10 +207,14 @@ func explainPGMessage(err error, cfg *pgx.ConnConfig) string {
 		return fmt.Sprintf("PostgreSQL at %s rejected the password for role %q: check POSTGRESQL_DATABASE_PASSWORD (or the password file)", where, cfg.User)
 	case errors.As(err, &pgErr) && pgErr.Code == "3D000":
 		return fmt.Sprintf("PostgreSQL database %q does not exist on %s: create it with `insta485 db create`, or ask the administrator to `CREATE DATABASE %s OWNER %s`", cfg.Database, where, cfg.Database, cfg.User)
+	case errors.As(err, &pgErr) && pgErr.Code == "28000" && strings.Contains(pgErr.Message, "no encryption"):
+		return fmt.Sprintf("PostgreSQL at %s accepts only TLS connections (pg_hba.conf has no entry without encryption): set INSTA485_DB_SSLMODE=verify-full and INSTA485_DB_SSLROOTCERT to the server's CA bundle", where)
 	case errors.As(err, &pgErr) && pgErr.Code == "28000":
 		return fmt.Sprintf("PostgreSQL at %s refused role %q (%s): check the user name and pg_hba.conf, and whether the server requires TLS (sslmode=verify-full)", where, cfg.User, pgErr.Message)
 	case errors.As(err, &dnsErr):
 		return fmt.Sprintf("cannot resolve PostgreSQL host %q: check the host name in the database URL or POSTGRESQL_DATABASE_HOST", cfg.Host)
+	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		return fmt.Sprintf("PostgreSQL at %s did not answer within the connect timeout (%s): check that the host and port are a PostgreSQL server and that no firewall drops the traffic, or raise INSTA485_DB_CONNECT_TIMEOUT", where, cfg.ConnectTimeout)
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Sprintf("nothing is listening for PostgreSQL on %s: start the server or fix the host and port", where)
 	case errors.As(err, &unknownAuthority):
@@ -98,6 +227,11 @@ func explainPGMessage(err error, cfg *pgx.ConnConfig) string {
 		return fmt.Sprintf("PostgreSQL at %s has no pg_hba.conf entry for this connection: the server may require TLS (sslmode=verify-full) or a different role", where)
 	}
 	return ""
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 type postgresDialect struct{}

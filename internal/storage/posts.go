@@ -38,6 +38,7 @@ func (s *Store) CreatePost(ctx context.Context, owner, filename string) (int64, 
 	if err != nil {
 		return 0, fmt.Errorf("create post: %w", err)
 	}
+	s.afterWrite(ctx)
 	return id, nil
 }
 
@@ -69,27 +70,33 @@ func (s *Store) DeletePost(ctx context.Context, postid int64, logname string) (o
 // PostExists reports whether postid exists.
 func (s *Store) PostExists(ctx context.Context, postid int64) (bool, error) {
 	var n int
-	err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM posts WHERE postid = $1", postid).Scan(&n)
+	err := s.read(ctx, func(q readQuerier) error {
+		return q.QueryRowContext(ctx, "SELECT count(*) FROM posts WHERE postid = $1", postid).Scan(&n)
+	})
 	return n > 0, err
 }
 
 // PostsByOwner lists owner's posts, newest first.
 func (s *Store) PostsByOwner(ctx context.Context, owner string) ([]PostThumb, error) {
-	rows, err := s.r.QueryContext(ctx,
-		"SELECT postid, filename FROM posts WHERE owner = $1 ORDER BY postid DESC", owner)
-	if err != nil {
-		return nil, fmt.Errorf("list posts: %w", err)
-	}
-	defer rows.Close()
 	var out []PostThumb
-	for rows.Next() {
-		var p PostThumb
-		if err := rows.Scan(&p.PostID, &p.Filename); err != nil {
-			return nil, err
+	err := s.read(ctx, func(q readQuerier) error {
+		out = nil
+		rows, err := q.QueryContext(ctx,
+			"SELECT postid, filename FROM posts WHERE owner = $1 ORDER BY postid DESC", owner)
+		if err != nil {
+			return fmt.Errorf("list posts: %w", err)
 		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+		defer rows.Close()
+		for rows.Next() {
+			var p PostThumb
+			if err := rows.Scan(&p.PostID, &p.Filename); err != nil {
+				return err
+			}
+			out = append(out, p)
+		}
+		return rows.Err()
+	})
+	return out, err
 }
 
 // Post returns one post as seen by logname, or ErrNotFound.
@@ -117,8 +124,28 @@ func (s *Store) Posts(ctx context.Context, ids []int64, logname string) ([]Post,
 	for _, id := range ids {
 		args = append(args, id)
 	}
+	var byID map[int64]*Post
+	err := s.read(ctx, func(q readQuerier) error {
+		var err error
+		byID, err = s.readPosts(ctx, q, ids, args)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Post, 0, len(byID))
+	for _, id := range ids {
+		if p := byID[id]; p != nil {
+			out = append(out, *p)
+		}
+	}
+	return out, nil
+}
+
+// readPosts runs Posts' two queries on q.
+func (s *Store) readPosts(ctx context.Context, q readQuerier, ids []int64, args []any) (map[int64]*Post, error) {
 	in := placeholders(2, len(ids))
-	rows, err := s.r.QueryContext(ctx, `SELECT p.postid, p.filename, p.owner, u.filename, p.created,
+	rows, err := q.QueryContext(ctx, `SELECT p.postid, p.filename, p.owner, u.filename, p.created,
 		(SELECT count(*) FROM likes l WHERE l.postid = p.postid),
 		COALESCE((SELECT l.likeid FROM likes l WHERE l.postid = p.postid AND l.owner = $1), 0)
 		FROM posts p JOIN users u ON u.username = p.owner
@@ -140,7 +167,7 @@ func (s *Store) Posts(ctx context.Context, ids []int64, logname string) ([]Post,
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	comments, err := s.r.QueryContext(ctx,
+	comments, err := q.QueryContext(ctx,
 		"SELECT commentid, postid, owner, text, created FROM comments WHERE postid IN ("+placeholders(1, len(ids))+") ORDER BY commentid",
 		args[1:]...)
 	if err != nil {
@@ -159,11 +186,5 @@ func (s *Store) Posts(ctx context.Context, ids []int64, logname string) ([]Post,
 	if err := comments.Err(); err != nil {
 		return nil, err
 	}
-	out := make([]Post, 0, len(byID))
-	for _, id := range ids {
-		if p := byID[id]; p != nil {
-			out = append(out, *p)
-		}
-	}
-	return out, nil
+	return byID, nil
 }

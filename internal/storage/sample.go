@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -64,6 +65,24 @@ func SampleImages() (profiles, posts []string) {
 		posts = append(posts, p.Filename)
 	}
 	return profiles, posts
+}
+
+// FilenamesInUse returns which of names a user's or a post's row names.
+func (s *Store) FilenamesInUse(ctx context.Context, names []string) (map[string]bool, error) {
+	used := map[string]bool{}
+	for _, n := range names {
+		var one int
+		err := s.r.QueryRowContext(ctx, `SELECT 1 WHERE EXISTS (SELECT 1 FROM users WHERE filename = $1)
+			OR EXISTS (SELECT 1 FROM posts WHERE filename = $1)`, n).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		used[n] = true
+	}
+	return used, nil
 }
 
 // LoadSample inserts the sample data into an empty database in one

@@ -13,7 +13,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -39,6 +41,33 @@ type Options struct {
 	Password string
 	// MaxConns bounds the connection pool (0 picks a default).
 	MaxConns int
+	// ConnectTimeout bounds connecting to PostgreSQL, TLS and login
+	// included. A connect_timeout in the URL (or PGCONNECT_TIMEOUT) wins;
+	// 0 means DefaultConnectTimeout.
+	ConnectTimeout time.Duration
+	// StatementTimeout, when positive, bounds every PostgreSQL statement:
+	// past it the client cancels the statement on the server. It is
+	// enforced by insta485 rather than sent as a startup parameter, which
+	// connection poolers such as PgBouncer reject.
+	StatementTimeout time.Duration
+	// PreparedStatements caches a prepared statement per query on each
+	// PostgreSQL connection, which saves planning on a direct connection
+	// but breaks transaction-mode poolers (PgBouncer, RDS Proxy). Off by
+	// default: every query goes as an unnamed statement.
+	PreparedStatements bool
+	// Replicas are postgres:// URLs of read-only streaming replicas of the
+	// primary (DSN), connected with the same Password, timeouts and pool
+	// size. Open sends reads there that need not see the newest data (see
+	// replicas.go); Connect ignores them.
+	Replicas []string
+	// ReplicaMaxLag is how far behind the primary a replica may be and
+	// still serve reads (0: DefaultReplicaMaxLag).
+	ReplicaMaxLag time.Duration
+	// ReplicaPoll is how often each replica's replay position is read
+	// (0: DefaultReplicaPoll).
+	ReplicaPoll time.Duration
+	// Log receives replica state changes (nil: slog.Default()).
+	Log *slog.Logger
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL server rather than an
@@ -54,6 +83,13 @@ type Store struct {
 	// on PostgreSQL both are the same pool.
 	r, w    *sql.DB
 	dialect dialect
+	// pgUser and pgDatabase name the role and database on PostgreSQL, for
+	// messages that say which GRANT to run.
+	pgUser, pgDatabase string
+	// replicas, when configured, serve reads (see replicas.go); lastWrite
+	// is the primary's WAL position after this process's latest write.
+	replicas  *replicaSet
+	lastWrite atomic.Uint64
 }
 
 // dialect is what differs between the backends.
@@ -78,6 +114,8 @@ type dialect interface {
 	// faster with constraints set aside.
 	bulkPrepare(ctx context.Context, tx *sql.Tx) error
 	bulkFinish(ctx context.Context, tx *sql.Tx) error
+	// setNextID makes the table's id column hand out last+1 next (copy.go).
+	setNextID(ctx context.Context, tx *sql.Tx, table, col string, last int64) error
 }
 
 // Open connects to the database named by opts and checks that its schema is
@@ -90,9 +128,43 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Privileges first: reading the schema version of tables the role may
+	// not read would fail with a bare "permission denied".
+	if err := s.checkPrivileges(ctx, "insta485", accessReadWrite); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if err := s.CheckSchema(ctx); err != nil {
 		s.Close()
 		return nil, err
+	}
+	if len(opts.Replicas) > 0 {
+		if !IsPostgres(opts.DSN) {
+			s.Close()
+			return nil, errors.New("read replicas need a PostgreSQL primary: --database is an SQLite file")
+		}
+		for _, u := range opts.Replicas {
+			if !IsPostgres(u) {
+				s.Close()
+				return nil, errors.New("a read replica is not a postgres:// URL: list replicas as postgres://user@host:port/dbname, comma-separated")
+			}
+		}
+		// Reads see at least what the primary had when the schema was
+		// checked: a lagging replica may predate a migration or the data
+		// loaded just before serving.
+		floor, err := s.PrimaryLSN(ctx)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		rs, err := openReplicas(s.w, opts)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		rs.floor = floor
+		s.replicas = rs
+		s.lastWrite.Store(uint64(floor))
 	}
 	return s, nil
 }
@@ -109,7 +181,9 @@ func Connect(ctx context.Context, opts Options) (*Store, error) {
 // Backend names the engine: "sqlite" or "postgres".
 func (s *Store) Backend() string { return s.dialect.name() }
 
-// Ping checks that the database answers, for readiness probes.
+// Ping checks that the database answers, for readiness probes. Only the
+// primary counts: a broken replica is skipped, logged and measured, and
+// reads go to the primary meanwhile.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.r.PingContext(ctx); err != nil {
 		return err
@@ -117,9 +191,29 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.w.PingContext(ctx)
 }
 
+// Pools returns the store's connection pools by role, for monitoring: on
+// SQLite "read" (the read-only pool) and "write" (the single writer), on
+// PostgreSQL one "primary" pool serving both. Each pool appears once.
+func (s *Store) Pools() map[string]*sql.DB {
+	pools := map[string]*sql.DB{"read": s.r, "write": s.w}
+	if s.r == s.w {
+		pools = map[string]*sql.DB{"primary": s.w}
+	}
+	if s.replicas != nil {
+		for i, r := range s.replicas.replicas {
+			pools[fmt.Sprintf("replica%d", i+1)] = r.db
+		}
+	}
+	return pools
+}
+
 // Close releases every connection.
 func (s *Store) Close() error {
-	err := s.r.Close()
+	var err error
+	if s.replicas != nil {
+		err = s.replicas.close()
+	}
+	err = errors.Join(err, s.r.Close())
 	if s.w != s.r {
 		err = errors.Join(err, s.w.Close())
 	}
@@ -139,6 +233,7 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	s.afterWrite(ctx)
 	return nil
 }
 

@@ -39,15 +39,18 @@ func (s *Store) CreateUser(ctx context.Context, u User) error {
 	if err != nil {
 		return fmt.Errorf("create user: %w", err)
 	}
+	s.afterWrite(ctx)
 	return nil
 }
 
 // User returns the user called username, or ErrNotFound.
 func (s *Store) User(ctx context.Context, username string) (User, error) {
 	var u User
-	err := s.r.QueryRowContext(ctx,
-		"SELECT username, fullname, email, filename, password, created FROM users WHERE username = $1",
-		username).Scan(&u.Username, &u.Fullname, &u.Email, &u.Filename, &u.Password, &u.Created)
+	err := s.read(ctx, func(q readQuerier) error {
+		return q.QueryRowContext(ctx,
+			"SELECT username, fullname, email, filename, password, created FROM users WHERE username = $1",
+			username).Scan(&u.Username, &u.Fullname, &u.Email, &u.Filename, &u.Password, &u.Created)
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrNotFound
 	}
@@ -66,12 +69,14 @@ func (s *Store) Profile(ctx context.Context, username, logname string) (Profile,
 	}
 	p := Profile{User: u}
 	var follows int
-	err = s.r.QueryRowContext(ctx, `SELECT
+	err = s.read(ctx, func(q readQuerier) error {
+		return q.QueryRowContext(ctx, `SELECT
 		(SELECT count(*) FROM posts WHERE owner = $1),
 		(SELECT count(*) FROM following WHERE followee = $1),
 		(SELECT count(*) FROM following WHERE follower = $1),
 		(SELECT count(*) FROM following WHERE follower = $2 AND followee = $1)`,
-		username, logname).Scan(&p.Posts, &p.Followers, &p.Following, &follows)
+			username, logname).Scan(&p.Posts, &p.Followers, &p.Following, &follows)
+	})
 	if err != nil {
 		return Profile{}, fmt.Errorf("read profile counts: %w", err)
 	}
@@ -116,6 +121,7 @@ func (s *Store) SetPassword(ctx context.Context, username, hash string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotFound
 	}
+	s.afterWrite(ctx)
 	return nil
 }
 
@@ -130,6 +136,7 @@ func (s *Store) ReplacePassword(ctx context.Context, username, oldHash, newHash 
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrConflict
 	}
+	s.afterWrite(ctx)
 	return nil
 }
 

@@ -30,6 +30,7 @@ import (
 
 	"github.com/insta485/insta485/internal/app"
 	"github.com/insta485/insta485/internal/media"
+	"github.com/insta485/insta485/internal/metrics"
 	"github.com/insta485/insta485/internal/storage"
 )
 
@@ -95,6 +96,11 @@ func NewDatabase(t testing.TB, backend string) storage.Options {
 			}
 		})
 		return storage.Options{DSN: WithDatabase(PostgresAdminURL(), name)}
+	case "postgres+replica":
+		if replicaPair == nil {
+			t.Fatal(`backend "postgres+replica" needs testenv.UseReplicaBackend first`)
+		}
+		return replicaPair.NewDatabase(t)
 	}
 	t.Fatalf("unknown backend %q", backend)
 	return storage.Options{}
@@ -147,6 +153,7 @@ type App struct {
 }
 
 type appConfig struct {
+	opts  *storage.Options
 	deps  app.Deps
 	wrap  []func(http.Handler) http.Handler
 	store string
@@ -159,6 +166,15 @@ type AppOption func(*appConfig)
 // WithMaxUpload sets the upload size limit.
 func WithMaxUpload(n int64) AppOption { return func(c *appConfig) { c.deps.MaxUpload = n } }
 
+// WithMetrics records the app's metrics in m.
+func WithMetrics(m *metrics.Metrics) AppOption { return func(c *appConfig) { c.deps.Metrics = m } }
+
+// OnDatabase runs the app on opts (a database that exists and is empty,
+// such as ReplicaPair.NewDatabase gives) instead of a fresh one of backend.
+func OnDatabase(opts storage.Options) AppOption {
+	return func(c *appConfig) { c.opts = &opts }
+}
+
 // WithMiddleware wraps the whole application, outermost last: for tests
 // that count or delay requests on the server side.
 func WithMiddleware(mw func(http.Handler) http.Handler) AppOption {
@@ -170,26 +186,34 @@ func WithMiddleware(mw func(http.Handler) http.Handler) AppOption {
 // directory unless an option (WithUploadStore, WithS3) says otherwise.
 func NewApp(t testing.TB, backend string, options ...AppOption) *App {
 	t.Helper()
-	opts := NewDatabase(t, backend)
-	store := openCreated(t, opts)
 	logOut := io.Discard
 	if os.Getenv("INSTA485_TEST_LOG") != "" {
 		logOut = os.Stderr
 	}
 	secret := []byte(RandomName("test-secret-0123456789abcdef0123456789-"))
 	cfg := appConfig{deps: app.Deps{
-		Store: store, Secret: secret, MaxUpload: 16 << 20,
+		Secret: secret, MaxUpload: 16 << 20,
 		Log: slog.New(slog.NewTextHandler(logOut, nil)),
 	}}
 	for _, o := range options {
 		o(&cfg)
 	}
+	var opts storage.Options
+	if cfg.opts != nil {
+		opts = *cfg.opts
+	} else {
+		opts = NewDatabase(t, backend)
+	}
+	if opts.Log == nil {
+		opts.Log = cfg.deps.Log
+	}
+	store := openCreated(t, opts)
 	uploads, dir, s3 := newUploadStore(t, &cfg)
-	cfg.deps.Media = uploads
 	profiles, posts := storage.SampleImages()
 	if err := media.WriteSample(context.Background(), uploads, profiles, posts); err != nil {
 		t.Fatal(err)
 	}
+	cfg.deps.Store, cfg.deps.Media = store, uploads
 	h := app.New(cfg.deps)
 	for _, mw := range cfg.wrap {
 		h = mw(h)
