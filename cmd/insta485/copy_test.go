@@ -142,17 +142,17 @@ func TestDBCopyClassic(t *testing.T) {
 		}
 		defer s.Close()
 		a := &auth.Authenticator{Store: s}
-		if _, err := a.Login(ctx, "awdeorio", "wrong"); !errors.Is(err, auth.ErrBadCredentials) {
+		if _, err := a.Login(ctx, "192.0.2.1", "awdeorio", "wrong"); !errors.Is(err, auth.ErrBadCredentials) {
 			t.Errorf("login with a wrong password: %v", err)
 		}
-		u, err := a.Login(ctx, "awdeorio", "password")
+		u, err := a.Login(ctx, "192.0.2.1", "awdeorio", "password")
 		if err != nil {
 			t.Fatalf("login with the legacy sha512 password: %v", err)
 		}
 		if !strings.HasPrefix(u.Password, "$argon2id$") {
 			t.Errorf("the legacy hash was not upgraded: %q", u.Password)
 		}
-		if _, err := a.Login(ctx, "awdeorio", "password"); err != nil {
+		if _, err := a.Login(ctx, "192.0.2.1", "awdeorio", "password"); err != nil {
 			t.Errorf("login after the upgrade: %v", err)
 		}
 

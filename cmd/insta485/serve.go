@@ -48,6 +48,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	proxies, err := server.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return err
+	}
 	store, err := storage.Open(ctx, opts)
 	if errors.Is(err, storage.ErrNoSchema) && !storage.IsPostgres(opts.DSN) {
 		// The embedded default starts with the sample data, like the
@@ -71,9 +75,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	} else if n > 0 {
 		log.Info("wrote the sample pictures the database names and the upload store lacked", "count", n)
 	}
-	deps := app.Deps{Store: store, Media: uploads, Secret: secret, MaxUpload: cfg.MaxUploadBytes, Log: log}
+	deps := app.Deps{Store: store, Media: uploads, Secret: secret, MaxUpload: cfg.MaxUploadBytes, Log: log,
+		TrustedProxies: proxies}
+	limits := server.Limits{ReadTimeout: cfg.ReadTimeout, IdleTimeout: cfg.IdleTimeout}
 	if cfg.MetricsAddr == "" {
-		return server.Run(ctx, cfg.Addr, app.New(deps), log)
+		return server.Run(ctx, cfg.Addr, app.New(deps), log, limits)
 	}
 	deps.Metrics = metrics.New()
 	h := app.New(deps)
@@ -89,7 +95,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		cancel()
 		errc <- err
 	}()
-	err = server.Run(ctx, cfg.Addr, h, log)
+	err = server.Run(ctx, cfg.Addr, h, log, limits)
 	cancel()
 	return errors.Join(err, <-errc)
 }

@@ -78,7 +78,10 @@ func run(ctx context.Context, out, browserPath string) error {
 	if err != nil {
 		return err
 	}
-	cookie := auth.NewSessions(secret).Issue("awdeorio", user.Password)
+	cookie, err := (&auth.Authenticator{Sessions: auth.NewSessions(secret), Store: store}).StartSession(ctx, user)
+	if err != nil {
+		return err
+	}
 
 	path, err := chromium.Find()
 	if browserPath != "" {

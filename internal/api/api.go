@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/insta485/insta485/internal/auth"
 	"github.com/insta485/insta485/internal/server"
@@ -104,7 +105,7 @@ func (h *Handler) logname(r *http.Request) (string, error) {
 		if errors.Is(err, auth.ErrBadCredentials) {
 			return "", errForbidden
 		}
-		return u.Username, err
+		return u.Username, err // a *auth.ThrottledError is answered 429 by fail
 	}
 	u, _, err := h.Auth.Session(r)
 	if errors.Is(err, auth.ErrNoSession) || (err == nil && !safeMethod(r.Method) && crossOrigin(r)) {
@@ -153,9 +154,19 @@ const (
 // 500 that tells the client nothing more.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var he httpError
+	var throttled *auth.ThrottledError
 	switch {
 	case errors.As(err, &he):
 		writeError(w, int(he))
+	case errors.As(err, &throttled):
+		w.Header().Set("Retry-After", strconv.Itoa(int(throttled.RetryAfter/time.Second)))
+		writeError(w, http.StatusTooManyRequests)
+	case errors.Is(err, auth.ErrBusy):
+		server.Unavailable(w, r, auth.BusyRetryAfter)
+	case storage.Unavailable(err):
+		h.Log.Warn("database unavailable", "id", server.RequestID(r.Context()),
+			"method", r.Method, "path", r.URL.Path, "err", err)
+		server.Unavailable(w, r, server.UnavailableRetryAfter)
 	case errors.Is(err, storage.ErrNotFound):
 		writeError(w, http.StatusNotFound)
 	case errors.Is(err, storage.ErrForbidden):

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/insta485/insta485/internal/storage"
@@ -11,6 +12,11 @@ import (
 
 // defaultPageSize is the feed page size when the client names none.
 const defaultPageSize = 10
+
+// MaxPageSize is the largest feed page a client may ask for; a larger
+// size is a bad request (400), like the spec's other bad parameters, so
+// one call cannot make the server read and send a whole feed.
+const MaxPageSize = 100
 
 type feedItem struct {
 	PostID int64  `json:"postid"`
@@ -31,23 +37,11 @@ type feedPage struct {
 // store.Feed, whose query stays on the indexes on both backends; the
 // results hold ids only, so there is no per-post query.
 func (h *Handler) listPosts(w http.ResponseWriter, r *http.Request, logname string) error {
-	q := r.URL.Query()
-	size, sizeSent, err := queryInt(q, "size")
-	if err != nil || (sizeSent && size < 1) {
-		return errBadRequest
+	p, err := parsePageQuery(r.URL.Query())
+	if err != nil {
+		return err
 	}
-	if !sizeSent {
-		size = defaultPageSize
-	}
-	page, _, err := queryInt(q, "page")
-	if err != nil || page < 0 || (page > 0 && size > math.MaxInt64/page) {
-		// The last test keeps page*size, the rows to skip, from overflowing.
-		return errBadRequest
-	}
-	lte, lteSent, err := queryInt(q, "postid_lte")
-	if err != nil || lte < 0 {
-		return errBadRequest
-	}
+	size, page, lte, lteSent := p.size, p.page, p.lte, p.lteSent
 
 	if !lteSent && page > 0 {
 		// A later page asked for without a bound is read against the newest
@@ -85,6 +79,35 @@ func (h *Handler) listPosts(w http.ResponseWriter, r *http.Request, logname stri
 	}
 	writeJSON(w, http.StatusOK, resp)
 	return nil
+}
+
+// pageQuery is a feed page request's parameters, checked.
+type pageQuery struct {
+	size, page, lte int64
+	lteSent         bool
+}
+
+// parsePageQuery reads ?size=&page=&postid_lte=. A parameter that is not a
+// whole number, a size below 1 or above MaxPageSize, or a negative page or
+// bound is errBadRequest.
+func parsePageQuery(q url.Values) (pageQuery, error) {
+	size, sizeSent, err := queryInt(q, "size")
+	if err != nil || (sizeSent && (size < 1 || size > MaxPageSize)) {
+		return pageQuery{}, errBadRequest
+	}
+	if !sizeSent {
+		size = defaultPageSize
+	}
+	page, _, err := queryInt(q, "page")
+	if err != nil || page < 0 || (page > 0 && size > math.MaxInt64/page) {
+		// The last test keeps page*size, the rows to skip, from overflowing.
+		return pageQuery{}, errBadRequest
+	}
+	lte, lteSent, err := queryInt(q, "postid_lte")
+	if err != nil || lte < 0 {
+		return pageQuery{}, errBadRequest
+	}
+	return pageQuery{size: size, page: page, lte: lte, lteSent: lteSent}, nil
 }
 
 // requestURL is the path and query string exactly as the client sent them,

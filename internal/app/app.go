@@ -6,6 +6,8 @@ package app
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"time"
 
 	"github.com/insta485/insta485/internal/api"
 	"github.com/insta485/insta485/internal/auth"
@@ -27,6 +29,14 @@ type Deps struct {
 	// upload store operations; serve its Handler on a listener of its own.
 	// One Metrics belongs to one app.
 	Metrics *metrics.Metrics
+	// TrustedProxies are the reverse proxies whose forwarding headers are
+	// believed; none when empty.
+	TrustedProxies []netip.Prefix
+	// Throttle limits wrong passwords; nil uses insta485's limits.
+	Throttle *auth.Throttle
+	// ArgonWait is how long a login waits for a password-check slot
+	// before answering 503 (0: auth.DefaultArgonWait).
+	ArgonWait time.Duration
 }
 
 // New returns the whole application as one handler.
@@ -40,8 +50,11 @@ func New(d Deps) http.Handler {
 		}
 		obs = d.Metrics
 	}
-	authn := &auth.Authenticator{Sessions: auth.NewSessions(d.Secret), Store: d.Store}
+	authn := &auth.Authenticator{Sessions: auth.NewSessions(d.Secret), Store: d.Store, Throttle: d.Throttle, ArgonWait: d.ArgonWait}
 	site := &web.Handler{Store: d.Store, Media: d.Media, Auth: authn, MaxUpload: d.MaxUpload, Log: d.Log}
 	rest := &api.Handler{Store: d.Store, Auth: authn, Log: d.Log}
-	return authn.ReadYourWrites(d.Log, server.New(d.Store, d.Log, obs, rest, site))
+	h := server.SecurityHeaders(server.New(d.Store, d.Log, obs, rest, site))
+	// Outermost, so that logs, metrics and throttling see the client's
+	// address rather than the load balancer's.
+	return server.TrustProxies(d.TrustedProxies, authn.ReadYourWrites(d.Log, h))
 }

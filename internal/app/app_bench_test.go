@@ -30,11 +30,7 @@ func BenchmarkFeed(b *testing.B) {
 			}); err != nil {
 				b.Fatal(err)
 			}
-			u, err := a.Store.User(ctx, "awdeorio")
-			if err != nil {
-				b.Fatal(err)
-			}
-			cookie := &http.Cookie{Name: auth.CookieName, Value: auth.NewSessions(a.Secret).Issue(u.Username, u.Password)}
+			cookie := &http.Cookie{Name: auth.CookieName, Value: a.SessionCookie(b, "awdeorio")}
 			ids, err := a.Store.Feed(ctx, "awdeorio", storage.FeedPage{Size: 1_000_000})
 			if err != nil || len(ids) < 100 {
 				b.Fatalf("awdeorio's feed has %d posts (%v); want hundreds", len(ids), err)

@@ -46,6 +46,12 @@ func (c *client) get(base, path string) (int, string) {
 // token found on page.
 func (c *client) post(base, path, page string, fields map[string]string) int {
 	c.t.Helper()
+	return c.postResp(base, path, page, fields).StatusCode
+}
+
+// postResp is post returning the response, its body read and closed.
+func (c *client) postResp(base, path, page string, fields map[string]string) *http.Response {
+	c.t.Helper()
 	m := csrfField.FindStringSubmatch(page)
 	if m == nil {
 		c.t.Fatalf("no csrf_token on the page before POST %s", path)
@@ -61,8 +67,9 @@ func (c *client) post(base, path, page string, fields map[string]string) int {
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	return resp.StatusCode
+	return resp
 }
 
 // TestSessionsWorkAcrossInstances: app servers keep nothing in memory that

@@ -216,6 +216,28 @@ func TestReadYourWritesWithReplicas(t *testing.T) {
 		return strings.Contains(p, text)
 	})
 
+	// A logout holds on every instance at once, though the replica is two
+	// seconds behind: session checks read the primary.
+	victim := newClient(t)
+	if code := victim.formLogin(a.URL, "jag", "password").StatusCode; code != http.StatusFound {
+		t.Fatalf("login as jag = %d", code)
+	}
+	thief := newClient(t)
+	for _, base := range []string{a.URL, b.URL} {
+		u, _ := http.NewRequest("GET", base, nil)
+		thief.http.Jar.SetCookies(u.URL, victim.http.Jar.Cookies(u.URL))
+	}
+	if code, _ := thief.get(b.URL, "/"); code != http.StatusOK {
+		t.Fatalf("the copied cookie before logout = %d, want 200", code)
+	}
+	_, userPage := victim.get(a.URL, "/users/jag/")
+	if code := victim.post(a.URL, "/accounts/logout/", userPage, nil); code != http.StatusFound {
+		t.Fatalf("logout = %d", code)
+	}
+	if code, _ := thief.get(b.URL, "/"); code != http.StatusFound {
+		t.Errorf("the copied cookie right after logout on the other instance = %d, want a redirect to login", code)
+	}
+
 	// The replica stops during a steady load of reads and comes back.
 	var errs, done atomic.Int64
 	var firstErr atomic.Value

@@ -58,26 +58,30 @@ func weakHash(t *testing.T) string {
 
 func TestSessions(t *testing.T) {
 	s := auth.NewSessions([]byte("0123456789abcdef0123456789abcdef"))
-	v := s.Issue("awdeorio", "hash-1")
-	sess, err := s.Parse(v)
-	if err != nil || sess.Username != "awdeorio" || !s.Valid(sess, "hash-1") {
-		t.Fatalf("Parse(Issue) = %+v, %v", sess, err)
+	sess := auth.Session{Username: "awdeorio", ID: auth.NewSessionID(), Expires: s.Expiry()}
+	v := s.Issue(sess)
+	got, err := s.Parse(v)
+	if err != nil || got.Username != "awdeorio" || got.ID != sess.ID || len(got.Extra) != 0 {
+		t.Fatalf("Parse(Issue) = %+v, %v", got, err)
 	}
-	if s.Valid(sess, "hash-2") {
-		t.Error("a session survives a password change")
+	// Fields after the id are kept for extensions (a WAL position, say).
+	ext := sess
+	ext.Extra = []string{"lsn=0-16B3748", "x"}
+	if got, err := s.Parse(s.Issue(ext)); err != nil || len(got.Extra) != 2 || got.Extra[0] != "lsn=0-16B3748" {
+		t.Errorf("Parse of a cookie with extra fields = %+v, %v", got, err)
 	}
 	other := auth.NewSessions([]byte("another key another key another!!"))
-	bad := []string{"", "x", v + "x", strings.Replace(v, "YXdk", "YXde", 1), "a.b.c.d", other.Issue("awdeorio", "hash-1")}
+	bad := []string{"", "x", v + "x", strings.Replace(v, "YXdk", "YXde", 1), "a.b.c.d", other.Issue(sess),
+		strings.Repeat("a.", 3000) + "b"}
 	for _, b := range bad {
 		if _, err := s.Parse(b); !errors.Is(err, auth.ErrBadSession) {
-			t.Errorf("Parse(%q) = %v, want ErrBadSession", b, err)
+			t.Errorf("Parse(%.40q) = %v, want ErrBadSession", b, err)
 		}
 	}
 	expired := auth.NewSessionsAt([]byte("0123456789abcdef0123456789abcdef"), func() time.Time { return time.Now().Add(-auth.SessionTTL - time.Hour) })
-	if _, err := s.Parse(expired.Issue("awdeorio", "hash-1")); !errors.Is(err, auth.ErrBadSession) {
+	if _, err := s.Parse(expired.Issue(auth.Session{Username: "awdeorio", ID: "x", Expires: expired.Expiry()})); !errors.Is(err, auth.ErrBadSession) {
 		t.Errorf("expired session accepted: %v", err)
 	}
-
 	tok := s.CSRFToken(v)
 	if !s.CheckCSRF(v, tok) || s.CheckCSRF(v, tok+"x") || s.CheckCSRF("other", tok) || s.CheckCSRF(v, "") || s.CheckCSRF("", s.CSRFToken("")) {
 		t.Error("CSRF tokens are not bound to their session")
@@ -97,16 +101,16 @@ func TestLoginUpgradesLegacyHashes(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
 		t.Parallel()
 		store := testenv.NewStore(t, backend)
-		a := &auth.Authenticator{Sessions: auth.NewSessions([]byte("0123456789abcdef0123456789abcdef")), Store: store}
+		a := &auth.Authenticator{Sessions: auth.NewSessions([]byte("0123456789abcdef0123456789abcdef")), Store: store, ArgonWait: testenv.TestArgonWait}
 		ctx := context.Background()
 		for _, bad := range [][2]string{{"awdeorio", "wrong"}, {"nobody", "chickens"}, {"' OR '1'='1", "' OR '1'='1"}, {"", ""},
 			// Names PostgreSQL cannot compare: unknown users all the same.
 			{"awdeorio\x00", "chickens"}, {"a\xffb", "chickens"}} {
-			if _, err := a.Login(ctx, bad[0], bad[1]); !errors.Is(err, auth.ErrBadCredentials) {
+			if _, err := a.Login(ctx, "192.0.2.1", bad[0], bad[1]); !errors.Is(err, auth.ErrBadCredentials) {
 				t.Errorf("Login(%q) = %v, want ErrBadCredentials", bad[0], err)
 			}
 		}
-		u, err := a.Login(ctx, "awdeorio", "chickens")
+		u, err := a.Login(ctx, "192.0.2.1", "awdeorio", "chickens")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,16 +118,20 @@ func TestLoginUpgradesLegacyHashes(t *testing.T) {
 		if !strings.HasPrefix(stored.Password, "$argon2id$") || stored.Password != u.Password {
 			t.Errorf("legacy hash not upgraded: %q", stored.Password)
 		}
-		if _, err := a.Login(ctx, "awdeorio", "chickens"); err != nil {
+		if _, err := a.Login(ctx, "192.0.2.1", "awdeorio", "chickens"); err != nil {
 			t.Errorf("login after upgrade = %v", err)
 		}
-		if _, err := a.Login(ctx, "awdeorio", "wrong"); !errors.Is(err, auth.ErrBadCredentials) {
+		if _, err := a.Login(ctx, "192.0.2.1", "awdeorio", "wrong"); !errors.Is(err, auth.ErrBadCredentials) {
 			t.Errorf("wrong password after upgrade = %v", err)
 		}
 
 		// The cookie works until the password changes.
+		value, err := a.StartSession(ctx, u)
+		if err != nil {
+			t.Fatal(err)
+		}
 		r := httptest.NewRequest("GET", "/", nil)
-		r.AddCookie(a.Sessions.Cookie(r, a.Sessions.Issue(u.Username, u.Password)))
+		r.AddCookie(a.Sessions.Cookie(r, value))
 		if got, _, ok := a.FromCookie(r); !ok || got.Username != "awdeorio" {
 			t.Fatalf("FromCookie = %v, %v", got.Username, ok)
 		}
@@ -152,12 +160,12 @@ func TestConcurrentFirstLoginsShareOneUpgradedHash(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
 		t.Parallel()
 		store := testenv.NewStore(t, backend)
-		a := &auth.Authenticator{Sessions: auth.NewSessions([]byte("0123456789abcdef0123456789abcdef")), Store: store}
+		a := &auth.Authenticator{Sessions: auth.NewSessions([]byte("0123456789abcdef0123456789abcdef")), Store: store, ArgonWait: testenv.TestArgonWait}
 		ctx := context.Background()
 		results := make(chan storage.User, 6)
 		for range 6 {
 			go func() {
-				u, err := a.Login(ctx, "jflinn", "password")
+				u, err := a.Login(ctx, "192.0.2.1", "jflinn", "password")
 				if err != nil {
 					t.Errorf("Login: %v", err)
 				}
@@ -208,4 +216,25 @@ func TestWrittenMark(t *testing.T) {
 	if c.Name != auth.WrittenCookieName || !c.HttpOnly || !c.Secure || c.MaxAge != int(auth.WrittenTTL.Seconds()) {
 		t.Errorf("cookie = %+v", c)
 	}
+}
+
+// TestLoginWhenPasswordChecksAreSaturated: while every argon2id slot is
+// taken, a login waits ArgonWait and then gives up with ErrBusy (503) rather
+// than starting another 19 MiB computation; once a slot frees, it works.
+func TestLoginWhenPasswordChecksAreSaturated(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+		store := testenv.NewStore(t, backend)
+		a := &auth.Authenticator{Sessions: auth.NewSessions([]byte("0123456789abcdef0123456789abcdef")), Store: store,
+			ArgonWait: 50 * time.Millisecond}
+		ctx := context.Background()
+		release := auth.HoldArgonSlotsForTest()
+		_, err := a.Login(ctx, "192.0.2.1", "awdeorio", "chickens")
+		release()
+		if !errors.Is(err, auth.ErrBusy) {
+			t.Fatalf("Login with every slot taken = %v, want ErrBusy", err)
+		}
+		if _, err := a.Login(ctx, "192.0.2.1", "awdeorio", "chickens"); err != nil {
+			t.Fatalf("Login once a slot is free = %v", err)
+		}
+	})
 }

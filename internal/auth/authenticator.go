@@ -3,8 +3,11 @@ package auth
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/insta485/insta485/internal/storage"
@@ -14,35 +17,87 @@ import (
 // which of the two is never told.
 var ErrBadCredentials = errors.New("wrong username or password")
 
+// ErrBusy is returned when every argon2id slot stayed taken for longer than
+// a login waits: the server is saturated with password checks, and the
+// client should try again in a moment (503 with Retry-After).
+var ErrBusy = errors.New("too many password checks at once")
+
+// BusyRetryAfter is what to tell a client that got ErrBusy.
+const BusyRetryAfter = time.Second
+
+// DefaultArgonWait is how long a login waits for an argon2id slot.
+const DefaultArgonWait = 3 * time.Second
+
 // Authenticator finds the user behind a request: the session cookie for
-// browsers, HTTP Basic for API clients.
+// browsers, HTTP Basic for API clients. It throttles password guessing
+// (see Throttle).
 type Authenticator struct {
 	Sessions *Sessions
 	Store    *storage.Store
+	// Throttle limits wrong passwords; nil uses NewThrottle's limits.
+	Throttle *Throttle
+	// ArgonWait is how long a login waits for an argon2id slot before
+	// giving up with ErrBusy; 0 means DefaultArgonWait.
+	ArgonWait time.Duration
+
+	defaultThrottle sync.Once
 }
 
-// Login checks a username and password. A legacy or weak hash is replaced
-// by a fresh argon2id one on success.
-func (a *Authenticator) Login(ctx context.Context, username, password string) (storage.User, error) {
-	var u storage.User
-	err := storage.ErrNotFound
+func (a *Authenticator) throttle() *Throttle {
+	a.defaultThrottle.Do(func() {
+		if a.Throttle == nil {
+			a.Throttle = NewThrottle()
+		}
+	})
+	return a.Throttle
+}
+
+// Login checks a username and password sent by the client at address
+// client (an IP address; "" when unknown). A legacy or weak hash is
+// replaced by a fresh argon2id one on success. Besides ErrBadCredentials
+// it returns a *ThrottledError when the account or the address has had too
+// many wrong passwords lately (the password is then not even checked),
+// ErrBusy when no argon2id slot came free in time, and any other error when
+// the database could not be asked.
+func (a *Authenticator) Login(ctx context.Context, client, username, password string) (storage.User, error) {
+	th := a.throttle()
+	if err := th.checkAddress(client); err != nil {
+		return storage.User{}, err
+	}
 	// No user has a name that is not valid UTF-8 or holds NUL, and
 	// PostgreSQL answers a lookup of one with an error, not with no rows.
-	if utf8.ValidString(username) && !strings.ContainsRune(username, 0) {
-		u, err = a.Store.User(ctx, username)
+	possible := utf8.ValidString(username) && !strings.ContainsRune(username, 0) && len(username) <= 64
+	account := ""
+	if possible {
+		account = strings.ToLower(username)
 	}
-	if errors.Is(err, storage.ErrNotFound) {
-		// Spend the time a real check would, so timing does not tell which
-		// usernames exist.
-		CheckPassword(dummyHash, password)
-		return storage.User{}, ErrBadCredentials
-	}
+	failures, err := th.checkAccount(ctx, a.Store, account)
 	if err != nil {
 		return storage.User{}, err
 	}
-	ok, rehash := CheckPassword(u.Password, password)
+	wait := a.ArgonWait
+	if wait <= 0 {
+		wait = DefaultArgonWait
+	}
+	if !acquireArgon(ctx, wait) {
+		return storage.User{}, ErrBusy
+	}
+	u, ok, rehash, err := a.verify(ctx, possible, username, password)
+	releaseArgon()
+	if err != nil {
+		return storage.User{}, err
+	}
 	if !ok {
+		th.failAddress(client)
+		if err := th.failAccount(ctx, a.Store, account); err != nil {
+			return storage.User{}, err
+		}
 		return storage.User{}, ErrBadCredentials
+	}
+	if failures > 0 {
+		if err := a.Store.ClearLoginFailures(ctx, account); err != nil {
+			return storage.User{}, err
+		}
 	}
 	if rehash {
 		h := HashPassword(password)
@@ -61,17 +116,54 @@ func (a *Authenticator) Login(ctx context.Context, username, password string) (s
 	return u, nil
 }
 
-var dummyHash = HashPassword("insta485 timing equaliser")
+// verify looks username up and checks password against it, spending the
+// same time whether the user exists or not. The caller holds an argon2id
+// slot.
+func (a *Authenticator) verify(ctx context.Context, possible bool, username, password string) (u storage.User, ok, rehash bool, err error) {
+	err = storage.ErrNotFound
+	if possible {
+		u, err = a.Store.User(ctx, username)
+	}
+	if errors.Is(err, storage.ErrNotFound) {
+		checkPassword("", password) // the time of a real check
+		return storage.User{}, false, false, nil
+	}
+	if err != nil {
+		return storage.User{}, false, false, err
+	}
+	ok, rehash = checkPassword(u.Password, password)
+	return u, ok, rehash, nil
+}
+
+// StartSession records a new session for u and returns its cookie value.
+func (a *Authenticator) StartSession(ctx context.Context, u storage.User) (string, error) {
+	sess := Session{Username: u.Username, ID: NewSessionID(), Expires: a.Sessions.Expiry()}
+	if err := a.Store.CreateSession(ctx, sess.ID, sess.Username, sess.Expires); err != nil {
+		return "", err
+	}
+	return a.Sessions.Issue(sess), nil
+}
+
+// EndSession ends the session whose cookie value is value, on every app
+// server. A value that is not a valid cookie ends nothing.
+func (a *Authenticator) EndSession(ctx context.Context, value string) error {
+	sess, err := a.Sessions.Parse(value)
+	if err != nil {
+		return nil
+	}
+	return a.Store.EndSession(ctx, sess.ID)
+}
 
 // ErrNoSession is returned when a request carries no valid session: no
-// cookie, or one that is forged, expired, or of a changed password or a
-// deleted account.
+// cookie, or one that is forged or expired, or whose session was ended
+// (logout, password change, account deleted).
 var ErrNoSession = errors.New("not logged in")
 
-// Session returns the user whose valid session cookie r carries, and the
-// cookie's value (the binding for CSRF tokens). ErrNoSession when there is
-// none; any other error means the database could not be asked, which is
-// not the same as being logged out.
+// Session returns the user whose live session cookie r carries, and the
+// cookie's value (the binding for CSRF tokens), reading the session and
+// the user in one query. ErrNoSession when there is none; any other error
+// means the database could not be asked, which is not the same as being
+// logged out.
 func (a *Authenticator) Session(r *http.Request) (storage.User, string, error) {
 	c, err := r.Cookie(CookieName)
 	if err != nil || c.Value == "" {
@@ -81,8 +173,8 @@ func (a *Authenticator) Session(r *http.Request) (storage.User, string, error) {
 	if err != nil {
 		return storage.User{}, "", ErrNoSession
 	}
-	u, err := a.Store.User(r.Context(), sess.Username)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && !a.Sessions.Valid(sess, u.Password)) {
+	u, err := a.Store.SessionUser(r.Context(), sess.ID)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Username != sess.Username) {
 		return storage.User{}, "", ErrNoSession
 	}
 	if err != nil {
@@ -98,12 +190,23 @@ func (a *Authenticator) FromCookie(r *http.Request) (storage.User, string, bool)
 }
 
 // Basic returns the user whose HTTP Basic credentials r carries:
-// ErrBadCredentials when there are none or they are wrong, any other error
-// when the database could not be asked.
+// ErrBadCredentials when there are none or they are wrong, and Login's
+// other errors.
 func (a *Authenticator) Basic(r *http.Request) (storage.User, error) {
 	name, pw, ok := r.BasicAuth()
 	if !ok {
 		return storage.User{}, ErrBadCredentials
 	}
-	return a.Login(r.Context(), name, pw)
+	return a.Login(r.Context(), ClientAddress(r), name, pw)
+}
+
+// ClientAddress is the IP address r came from. Behind a trusted proxy the
+// server has already put the client's address in RemoteAddr (see
+// server.TrustProxies).
+func ClientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

@@ -16,3 +16,16 @@ func NewSessionsAt(secret []byte, now func() time.Time) *Sessions {
 func ArgonB64(pw, salt string, t, m uint32, p uint8) string {
 	return base64.RawStdEncoding.EncodeToString(argon2.IDKey([]byte(pw), []byte(salt), t, m, p, 32))
 }
+
+// HoldArgonSlotsForTest takes every argon2id slot, as a burst of password
+// checks would, until release is called.
+func HoldArgonSlotsForTest() (release func()) {
+	for range cap(argonSlots) {
+		argonSlots <- struct{}{}
+	}
+	return func() {
+		for range cap(argonSlots) {
+			<-argonSlots
+		}
+	}
+}

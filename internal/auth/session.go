@@ -2,6 +2,7 @@ package auth
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -24,10 +25,19 @@ var b64url = base64.RawURLEncoding
 // ErrBadSession is returned for a cookie that is malformed, forged or expired.
 var ErrBadSession = errors.New("invalid or expired session")
 
-// Sessions issues and checks signed session cookies. A session carries no
-// server-side state, so any app instance sharing the secret key accepts it.
-// It is bound to the user's password hash: changing the password (or
-// deleting the account) ends every session of that user.
+// Sessions issues and checks signed session cookies. The cookie names a
+// session recorded in the database (see Authenticator), so logging out,
+// changing the password or deleting the account ends it on every app
+// server; the signature (HMAC-SHA256 with the secret every instance
+// shares) keeps clients from forging or guessing ids.
+//
+// A cookie value is dot-separated fields, the signature last:
+//
+//	base64url(username) . expiry (Unix seconds) . session id [. extra …] . signature
+//
+// Extra fields are for later needs (a replica's WAL position, say): Parse
+// keeps them, in order, in Session.Extra, and an older insta485 that does
+// not know them still accepts the cookie.
 type Sessions struct {
 	key []byte
 	now func() time.Time
@@ -48,33 +58,48 @@ func (s *Sessions) mac(parts ...string) []byte {
 	return m.Sum(nil)
 }
 
-// fingerprint identifies a password hash without revealing it.
-func (s *Sessions) fingerprint(passwordHash string) string {
-	return b64url.EncodeToString(s.mac("pw", passwordHash)[:9])
+// Session is a checked cookie: whose, which session, until when.
+type Session struct {
+	Username string
+	ID       string
+	Expires  time.Time
+	// Extra are the fields after the id, for extensions.
+	Extra []string
 }
 
-// Issue returns a cookie value for username, whose stored hash is passwordHash.
-func (s *Sessions) Issue(username, passwordHash string) string {
-	exp := strconv.FormatInt(s.now().Add(SessionTTL).Unix(), 10)
-	payload := b64url.EncodeToString([]byte(username)) + "." + exp + "." + s.fingerprint(passwordHash)
+// NewSessionID returns a fresh random session id.
+func NewSessionID() string {
+	b := make([]byte, 18)
+	if _, err := rand.Read(b); err != nil {
+		panic("auth: no randomness: " + err.Error())
+	}
+	return b64url.EncodeToString(b)
+}
+
+// Expiry is when a session issued now ends.
+func (s *Sessions) Expiry() time.Time { return s.now().Add(SessionTTL) }
+
+// Issue returns the cookie value for sess. Its fields may not contain dots
+// (ids from NewSessionID and base64url never do).
+func (s *Sessions) Issue(sess Session) string {
+	fields := append([]string{b64url.EncodeToString([]byte(sess.Username)),
+		strconv.FormatInt(sess.Expires.Unix(), 10), sess.ID}, sess.Extra...)
+	payload := strings.Join(fields, ".")
 	return payload + "." + b64url.EncodeToString(s.mac("session", payload))
 }
 
-// Session is a checked cookie. The caller confirms Fingerprint against the
-// user's current hash with Valid.
-type Session struct {
-	Username    string
-	fingerprint string
-}
-
-// Parse checks value's signature and expiry.
+// Parse checks value's signature and expiry. Whether the session is still
+// live is the database's to say.
 func (s *Sessions) Parse(value string) (Session, error) {
-	parts := strings.Split(value, ".")
-	if len(parts) != 4 {
+	if len(value) > 4096 {
 		return Session{}, ErrBadSession
 	}
-	payload := parts[0] + "." + parts[1] + "." + parts[2]
-	sig, err := b64url.DecodeString(parts[3])
+	parts := strings.Split(value, ".")
+	if len(parts) < 4 {
+		return Session{}, ErrBadSession
+	}
+	payload := strings.Join(parts[:len(parts)-1], ".")
+	sig, err := b64url.DecodeString(parts[len(parts)-1])
 	if err != nil || !hmac.Equal(sig, s.mac("session", payload)) {
 		return Session{}, ErrBadSession
 	}
@@ -83,15 +108,11 @@ func (s *Sessions) Parse(value string) (Session, error) {
 		return Session{}, ErrBadSession
 	}
 	name, err := b64url.DecodeString(parts[0])
-	if err != nil || len(name) == 0 {
+	if err != nil || len(name) == 0 || parts[2] == "" {
 		return Session{}, ErrBadSession
 	}
-	return Session{Username: string(name), fingerprint: parts[2]}, nil
-}
-
-// Valid reports whether sess was issued for the user's current password hash.
-func (s *Sessions) Valid(sess Session, passwordHash string) bool {
-	return hmac.Equal([]byte(sess.fingerprint), []byte(s.fingerprint(passwordHash)))
+	return Session{Username: string(name), ID: parts[2], Expires: time.Unix(exp, 0),
+		Extra: parts[3 : len(parts)-1]}, nil
 }
 
 // Cookie returns the session cookie to set; Secure when the request came

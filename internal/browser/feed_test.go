@@ -188,11 +188,7 @@ func newSession(t *testing.T, b *testenv.Browser, backend string, delay time.Dur
 	s.tab = b.NewTab(t, 2*time.Minute)
 	t.Cleanup(func() { s.tab.CheckConsole(t, s.allowConsole) })
 
-	user, err := s.app.Store.User(context.Background(), "awdeorio")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cookie := auth.NewSessions(s.app.Secret).Issue("awdeorio", user.Password)
+	cookie := s.app.SessionCookie(t, "awdeorio")
 	if err := s.tab.SetCookie(s.app.URL, auth.CookieName, cookie); err != nil {
 		t.Fatal(err)
 	}

@@ -45,6 +45,9 @@ type Config struct {
 	MetricsAddr      string
 	MaxUploadBytes   int64
 	LogFormat        string
+	TrustedProxies   string
+	ReadTimeout      time.Duration
+	IdleTimeout      time.Duration
 }
 
 // Setting describes one setting for flags, the environment and the README.
@@ -72,6 +75,9 @@ var Settings = []Setting{
 	{"metrics-addr", "INSTA485_METRICS_ADDR", "", "address serving Prometheus metrics at /metrics, on a listener of its own (e.g. 127.0.0.1:9485); empty: no metrics"},
 	{"max-upload-bytes", "INSTA485_MAX_UPLOAD_BYTES", "16777216", "largest accepted upload, in bytes (16 MiB); larger gets 413"},
 	{"log-format", "INSTA485_LOG_FORMAT", "text", "log format: text or json"},
+	{"trusted-proxies", "INSTA485_TRUSTED_PROXIES", "127.0.0.1/32,::1/128", "comma-separated addresses or CIDR blocks of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (empty: none)"},
+	{"read-timeout", "INSTA485_READ_TIMEOUT", "1m0s", "longest time to read a whole request, body included; a slower client is cut off (uploads must arrive within it)"},
+	{"idle-timeout", "INSTA485_IDLE_TIMEOUT", "2m0s", "how long an idle kept-alive connection stays open"},
 }
 
 // Register adds the settings named in flags (all when none are named) to
@@ -143,6 +149,14 @@ func (c *Config) Register(fs *flag.FlagSet, flags ...string) {
 			c.MaxUploadBytes, _ = strconv.ParseInt(def, 10, 64)
 		case "log-format":
 			fs.StringVar(&c.LogFormat, s.Flag, def, usage)
+		case "trusted-proxies":
+			fs.StringVar(&c.TrustedProxies, s.Flag, def, usage)
+		case "read-timeout":
+			fs.Func(s.Flag, usage+" (default "+def+")", positiveDurationSetter(&c.ReadTimeout))
+			_ = positiveDurationSetter(&c.ReadTimeout)(def)
+		case "idle-timeout":
+			fs.Func(s.Flag, usage+" (default "+def+")", positiveDurationSetter(&c.IdleTimeout))
+			_ = positiveDurationSetter(&c.IdleTimeout)(def)
 		}
 	}
 	// The classic discrete PostgreSQL settings select PostgreSQL when no
@@ -175,6 +189,19 @@ func durationSetter(dst *time.Duration) func(string) error {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
 			return fmt.Errorf("want a duration such as 10s or 1m30s, got %q", v)
+		}
+		*dst = d
+		return nil
+	}
+}
+
+// positiveDurationSetter is durationSetter for settings where zero would
+// mean "no limit", which they must not.
+func positiveDurationSetter(dst *time.Duration) func(string) error {
+	return func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("want a positive duration such as 30s or 2m, got %q", v)
 		}
 		*dst = d
 		return nil

@@ -202,6 +202,7 @@ func InternalError(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", plainPageCSP)
 	w.WriteHeader(http.StatusInternalServerError)
 	fmt.Fprintf(w, `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Something went wrong · insta485</title>
@@ -214,27 +215,52 @@ func InternalError(w http.ResponseWriter, r *http.Request) {
 `, id)
 }
 
+// Limits are the HTTP server's timeouts.
+type Limits struct {
+	// ReadTimeout bounds reading a whole request, body included: a client
+	// trickling a body is cut off when it passes. Uploads must arrive
+	// within it.
+	ReadTimeout time.Duration
+	// IdleTimeout bounds how long a kept-alive connection waits for its
+	// next request.
+	IdleTimeout time.Duration
+}
+
+// DefaultLimits are the timeouts when none are configured.
+var DefaultLimits = Limits{ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+
+// NewHTTPServer returns the http.Server that Run serves h with.
+func NewHTTPServer(h http.Handler, log *slog.Logger, limits Limits) *http.Server {
+	if limits.ReadTimeout <= 0 {
+		limits.ReadTimeout = DefaultLimits.ReadTimeout
+	}
+	if limits.IdleTimeout <= 0 {
+		limits.IdleTimeout = DefaultLimits.IdleTimeout
+	}
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: min(10*time.Second, limits.ReadTimeout),
+		ReadTimeout:       limits.ReadTimeout,
+		IdleTimeout:       limits.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
 // Run serves h on addr until ctx is cancelled, then stops taking new
 // connections (serving those the kernel already took, see closeDrained)
 // and lets in-flight requests finish (up to 20 seconds).
-func Run(ctx context.Context, addr string, h http.Handler, log *slog.Logger) error {
-	return run(ctx, "insta485", addr, h, log)
+func Run(ctx context.Context, addr string, h http.Handler, log *slog.Logger, limits Limits) error {
+	return run(ctx, "insta485", addr, NewHTTPServer(h, log, limits), log)
 }
 
 // RunMetrics serves the metrics handler h on its own listener at addr, so
 // that it can be kept off the public network, until ctx is cancelled.
 func RunMetrics(ctx context.Context, addr string, h http.Handler, log *slog.Logger) error {
-	return run(ctx, "metrics", addr, h, log)
+	return run(ctx, "metrics", addr, NewHTTPServer(h, log, DefaultLimits), log)
 }
 
-func run(ctx context.Context, name, addr string, h http.Handler, log *slog.Logger) error {
-	srv := &http.Server{
-		Addr:              addr,
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+func run(ctx context.Context, name, addr string, srv *http.Server, log *slog.Logger) error {
+	srv.Addr = addr
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("%s: listen on %s: %w", name, addr, err)

@@ -219,7 +219,7 @@ func freeUserPrefix(ctx context.Context, tx *sql.Tx, seed uint64) (string, error
 	for i := uint64(0); ; i++ {
 		prefix := fmt.Sprintf("u%04x_", mix(seed+i)&0xffff)
 		var n int
-		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM users WHERE username LIKE $1", prefix+"%").Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM users WHERE lower(username) LIKE $1", prefix+"%").Scan(&n); err != nil {
 			return "", err
 		}
 		if n == 0 {

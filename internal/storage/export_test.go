@@ -67,3 +67,30 @@ func (s *Store) ExecForTest(ctx context.Context, q string) error {
 	_, err := s.w.ExecContext(ctx, q)
 	return err
 }
+
+// CreateAtVersionForTest gives the empty database opts names the schema of
+// version v, as an older insta485 would have left it, without sample data.
+func CreateAtVersionForTest(ctx context.Context, opts Options, v int) (*Store, error) {
+	s, err := Connect(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := s.migrations()
+	if err != nil {
+		return nil, err
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, createSchemaMigrations); err != nil {
+			return err
+		}
+		for _, m := range ms {
+			if m.version <= v {
+				if err := applyMigration(ctx, tx, m); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return s, err
+}

@@ -141,11 +141,41 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 const createSchemaMigrations = "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY)"
 
 func applyMigration(ctx context.Context, tx *sql.Tx, m migration) error {
+	if check := migrationChecks[m.version]; check != nil {
+		if err := check(ctx, tx); err != nil {
+			return fmt.Errorf("cannot apply migration %s: %w", m.name, err)
+		}
+	}
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return fmt.Errorf("apply migration %s: %w", m.name, err)
 	}
 	_, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", m.version)
 	return err
+}
+
+// migrationChecks run before the migration of their version, in its
+// transaction, to refuse with a readable message what the SQL would refuse
+// with an engine's terse one.
+var migrationChecks = map[int]func(context.Context, *sql.Tx) error{
+	2: checkCaseDuplicates,
+}
+
+// checkCaseDuplicates refuses migration 2 (usernames unique regardless of
+// case) while names differ only in case. They are listed, not merged: which
+// account keeps the name is the operator's decision.
+func checkCaseDuplicates(ctx context.Context, tx *sql.Tx) error {
+	names, err := queryStrings(ctx, tx, `SELECT username FROM users WHERE lower(username) IN
+		(SELECT lower(username) FROM users GROUP BY lower(username) HAVING count(*) > 1)
+		ORDER BY lower(username), username`)
+	if err != nil {
+		return fmt.Errorf("look for usernames that differ only in case: %w", err)
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	return fmt.Errorf("usernames must become unique regardless of case, but these differ only in case: %s; "+
+		"delete all but one account of each group (or have a new account made for the others), then run `insta485 db migrate` again",
+		strings.Join(names, ", "))
 }
 
 // createFault, set by tests, fails Create after the sample data is in.
@@ -298,7 +328,7 @@ func pgCreateDatabase(ctx context.Context, opts Options) error {
 }
 
 // insta485Tables in the order they can be dropped.
-var insta485Tables = []string{"likes", "comments", "following", "posts", "users", "schema_migrations"}
+var insta485Tables = []string{"sessions", "login_failures", "likes", "comments", "following", "posts", "users", "schema_migrations"}
 
 func pgDestroy(ctx context.Context, opts Options) error {
 	m, cfg, err := pgMaintenance(ctx, opts)

@@ -112,17 +112,23 @@ func (s *Store) UpdateUser(ctx context.Context, username, fullname, email, filen
 	return orphans, err
 }
 
-// SetPassword stores a new password hash for username.
+// SetPassword stores a new password hash for username and, in the same
+// transaction, ends every session of username: whoever knew the old
+// password is logged out everywhere.
 func (s *Store) SetPassword(ctx context.Context, username, hash string) error {
-	res, err := s.w.ExecContext(ctx, "UPDATE users SET password = $1 WHERE username = $2", hash, username)
-	if err != nil {
-		return fmt.Errorf("set password: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
-	}
-	s.afterWrite(ctx)
-	return nil
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE users SET password = $1 WHERE username = $2", hash, username)
+		if err != nil {
+			return fmt.Errorf("set password: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE username = $1", username); err != nil {
+			return fmt.Errorf("end sessions: %w", err)
+		}
+		return nil
+	})
 }
 
 // ReplacePassword stores newHash for username only if the stored hash is

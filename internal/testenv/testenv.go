@@ -29,6 +29,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/insta485/insta485/internal/app"
+	"github.com/insta485/insta485/internal/auth"
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/metrics"
 	"github.com/insta485/insta485/internal/storage"
@@ -181,6 +182,21 @@ func WithMiddleware(mw func(http.Handler) http.Handler) AppOption {
 	return func(c *appConfig) { c.wrap = append(c.wrap, mw) }
 }
 
+// TestArgonWait is how long a test app's logins wait for a password check
+// slot.
+const TestArgonWait = 2 * time.Minute
+
+// WithDeps adjusts the application's dependencies (trusted proxies, the
+// login throttle…) before it starts.
+func WithDeps(fn func(*app.Deps)) AppOption { return func(c *appConfig) { fn(&c.deps) } }
+
+// NewAppOn is NewApp on the empty database opts names (one on a
+// throw-away Cluster, say), which it creates.
+func NewAppOn(t testing.TB, opts storage.Options, options ...AppOption) *App {
+	t.Helper()
+	return NewApp(t, "", append(options, OnDatabase(opts))...)
+}
+
 // NewApp starts insta485 on backend, stopped when t ends. Logs are
 // discarded unless INSTA485_TEST_LOG is set. Uploads go to a temporary
 // directory unless an option (WithUploadStore, WithS3) says otherwise.
@@ -194,6 +210,10 @@ func NewApp(t testing.TB, backend string, options ...AppOption) *App {
 	cfg := appConfig{deps: app.Deps{
 		Secret: secret, MaxUpload: 16 << 20,
 		Log: slog.New(slog.NewTextHandler(logOut, nil)),
+		// Every test app of a package shares the process's few password
+		// check slots; on a busy machine a login may wait long for one,
+		// and a test that is not about that must not get 503 for it.
+		ArgonWait: TestArgonWait,
 	}}
 	for _, o := range options {
 		o(&cfg)
@@ -338,4 +358,20 @@ func ExecSQL(t testing.TB, app *App, statements ...string) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
+}
+
+// SessionCookie starts a session for username on app's database, as
+// logging in would, and returns the session cookie's value.
+func (a *App) SessionCookie(t testing.TB, username string) string {
+	t.Helper()
+	ctx := context.Background()
+	u, err := a.Store.User(ctx, username)
+	if err != nil {
+		t.Fatalf("user %s: %v", username, err)
+	}
+	v, err := (&auth.Authenticator{Sessions: auth.NewSessions(a.Secret), Store: a.Store}).StartSession(ctx, u)
+	if err != nil {
+		t.Fatalf("start a session for %s: %v", username, err)
+	}
+	return v
 }

@@ -3,6 +3,8 @@ package web
 import (
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/insta485/insta485/internal/auth"
 	"github.com/insta485/insta485/internal/storage"
@@ -99,10 +101,16 @@ func (h *Handler) deletePage(w http.ResponseWriter, r *http.Request, v viewer) {
 }
 
 // authCheck answers 200 with an empty body for a logged-in user and 403
-// otherwise, for a front proxy or a client checking a session.
+// otherwise, for a front proxy or a client checking a session. When the
+// database cannot be asked it answers 503, which a proxy must not take for
+// a logout.
 func (h *Handler) authCheck(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.viewer(r)
-	if !ok {
+	v, err := h.session(r)
+	if err != nil && !errors.Is(err, auth.ErrNoSession) {
+		h.serverError(w, r, err)
+		return
+	}
+	if err != nil {
 		h.fail(w, r, v, http.StatusForbidden, "You are not logged in.")
 		return
 	}
@@ -114,7 +122,7 @@ func (h *Handler) authCheck(w http.ResponseWriter, r *http.Request) {
 // from visitors, so their CSRF token is bound to the anonymous cookie; the
 // other operations need a session and a token bound to it.
 func (h *Handler) accounts(w http.ResponseWriter, r *http.Request) {
-	v, loggedIn := h.viewer(r)
+	v, sessErr := h.session(r)
 	if !h.readForm(w, r, v) {
 		return
 	}
@@ -136,7 +144,11 @@ func (h *Handler) accounts(w http.ResponseWriter, r *http.Request) {
 		h.failWith(w, r, v, unknownOperation(r))
 		return
 	}
-	if !loggedIn {
+	if sessErr != nil && !errors.Is(sessErr, auth.ErrNoSession) {
+		h.serverError(w, r, sessErr) // an outage is not a logout
+		return
+	}
+	if sessErr != nil {
 		h.fail(w, r, v, http.StatusForbidden, "You need to log in first.")
 		return
 	}
@@ -162,17 +174,27 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.renderLogin(w, r, http.StatusBadRequest, page)
 		return
 	}
-	u, err := h.Auth.Login(r.Context(), page.Username, password)
-	if errors.Is(err, auth.ErrBadCredentials) {
+	u, err := h.Auth.Login(r.Context(), auth.ClientAddress(r), page.Username, password)
+	var throttled *auth.ThrottledError
+	switch {
+	case errors.Is(err, auth.ErrBadCredentials):
 		page.Error = "Wrong username or password. Please try again."
 		h.renderLogin(w, r, http.StatusForbidden, page)
 		return
+	case errors.As(err, &throttled):
+		secs := int(throttled.RetryAfter / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		page.Error = "Too many wrong passwords. Please wait " + count(secs, "second", "seconds") + " and try again."
+		h.renderLogin(w, r, http.StatusTooManyRequests, page)
+		return
+	}
+	if err == nil {
+		err = h.startSession(w, r, u)
 	}
 	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	h.startSession(w, r, u)
 	redirectTarget(w, r, "/")
 }
 
@@ -186,11 +208,13 @@ func (h *Handler) signUp(w http.ResponseWriter, r *http.Request) {
 		h.renderCreate(w, r, fe.status, page)
 		return
 	}
+	if err == nil {
+		err = h.startSession(w, r, u)
+	}
 	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	h.startSession(w, r, u)
 	redirectTarget(w, r, "/")
 }
 
@@ -283,18 +307,27 @@ func (h *Handler) updateAccount(r *http.Request, v viewer, fullname, email strin
 func (h *Handler) updatePassword(w http.ResponseWriter, r *http.Request, v viewer) {
 	u, err := h.changePassword(r, v)
 	var fe *formError
+	var throttled *auth.ThrottledError
+	if errors.As(err, &throttled) {
+		secs := int(throttled.RetryAfter / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		h.renderPassword(w, r, v, http.StatusTooManyRequests,
+			"Too many wrong passwords. Please wait "+count(secs, "second", "seconds")+" and try again.")
+		return
+	}
 	if errors.As(err, &fe) {
 		h.renderPassword(w, r, v, fe.status, fe.msg)
 		return
+	}
+	// SetPassword ended every session of the user, so every other browser
+	// is logged out; this one gets a new session.
+	if err == nil {
+		err = h.startSession(w, r, u)
 	}
 	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	// A session is bound to the password hash, so the old cookie stopped
-	// working with the change: this browser gets a new one, every other
-	// browser is logged out.
-	h.startSession(w, r, u)
 	redirectTarget(w, r, "/")
 }
 
@@ -306,8 +339,15 @@ func (h *Handler) changePassword(r *http.Request, v viewer) (storage.User, error
 	if err := checkPassword(new1); err != nil {
 		return storage.User{}, err
 	}
-	if ok, _ := auth.CheckPassword(v.User.Password, old); !ok {
+	// The current password is checked like a login, throttle included:
+	// whoever holds a session (a borrowed laptop, a stolen cookie) may not
+	// guess it at leisure to take the account over.
+	_, err := h.Auth.Login(r.Context(), auth.ClientAddress(r), v.User.Username, old)
+	switch {
+	case errors.Is(err, auth.ErrBadCredentials):
 		return storage.User{}, &formError{http.StatusForbidden, "Your current password is wrong, so it was not changed."}
+	case err != nil:
+		return storage.User{}, err
 	}
 	if new1 != new2 {
 		return storage.User{}, &formError{http.StatusUnauthorized, "The two new passwords differ. Please type the same new password twice."}
@@ -321,7 +361,7 @@ func (h *Handler) changePassword(r *http.Request, v viewer) (storage.User, error
 }
 
 // deleteAccount removes the logname with everything they made, pictures
-// included, and ends the session.
+// included; their sessions on every browser go with the account.
 func (h *Handler) deleteAccount(w http.ResponseWriter, r *http.Request, v viewer) {
 	orphans, err := h.Store.DeleteUser(r.Context(), v.Logname())
 	// ErrNotFound: deleted by a request a moment ago; the outcome is the same.
@@ -334,8 +374,13 @@ func (h *Handler) deleteAccount(w http.ResponseWriter, r *http.Request, v viewer
 	redirectTarget(w, r, "/")
 }
 
-// logout ends the session on this browser.
+// logout ends the session, on the server (so the cookie stops working on
+// every app server, even if a copy of it was kept) and in this browser.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request, v viewer) {
+	if err := h.Auth.EndSession(r.Context(), v.Session); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
 	http.SetCookie(w, h.Auth.Sessions.ClearCookie(r))
 	http.Redirect(w, r, "/accounts/login/", http.StatusFound)
 }

@@ -103,6 +103,11 @@ func TestSignUpAndLogin(t *testing.T) {
 				loggedInAs(t, c, "new_user.1-x")
 			}},
 		{name: "sign up taken username", fields: signUpFields("jflinn"), file: &upload{"me.png", img}, status: 409},
+		// Usernames are unique regardless of case: the classic conflict.
+		{name: "sign up taken username in capitals", fields: signUpFields("JFLINN"), file: &upload{"me.png", img}, status: 409},
+		{name: "sign up taken username in mixed case", fields: signUpFields("AwDeOrIo"), file: &upload{"me.png", img}, status: 409},
+		// Login stays exact-match.
+		{name: "login in another case", fields: map[string]string{"operation": "login", "username": "AWDEORIO", "password": "chickens"}, status: 403},
 		{name: "sign up username with space", fields: signUpFields("new user"), file: &upload{"me.png", img}, status: 400},
 		{name: "sign up username with slash", fields: signUpFields("a/b"), file: &upload{"me.png", img}, status: 400},
 		{name: "sign up username too long", fields: signUpFields(strings.Repeat("a", 21)), file: &upload{"me.png", img}, status: 400},

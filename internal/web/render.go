@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -10,8 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/insta485/insta485/internal/auth"
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/server"
+	"github.com/insta485/insta485/internal/storage"
 )
 
 //go:embed templates
@@ -127,8 +130,20 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, v viewer, status 
 }
 
 // serverError logs err with the request id and shows the generic error
-// page, which names the id but never the error.
+// page, which names the id but never the error. A database outage or a
+// saturated server is 503 with Retry-After instead: the client should
+// try again, and must not take it for a logout.
 func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case storage.Unavailable(err):
+		h.log().Warn("database unavailable", "id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
+		server.Unavailable(w, r, server.UnavailableRetryAfter)
+		return
+	case errors.Is(err, auth.ErrBusy):
+		h.log().Warn("too many password checks at once", "id", requestID(r), "path", r.URL.Path)
+		server.Unavailable(w, r, auth.BusyRetryAfter)
+		return
+	}
 	h.log().Error("request failed", "id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
 	server.InternalError(w, r)
 }

@@ -124,6 +124,11 @@ func (h *Handler) failTooLarge(w http.ResponseWriter, r *http.Request, v viewer)
 }
 
 // startSession logs u in on this browser.
-func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, u storage.User) {
-	http.SetCookie(w, h.Auth.Sessions.Cookie(r, h.Auth.Sessions.Issue(u.Username, u.Password)))
+func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, u storage.User) error {
+	value, err := h.Auth.StartSession(r.Context(), u)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, h.Auth.Sessions.Cookie(r, value))
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/insta485/insta485/internal/auth"
 	"github.com/insta485/insta485/internal/media"
 )
 
@@ -14,8 +15,12 @@ import (
 // logged-in users. The store only looks up names it could have handed out
 // and only opens regular files, so no path or link reaches outside it.
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.viewer(r)
-	if !ok {
+	v, err := h.session(r)
+	if err != nil && !errors.Is(err, auth.ErrNoSession) {
+		h.serverError(w, r, err) // an outage: 503, not "log in"
+		return
+	}
+	if err != nil {
 		h.fail(w, r, v, http.StatusForbidden, "Log in to see pictures.")
 		return
 	}
