@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -170,12 +169,14 @@ func random(ctx context.Context, s *storage.Store, uploads media.Store, b storag
 	defer func() {
 		if err != nil {
 			for _, n := range written {
-				_ = uploads.Delete(context.WithoutCancel(ctx), n)
+				_ = media.Remove(context.WithoutCancel(ctx), uploads, n)
 			}
 		}
 	}()
+	// Generated pictures go through the upload pipeline too, so that they
+	// have the same width variants as uploads.
 	put := func(name string, img []byte) error {
-		if err := uploads.Put(ctx, name, bytes.NewReader(img)); err != nil {
+		if err := media.PutPicture(ctx, uploads, name, img); err != nil {
 			return err
 		}
 		written = append(written, name)

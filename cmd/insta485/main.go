@@ -30,6 +30,9 @@ Usage:
   insta485 uploads copy --from SRC
                                   copy every uploaded image from the store SRC
                                   (a directory or s3://BUCKET[/PREFIX]) into --uploads
+  insta485 uploads check [--fix]  find (and remove) uploaded files no row names
+  insta485 uploads reprocess      strip metadata from (and scale) pictures stored before
+                                  the image pipeline
 
 Run 'insta485 serve --help' or 'insta485 db <command> --help' for flags.
 Every flag can also be set by the environment variable its help names.

@@ -12,6 +12,8 @@ import (
 )
 
 const uploadsUsage = `Usage: insta485 uploads copy --from SRC [--uploads DST]
+       insta485 uploads check [--fix] [--grace 1h]   (see uploads check --help)
+       insta485 uploads reprocess                   (see uploads reprocess --help)
 
 Copies every uploaded image from the store SRC (a directory, or
 s3://BUCKET[/PREFIX]) into the configured upload store DST, for example
@@ -19,8 +21,15 @@ from the local directory into object storage. Each file is read back and
 compared; files DST already holds with the same content are skipped, so
 an interrupted copy can be run again. SRC is never changed.`
 
-// uploads runs `insta485 uploads copy`.
+// uploads runs `insta485 uploads copy`, `check` (uploads_check.go) and
+// `reprocess` (uploads_reprocess.go).
 func uploads(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "check" {
+		return uploadsCheck(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "reprocess" {
+		return uploadsReprocess(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "copy" {
 		fmt.Fprintln(stderr, uploadsUsage)
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {

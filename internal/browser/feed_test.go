@@ -399,6 +399,12 @@ func testLoads(t *testing.T, s *session) {
 
 	// Every image arrived and decoded, and every image says what it is.
 	wait(t, s, "every image to load", `[...document.images].every((i) => i.complete && i.naturalWidth > 0)`)
+	// At this window width (614 px column, one device pixel per CSS pixel)
+	// the browser picks each picture's 640 px copy and each avatar's 320
+	// px one from the srcset the script wrote: no full-size upload.
+	if big := js[[]string](t, s, `[...document.querySelectorAll('#feed img')].filter((i) => !/-w(320|640)\.(jpg|jpeg|png|gif|webp)$/.test(i.currentSrc)).map((i) => i.currentSrc)`); len(big) > 0 {
+		t.Errorf("the feed loaded full-size uploads instead of their smaller copies: %q", big)
+	}
 	if bad := js[[]string](t, s, `[...document.images].filter((i) => !i.hasAttribute('alt')).map((i) => i.src)`); len(bad) > 0 {
 		t.Errorf("images without alt: %q", bad)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/testenv"
 )
 
@@ -134,9 +135,10 @@ func testJourney(t *testing.T, store string) {
 	if likes != 1 {
 		t.Errorf("the instances counted %v like forms, want 1", likes)
 	}
-	// The profile picture and the post's picture.
-	if puts != 2 {
-		t.Errorf("the instances counted %v upload store puts, want 2", puts)
+	// The profile picture and the post's picture, each with its width
+	// variants.
+	if want := float64(2 * (1 + len(media.VariantWidths))); puts != want {
+		t.Errorf("the instances counted %v upload store puts, want %v", puts, want)
 	}
 }
 

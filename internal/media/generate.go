@@ -132,7 +132,8 @@ func encode(img image.Image) []byte {
 
 // WriteSample stores the sample data's pictures: an avatar under each name
 // in profiles, a landscape under each name in posts, every one in its own
-// palette so that all of them look different.
+// palette so that all of them look different. They go through the upload
+// pipeline (PutPicture), so they have the same width variants as uploads.
 func WriteSample(ctx context.Context, store Store, profiles, posts []string) error {
 	_, err := writeSample(ctx, store, profiles, posts, func(string) (bool, error) { return true, nil })
 	return err
@@ -166,7 +167,7 @@ func writeSample(ctx context.Context, store Store, profiles, posts []string, wri
 			return err
 		}
 		n++
-		return store.Put(ctx, name, bytes.NewReader(img()))
+		return PutPicture(ctx, store, name, img())
 	}
 	for i, name := range profiles {
 		if err := put(name, func() []byte { return avatar(i, 320) }); err != nil {

@@ -79,6 +79,19 @@ func (l *Local) Open(_ context.Context, name string) (File, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Only a regular file is ever opened: a symbolic link, directory, FIFO
+	// or device named like an upload is ErrNotFound, so a link planted in
+	// the directory (say to /etc/passwd) never serves its target. The name
+	// is checked before the open (a FIFO would block it) and the open file
+	// after (the same file, in case the name was swapped for a link in
+	// between).
+	before, err := os.Lstat(p)
+	if errors.Is(err, os.ErrNotExist) || (err == nil && !before.Mode().IsRegular()) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
 	f, err := os.Open(p)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, ErrNotFound
@@ -90,6 +103,10 @@ func (l *Local) Open(_ context.Context, name string) (File, error) {
 	if err != nil {
 		f.Close()
 		return nil, err
+	}
+	if !info.Mode().IsRegular() || !os.SameFile(before, info) {
+		f.Close()
+		return nil, ErrNotFound
 	}
 	return localFile{f, info}, nil
 }

@@ -53,7 +53,9 @@ func TestSaveAcceptsImagesByContent(t *testing.T) {
 		{"jpeg keeps .jpeg", jpg, "Photo.JPEG", ".jpeg", nil},
 		{"jpg", jpg, "a.jpg", ".jpg", nil},
 		{"gif", gifBytes(t), "a.gif", ".gif", nil},
-		{"webp", append([]byte("RIFF\x24\x00\x00\x00WEBPVP8 "), make([]byte, 40)...), "a.webp", ".webp", nil},
+		{"webp header without a picture", append([]byte("RIFF\x24\x00\x00\x00WEBPVP8 "), make([]byte, 40)...), "a.webp", "", media.ErrNotImage},
+		{"png signature then random bytes", append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{0x5a, 0x13, 0xc7}, 200)...), "a.png", "", media.ErrNotImage},
+		{"truncated png", pngBytes(t, 64)[:120], "a.png", "", media.ErrNotImage},
 		{"wrong extension takes the content's", pngBytes(t, 8), "a.gif", ".png", nil},
 		{"no extension", pngBytes(t, 8), "upload", ".png", nil},
 		{"text named .jpg", []byte("hello, I am not an image at all"), "evil.jpg", "", media.ErrNotImage},
@@ -82,14 +84,22 @@ func TestSaveAcceptsImagesByContent(t *testing.T) {
 			if !nameRE.MatchString(name) || filepath.Ext(name) != c.wantExt {
 				t.Errorf("name %q, want 32 hex + %s", name, c.wantExt)
 			}
-			f, err := store.Open(context.Background(), name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, _ := io.ReadAll(f)
-			f.Close()
-			if !bytes.Equal(got, c.data) {
-				t.Error("stored bytes differ from the upload")
+			// The stored file is a re-encoding that decodes to the same size,
+			// with both variants beside it.
+			for _, n := range []string{name, media.VariantName(name, 320), media.VariantName(name, 640)} {
+				f, err := store.Open(context.Background(), n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, _ := io.ReadAll(f)
+				f.Close()
+				cfg, _, err := image.DecodeConfig(bytes.NewReader(got))
+				if err != nil {
+					t.Fatalf("stored %s does not decode: %v", n, err)
+				}
+				if want, _, _ := image.DecodeConfig(bytes.NewReader(c.data)); cfg.Width != want.Width || cfg.Height != want.Height {
+					t.Errorf("stored %s is %dx%d, want %dx%d", n, cfg.Width, cfg.Height, want.Width, want.Height)
+				}
 			}
 		})
 	}

@@ -51,11 +51,12 @@ type File interface {
 }
 
 // validName matches the names this package hands out and the sample data
-// uses: hex digits and one image extension. Anything else (paths, dots,
-// slashes) is never looked up.
-var validName = regexp.MustCompile(`^[0-9a-f]{32,40}\.(png|jpg|jpeg|gif|webp)$`)
+// uses: hex digits and one image extension, optionally with a width
+// variant's "-w320" or "-w640" (VariantWidths) before the extension.
+// Anything else (paths, dots, slashes) is never looked up.
+var validName = regexp.MustCompile(`^[0-9a-f]{32,40}(-w(320|640))?\.(png|jpg|jpeg|gif|webp)$`)
 
-// ValidName reports whether name could be an upload's name.
+// ValidName reports whether name could be an upload's or a variant's name.
 func ValidName(name string) bool { return validName.MatchString(name) }
 
 // IsS3 reports whether spec names an object store (s3://BUCKET[/PREFIX])

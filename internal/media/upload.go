@@ -1,15 +1,15 @@
 package media
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -19,18 +19,6 @@ var (
 	ErrTooLarge = errors.New("the file is larger than the upload limit")
 	ErrEmpty    = errors.New("no file was uploaded")
 )
-
-// imageTypes maps the sniffed content type to the extensions it may carry
-// and the one to use when the original name has none of them.
-var imageTypes = map[string]struct {
-	exts      []string
-	canonical string
-}{
-	"image/png":  {[]string{".png"}, ".png"},
-	"image/jpeg": {[]string{".jpg", ".jpeg"}, ".jpg"},
-	"image/gif":  {[]string{".gif"}, ".gif"},
-	"image/webp": {[]string{".webp"}, ".webp"},
-}
 
 // NewName returns a fresh upload name: 32 lowercase hex characters (a UUID4
 // without dashes) and ext.
@@ -44,56 +32,139 @@ func NewName(ext string) string {
 	return hex.EncodeToString(b[:]) + ext
 }
 
-// Save checks that r holds an image of at most limit bytes, stores it under
-// a new name and returns the name. The extension is the original name's in
-// lower case when it matches the content, otherwise the content's own. On
-// any error nothing is left in the store.
+// Save reads an upload of at most limit bytes, runs it through Process
+// (which refuses anything that is not a whole PNG, JPEG, GIF or WebP image,
+// or is over the pixel limits), stores the result and its width variants
+// under a new name and returns the name. A JPEG keeps a ".jpeg" extension
+// when the original name had one; otherwise the extension is the stored
+// format's. On any error nothing is left in the store.
 func Save(ctx context.Context, store Store, r io.Reader, originalName string, limit int64) (string, error) {
-	br := bufio.NewReaderSize(r, 512)
-	head, err := br.Peek(512)
-	if len(head) == 0 {
-		if err != nil && !errors.Is(err, io.EOF) {
-			return "", err
-		}
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return "", fmt.Errorf("read upload: %w", err)
+	}
+	if len(data) == 0 {
 		return "", ErrEmpty
 	}
-	kind, ok := imageTypes[http.DetectContentType(head)]
-	if !ok {
-		return "", ErrNotImage
+	if int64(len(data)) > limit {
+		return "", ErrTooLarge
 	}
-	ext := strings.ToLower(filepath.Ext(originalName))
-	matches := false
-	for _, e := range kind.exts {
-		matches = matches || e == ext
+	pic, err := Process(ctx, data)
+	if err != nil {
+		return "", err
 	}
-	if !matches {
-		ext = kind.canonical
+	ext := pic.Ext
+	if ext == ".jpg" && strings.ToLower(filepath.Ext(originalName)) == ".jpeg" {
+		ext = ".jpeg"
 	}
 	name := NewName(ext)
-	lr := &limitedReader{r: br, left: limit}
-	if err := store.Put(ctx, name, lr); err != nil {
-		if lr.exceeded {
-			return "", ErrTooLarge
-		}
+	if err := pic.Put(ctx, store, name); err != nil {
 		return "", fmt.Errorf("save upload: %w", err)
 	}
 	return name, nil
 }
 
-// limitedReader fails the copy once more than left bytes were read, so the
-// store discards the partial file.
-type limitedReader struct {
-	r        io.Reader
-	left     int64
-	exceeded bool
+// Put stores p under name and its variants beside it. The variants go
+// first, so that a reader who sees the main file finds them too; on an
+// error whatever was stored is removed again.
+func (p *Picture) Put(ctx context.Context, store Store, name string) error {
+	for _, v := range p.Variants {
+		if err := store.Put(ctx, VariantName(name, v.Width), bytes.NewReader(v.Data)); err != nil {
+			Remove(context.WithoutCancel(ctx), store, name)
+			return err
+		}
+	}
+	if err := store.Put(ctx, name, bytes.NewReader(p.Data)); err != nil {
+		Remove(context.WithoutCancel(ctx), store, name)
+		return err
+	}
+	return nil
 }
 
-func (l *limitedReader) Read(p []byte) (int, error) {
-	n, err := l.r.Read(p)
-	l.left -= int64(n)
-	if l.left < 0 {
-		l.exceeded = true
-		return 0, ErrTooLarge
+// PutPicture runs data (a picture insta485 made itself, such as the sample
+// data's) through Process and stores it under name with its variants.
+func PutPicture(ctx context.Context, store Store, name string, data []byte) error {
+	pic, err := Process(ctx, data)
+	if err != nil {
+		return fmt.Errorf("process %s: %w", name, err)
 	}
-	return n, err
+	return pic.Put(ctx, store, name)
+}
+
+// Remove deletes the upload name and its width variants.
+func Remove(ctx context.Context, store Store, name string) error {
+	var errs []error
+	for _, w := range VariantWidths {
+		errs = append(errs, store.Delete(ctx, VariantName(name, w)))
+	}
+	errs = append(errs, store.Delete(ctx, name))
+	return errors.Join(errs...)
+}
+
+// VariantName returns the name of upload name's copy at width w:
+// "<hex>-w<w>.<ext>" beside "<hex>.<ext>".
+func VariantName(name string, w int) string {
+	ext := filepath.Ext(name)
+	return strings.TrimSuffix(name, ext) + "-w" + strconv.Itoa(w) + ext
+}
+
+// MainName returns the upload a variant name belongs to and the variant's
+// width; for a main name, the name itself and 0.
+func MainName(name string) (string, int) {
+	ext := filepath.Ext(name)
+	base := strings.TrimSuffix(name, ext)
+	i := strings.LastIndex(base, "-w")
+	if i < 0 {
+		return name, 0
+	}
+	w, err := strconv.Atoi(base[i+2:])
+	if err != nil {
+		return name, 0
+	}
+	return base[:i] + ext, w
+}
+
+// maxLazyBytes bounds how much of an upload OpenUpload reads to make its
+// variants: more than any upload limit in use.
+const maxLazyBytes = 64 << 20
+
+// OpenUpload opens the upload or variant called name. Uploads stored before
+// insta485 made variants have none: the first request for one makes them
+// all from the upload and stores them. When the upload cannot be processed
+// (it is over today's limits, or not a whole picture), the upload itself is
+// returned in the variant's place, so a page never shows a broken image.
+func OpenUpload(ctx context.Context, store Store, name string) (File, error) {
+	f, err := store.Open(ctx, name)
+	main, w := MainName(name)
+	if w == 0 || !errors.Is(err, ErrNotFound) {
+		return f, err
+	}
+	mf, err := store.Open(ctx, main)
+	if err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(mf, maxLazyBytes))
+	if err != nil {
+		mf.Close()
+		return nil, fmt.Errorf("read %s to make its variants: %w", main, err)
+	}
+	pic, err := Process(ctx, data)
+	if err != nil {
+		if ctx.Err() != nil {
+			mf.Close()
+			return nil, ctx.Err()
+		}
+		if _, err := mf.Seek(0, io.SeekStart); err != nil {
+			mf.Close()
+			return nil, err
+		}
+		return mf, nil
+	}
+	mf.Close()
+	for _, v := range pic.Variants {
+		if err := store.Put(ctx, VariantName(main, v.Width), bytes.NewReader(v.Data)); err != nil {
+			return nil, fmt.Errorf("store a variant of %s: %w", main, err)
+		}
+	}
+	return store.Open(ctx, name)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/insta485/insta485/internal/auth"
+	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/server"
 	"github.com/insta485/insta485/internal/storage"
 )
@@ -32,6 +33,29 @@ var templateFuncs = template.FuncMap{
 	"iso":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"count":  count,
 	"target": withTarget,
+	"sizes":  imgSizes,
+}
+
+// imgSrcset is what the "srcset" template needs for one img.
+type imgSrcset struct{ Srcset, Sizes string }
+
+// imgSizes pairs the srcset of upload filename (its width variants, then
+// the upload itself, at most media.MaxSide wide) with the img's sizes
+// attribute, which says how wide the img is laid out. A name that is not
+// an upload's gets none, and the img keeps only its src.
+func imgSizes(filename, sizes string) imgSrcset {
+	if !media.ValidName(filename) {
+		return imgSrcset{}
+	}
+	if _, w := media.MainName(filename); w != 0 {
+		return imgSrcset{}
+	}
+	var b strings.Builder
+	for _, w := range media.VariantWidths {
+		fmt.Fprintf(&b, "/uploads/%s %dw, ", media.VariantName(filename, w), w)
+	}
+	fmt.Fprintf(&b, "/uploads/%s %dw", filename, media.MaxSide)
+	return imgSrcset{b.String(), sizes}
 }
 
 // pages are the page templates by file name, each parsed together with the

@@ -3,15 +3,17 @@ package web
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
+	"strings"
 
 	"github.com/insta485/insta485/internal/auth"
 	"github.com/insta485/insta485/internal/media"
 )
 
-// upload serves an uploaded picture to logged-in users. media.Store.Open
-// only looks up names it could have handed out, so no path reaches outside
-// the store.
+// upload serves an uploaded picture, or one of its width variants, to
+// logged-in users. The store only looks up names it could have handed out
+// and only opens regular files, so no path or link reaches outside it.
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	v, err := h.session(r)
 	if err != nil && !errors.Is(err, auth.ErrNoSession) {
@@ -23,7 +25,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PathValue("filename")
-	f, err := h.Media.Open(r.Context(), name)
+	f, err := media.OpenUpload(r.Context(), h.Media, name)
 	if errors.Is(err, media.ErrNotFound) {
 		h.fail(w, r, v, http.StatusNotFound, "There is no such picture. It may have been deleted.")
 		return
@@ -38,13 +40,22 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	// The file goes through the app whatever the store, rather than as a
 	// redirect to a presigned object-store URL: the access rule above holds
 	// for every request, and the pages' CSP (img-src 'self') needs it.
-	// ServeContent answers conditional and range requests; the type comes
-	// from the name's extension, which Save matched to the content.
+	// ServeContent answers conditional and range requests.
 	w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if tag := f.ETag(); tag != "" {
 		w.Header().Set("ETag", `"`+tag+`"`)
 	}
+	// The type is the content's, not the name's: a variant made from an
+	// upload stored before the image pipeline (a WebP, say) is a JPEG or
+	// PNG under the upload's extension.
+	var head [512]byte
+	n, _ := io.ReadFull(f, head[:])
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		h.failWith(w, r, v, h.storeError(r, err))
+		return
+	}
+	w.Header().Set("Content-Type", http.DetectContentType(head[:n]))
 	http.ServeContent(w, r, name, f.ModTime(), f)
 }
 
@@ -73,21 +84,24 @@ func (h *Handler) saveUpload(r *http.Request, required bool) (string, error) {
 	case errors.Is(err, media.ErrEmpty):
 		return "", badRequest("The uploaded file is empty. Please choose a picture.")
 	case errors.Is(err, media.ErrNotImage):
-		return "", badRequest("Only PNG, JPEG, GIF and WebP pictures can be uploaded.")
+		return "", badRequest("Only PNG, JPEG, GIF and WebP pictures can be uploaded, and the file must be a whole picture.")
+	case errors.Is(err, media.ErrTooManyPixels):
+		return "", badRequest("The picture is too big: " + strings.TrimPrefix(err.Error(), media.ErrTooManyPixels.Error()+": ") + ". Please choose a smaller one.")
 	case err != nil:
 		return "", h.storeError(r, err)
 	}
 	return name, nil
 }
 
-// removeFiles deletes pictures nothing refers to any more. A failure is
+// removeFiles deletes pictures nothing refers to any more, with their
+// width variants. A failure is
 // logged, not shown: the user's change already happened, and a stray file
 // costs only space.
 func (h *Handler) removeFiles(r *http.Request, names ...string) {
 	// The files must go even if the client has hung up meanwhile.
 	ctx := context.WithoutCancel(r.Context())
 	for _, n := range names {
-		if err := h.Media.Delete(ctx, n); err != nil {
+		if err := media.Remove(ctx, h.Media, n); err != nil {
 			h.log().Error("delete unused upload", "id", requestID(r), "file", n, "err", err)
 		}
 	}

@@ -107,13 +107,22 @@ func TestUploadsOnEveryStore(t *testing.T) {
 			if res := c.submit("/posts/?target=/", map[string]string{"operation": "create"}, &upload{"me.png", img}); res.Status != http.StatusFound {
 				t.Fatalf("status %d, want 302\n%s", res.Status, res.Body)
 			}
+			// The picture and its two width variants.
 			added := newUploads(before, app.UploadFiles(t))
-			if len(added) != 1 {
-				t.Fatalf("the store gained %v, want one file", added)
+			if len(added) != 1+len(media.VariantWidths) {
+				t.Fatalf("the store gained %v, want the picture and its variants", added)
 			}
-			postFile = added[0]
-			if store == "s3" {
-				postFile = postFile[strings.LastIndex(postFile, "/")+1:]
+			for _, a := range added {
+				a = a[strings.LastIndex(a, "/")+1:]
+				if _, w := media.MainName(a); w == 0 {
+					postFile = a
+				}
+			}
+			prefix := added[0][:strings.LastIndex(added[0], "/")+1] // the bucket's key prefix
+			for _, w := range media.VariantWidths {
+				if !slices.Contains(added, prefix+media.VariantName(postFile, w)) {
+					t.Errorf("the store gained %v, without the %d variant of %s", added, w, postFile)
+				}
 			}
 			if !strings.HasSuffix(postFile, ".png") || !bytes.Equal(stored(t, app, postFile), img) {
 				t.Fatalf("stored %s, want the uploaded PNG", postFile)

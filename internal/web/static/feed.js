@@ -59,6 +59,16 @@ function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+// variants returns the srcset and sizes attributes that let the browser
+// pick a smaller copy of an upload (stored beside it as <name>-w320.<ext>
+// and -w640, as the server's templates list them), or nothing for a URL
+// that is not an upload's. The src stays the API's URL.
+function variants(url, sizes) {
+  const m = /^(\/uploads\/[0-9a-f]{32,40})(\.(?:png|jpg|jpeg|gif|webp))$/.exec(url);
+  if (!m) return {};
+  return { srcset: `${m[1]}-w320${m[2]} 320w, ${m[1]}-w640${m[2]} 640w, ${url} 1080w`, sizes };
+}
+
 const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 
 // The markup below mirrors the server's (templates/partials.html, "post"),
@@ -232,7 +242,10 @@ class Feed {
     };
     likeButton.addEventListener('click', toggleLike);
 
-    const image = h('img', { class: 'post-image', src: post.imgUrl, alt: `Photo posted by ${post.owner}` });
+    const image = h('img', {
+      class: 'post-image', src: post.imgUrl, alt: `Photo posted by ${post.owner}`,
+      ...variants(post.imgUrl, '(max-width: 614px) 100vw, 614px'),
+    });
     // Double-click likes; it never unlikes, as people expect from photo apps.
     image.addEventListener('dblclick', () => {
       if (!state.likes.lognameLikesThis) toggleLike();
@@ -268,7 +281,10 @@ class Feed {
     });
 
     const owner = h('a', { class: 'post-owner', href: post.ownerShowUrl },
-      h('img', { class: 'avatar', src: post.ownerImgUrl, alt: `Profile photo of ${post.owner}`, width: 32, height: 32 }),
+      h('img', {
+        class: 'avatar', src: post.ownerImgUrl, alt: `Profile photo of ${post.owner}`, width: 32, height: 32,
+        ...variants(post.ownerImgUrl, '32px'),
+      }),
       h('span', { class: 'username' }, post.owner));
     const time = h('a', { class: 'post-time', href: post.postShowUrl, 'data-testid': 'post-time-ago' },
       created
