@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,32 +23,14 @@ import (
 	"github.com/insta485/insta485/internal/testenv"
 )
 
-// lockedBuffer collects a server's logs while the test reads them.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startServe runs `insta485 serve args…` on a free port until the test
 // ends and returns its base URL once /readyz answers 200.
-func startServe(t *testing.T, args ...string) (string, *lockedBuffer) {
+func startServe(t *testing.T, args ...string) (string, *testenv.LockedBuffer) {
 	t.Helper()
 	addr := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	logs := &lockedBuffer{}
+	logs := &testenv.LockedBuffer{}
 	full := append([]string{"serve", "--addr", addr, "--secret-key-file", filepath.Join(t.TempDir(), "secret_key")}, args...)
 	go func() { done <- run(ctx, full, logs, logs) }()
 	t.Cleanup(func() {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/insta485/insta485/internal/config"
 	"github.com/insta485/insta485/internal/media"
+	"github.com/insta485/insta485/internal/storage"
 )
 
 const uploadsUsage = `Usage: insta485 uploads copy --from SRC [--uploads DST]
@@ -95,4 +96,23 @@ func uploads(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stdout, "%d file(s) were deleted from the source during the copy: %v\n", len(rep.Missing), rep.Missing)
 	}
 	return nil
+}
+
+// openSite opens the configured database (which must exist and be current)
+// and upload store, for the commands that compare the two.
+func openSite(ctx context.Context, cfg *config.Config) (*storage.Store, media.Store, error) {
+	opts, err := cfg.Storage()
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := storage.Open(ctx, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	uploads, err := media.Open(ctx, cfg.Uploads)
+	if err != nil {
+		s.Close()
+		return nil, nil, err
+	}
+	return s, uploads, nil
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/insta485/insta485/internal/config"
 	"github.com/insta485/insta485/internal/media"
-	"github.com/insta485/insta485/internal/storage"
 )
 
 // errUploadsProblems is check's exit status 1: it found something that is
@@ -51,19 +50,11 @@ Flags:
 	if *grace < 0 {
 		return usageError{"--grace must not be negative"}
 	}
-	opts, err := cfg.Storage()
-	if err != nil {
-		return err
-	}
-	s, err := storage.Open(ctx, opts)
+	s, uploads, err := openSite(ctx, &cfg)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	uploads, err := media.Open(ctx, cfg.Uploads)
-	if err != nil {
-		return err
-	}
 	rep, err := media.Check(ctx, uploads, s.Filenames, *grace, *fix, time.Now())
 	if err != nil {
 		return err

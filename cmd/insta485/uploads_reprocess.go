@@ -9,7 +9,6 @@ import (
 
 	"github.com/insta485/insta485/internal/config"
 	"github.com/insta485/insta485/internal/media"
-	"github.com/insta485/insta485/internal/storage"
 )
 
 // uploadsReprocess is `insta485 uploads reprocess`: every picture a row
@@ -40,19 +39,11 @@ Flags:
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("uploads reprocess takes no arguments, got %q", fs.Args())}
 	}
-	opts, err := cfg.Storage()
-	if err != nil {
-		return err
-	}
-	s, err := storage.Open(ctx, opts)
+	s, uploads, err := openSite(ctx, &cfg)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	uploads, err := media.Open(ctx, cfg.Uploads)
-	if err != nil {
-		return err
-	}
 	// The names first: the rows are not held open while pictures are
 	// processed.
 	var names []string

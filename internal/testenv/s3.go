@@ -146,7 +146,7 @@ func startS3Process(bin string) (*s3Process, error) {
 	p.cmd = exec.Command(bin, "--port", addr, "--region", p.region, "--quiet", "posix", root)
 	// The keys go by environment, not the command line, where ps shows them.
 	p.cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID="+p.access, "ROOT_SECRET_ACCESS_KEY="+p.secret)
-	out := &lockedBuffer{}
+	out := &LockedBuffer{}
 	p.cmd.Stdout, p.cmd.Stderr = out, out
 	if err := p.cmd.Start(); err != nil {
 		os.RemoveAll(root)
@@ -218,19 +218,19 @@ func (s *S3Server) Stop() {
 	s.proc.stop()
 }
 
-// lockedBuffer collects a process's output while it runs.
-type lockedBuffer struct {
+// LockedBuffer collects a process's output while a test reads it.
+type LockedBuffer struct {
 	mu sync.Mutex
 	b  strings.Builder
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *LockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+func (l *LockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
