@@ -136,8 +136,8 @@ func TestCopyFromOurs(t *testing.T) {
 		if after := [2][32]byte{fileSum(t, path), fileSum(t, path+"-wal")}; after != before {
 			t.Error("the copy changed the source database")
 		}
-		if strings.Join(stages, ",") != "copy,index,verify" {
-			t.Errorf("progress stages %v, want copy, index, verify", stages)
+		if strings.Join(stages, ",") != "copy,feed,index,verify" {
+			t.Errorf("progress stages %v, want copy, feed, index, verify", stages)
 		}
 		if rep.Classic {
 			t.Error("a database of ours reported as classic")

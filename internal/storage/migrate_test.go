@@ -48,8 +48,8 @@ func TestMigrationRefusesCaseDuplicates(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if n, err := s.Migrate(ctx); err != nil || n != 1 {
-			t.Fatalf("Migrate after resolving = %d, %v; want 1 migration", n, err)
+		if n, err := s.Migrate(ctx); err != nil || n != s.LatestVersion()-1 {
+			t.Fatalf("Migrate after resolving = %d, %v; want every migration after the first", n, err)
 		}
 		if err := s.CreateUser(ctx, storage.User{Username: "ALICE", Fullname: "x", Email: "x", Filename: "x.jpg", Password: "x"}); err != storage.ErrConflict {
 			t.Errorf("ALICE next to alice = %v, want ErrConflict", err)

@@ -101,6 +101,19 @@ func (s *Store) checkPrivileges(ctx context.Context, task string, need access) e
 			fixes = append(fixes, fmt.Sprintf("GRANT %s ON %s.%s TO %s;", strings.Join(missing, ", "), ident(schema.String), ident(t.name), ident(s.pgUser)))
 		}
 	}
+	if need >= accessOwner {
+		// Dropping or pausing the feed triggers also needs their functions.
+		funcs, err := s.functionOwners(ctx, schema.String)
+		if err != nil {
+			return err
+		}
+		for _, f := range funcs {
+			if !f.owns {
+				notOwned = append(notOwned, f.owner)
+				fixes = append(fixes, fmt.Sprintf("ALTER FUNCTION %s.%s() OWNER TO %s;", ident(schema.String), ident(f.name), ident(s.pgUser)))
+			}
+		}
+	}
 	if need == accessRebuild && !temp {
 		fixes = append(fixes, fmt.Sprintf("GRANT TEMPORARY ON DATABASE %s TO %s;", ident(s.pgDatabase), ident(s.pgUser)))
 	}
@@ -205,4 +218,35 @@ func uniq(xs []string) []string {
 		}
 	}
 	return out
+}
+
+type functionOwner struct {
+	name, owner string
+	owns        bool
+}
+
+// functionOwners says who owns each insta485 function (the feed triggers')
+// that exists in schema.
+func (s *Store) functionOwners(ctx context.Context, schema string) ([]functionOwner, error) {
+	var names []string
+	for _, f := range insta485Functions {
+		names = append(names, strings.TrimSuffix(f, "()"))
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT p.proname::text, pg_get_userbyid(p.proowner)::text,
+		pg_has_role(current_user, p.proowner, 'USAGE')
+		FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+		WHERE n.nspname = $1 AND p.proname = ANY($2) ORDER BY p.proname`, schema, names)
+	if err != nil {
+		return nil, fmt.Errorf("read the role's privileges: %w", err)
+	}
+	defer rows.Close()
+	var out []functionOwner
+	for rows.Next() {
+		var f functionOwner
+		if err := rows.Scan(&f.name, &f.owner, &f.owns); err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
 }
