@@ -38,12 +38,13 @@ func (s *Store) CreateSession(ctx context.Context, id, username string, expires 
 
 // SessionUser returns the user whose live session id is, in one query (it
 // runs on every request); ErrNotFound when the session ended or expired or
-// its user is gone. It reads the primary (s.r), never a read replica: a
-// logout or password change on another instance must hold at once, and a
-// replica may not have replayed it yet.
+// its user is gone. It reads the primary (s.rd: on PostgreSQL the primary's
+// pool, on SQLite the read pool with its statements kept prepared), never a
+// read replica: a logout or password change on another instance must hold
+// at once, and a replica may not have replayed it yet.
 func (s *Store) SessionUser(ctx context.Context, id string) (User, error) {
 	var u User
-	err := s.r.QueryRowContext(ctx,
+	err := s.rd.QueryRowContext(ctx,
 		`SELECT u.username, u.fullname, u.email, u.filename, u.password, u.created
 		FROM sessions s JOIN users u ON u.username = s.username WHERE s.id = $1 AND s.expires >= $2`,
 		id, time.Now().Unix()).Scan(&u.Username, &u.Fullname, &u.Email, &u.Filename, &u.Password, &u.Created)
