@@ -119,21 +119,7 @@ func NewCluster(t testing.TB, opts ClusterOptions) *Cluster {
 		AppRole:       "insta485_app",
 		AppPassword:   RandomName("app"),
 	}
-	t.Cleanup(func() {
-		if c.running {
-			_ = c.Stop()
-		}
-		if t.Failed() {
-			if b, err := os.ReadFile(c.LogFile); err == nil {
-				t.Logf("PostgreSQL log of the test cluster:\n%s", lastLines(string(b), 40))
-			}
-		}
-		os.RemoveAll(base)
-	})
-	if err := c.chown(base); err != nil {
-		t.Fatal(err)
-	}
-	c.Port = FreePort(t)
+	c.prepare(t, base, "cluster")
 	pwfile := filepath.Join(base, "pwfile")
 	if err := c.writeFile(pwfile, c.SuperPassword+"\n", 0o600); err != nil {
 		t.Fatal(err)
@@ -478,21 +464,7 @@ func (c *Cluster) NewReplica(t testing.TB, opts ReplicaOptions) *Cluster {
 		AppRole:       c.AppRole, AppPassword: c.AppPassword,
 		CA: c.CA, CAFile: c.CAFile,
 	}
-	t.Cleanup(func() {
-		if r.running {
-			_ = r.Stop()
-		}
-		if t.Failed() {
-			if b, err := os.ReadFile(r.LogFile); err == nil {
-				t.Logf("PostgreSQL log of the test replica:\n%s", lastLines(string(b), 40))
-			}
-		}
-		os.RemoveAll(base)
-	})
-	if err := r.chown(base); err != nil {
-		t.Fatal(err)
-	}
-	r.Port = FreePort(t)
+	r.prepare(t, base, "replica")
 	conn := fmt.Sprintf("host=127.0.0.1 port=%d user=postgres sslmode=disable", c.Port)
 	if c.opts.Managed {
 		conn = fmt.Sprintf("host=localhost port=%d user=postgres sslmode=verify-full sslrootcert=%s", c.Port, c.CAFile)
@@ -545,4 +517,26 @@ func (c *Cluster) QueryRow(t testing.TB, database, query string, dest ...any) {
 	if err := conn.QueryRow(ctx, query).Scan(dest...); err != nil {
 		t.Fatalf("%s: %v", query, err)
 	}
+}
+
+// prepare hands base to the postgres user, picks a free port, and makes sure
+// the server is stopped and base removed when t ends, printing the server's
+// log when t failed.
+func (c *Cluster) prepare(t testing.TB, base, what string) {
+	t.Helper()
+	t.Cleanup(func() {
+		if c.running {
+			_ = c.Stop()
+		}
+		if t.Failed() {
+			if b, err := os.ReadFile(c.LogFile); err == nil {
+				t.Logf("PostgreSQL log of the test %s:\n%s", what, lastLines(string(b), 40))
+			}
+		}
+		os.RemoveAll(base)
+	})
+	if err := c.chown(base); err != nil {
+		t.Fatal(err)
+	}
+	c.Port = FreePort(t)
 }
