@@ -64,7 +64,7 @@ func main() {
 type options struct {
 	backend, scaleName, pgURL, out, dir string
 	quick, reuse                        bool
-	profile                             string
+	profile, only, bin                  string
 	duration                            time.Duration
 	conns                               int
 }
@@ -81,6 +81,8 @@ func run() error {
 	flag.StringVar(&o.dir, "dir", "", "work directory for the binary, SQLite file and uploads (default .cache/bench-<backend>-<scale>)")
 	flag.BoolVar(&o.reuse, "reuse", false, "reuse the dataset a previous run left in --dir (skips the load)")
 	flag.StringVar(&o.profile, "profile", "", "record a CPU profile of the server during the scenarios whose name contains this (written to --dir; builds with -tags pprof)")
+	flag.StringVar(&o.only, "only", "", "run only the scenarios whose name contains one of these comma-separated words (the ceiling always runs), e.g. page")
+	flag.StringVar(&o.bin, "bin", "", "serve with this insta485 binary instead of building one (to measure another commit's build alongside; see scripts/bench-pages)")
 	flag.StringVar(&o.out, "out", "", "results file (default bench/results-<backend>-<scale>[-quick].txt)")
 	flag.Parse()
 	sc, ok := scales[o.scaleName]
@@ -114,16 +116,19 @@ func run() error {
 	if err := os.MkdirAll(o.dir, 0o755); err != nil {
 		return err
 	}
-	bin := filepath.Join(o.dir, "insta485")
-	logf("building %s", bin)
-	args := []string{"build", "-o", bin}
-	if o.profile != "" {
-		args = append(args, "-tags", "pprof")
-	}
-	build := exec.Command("go", append(args, "./cmd/insta485")...)
-	build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("go build: %w", err)
+	bin := o.bin
+	if bin == "" {
+		bin = filepath.Join(o.dir, "insta485")
+		logf("building %s", bin)
+		args := []string{"build", "-o", bin}
+		if o.profile != "" {
+			args = append(args, "-tags", "pprof")
+		}
+		build := exec.Command("go", append(args, "./cmd/insta485")...)
+		build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("go build: %w", err)
+		}
 	}
 
 	dsn := filepath.Join(o.dir, "insta485.sqlite3")
@@ -218,6 +223,10 @@ func run() error {
 		o.backend, o.scaleName, map[bool]string{true: " --quick", false: ""}[o.quick],
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), strings.TrimSpace(string(commit)), runtime.NumCPU(),
 		strings.Join(strings.Fields(string(load))[:3], " "))
+	if o.bin != "" {
+		// The commit above is the bench's; the server is another build.
+		fmt.Fprintf(&out, "server binary: %s\n", o.bin)
+	}
 	fmt.Fprintf(&out, "dataset: %d users, %d posts, %d follows, %d likes, %d comments; %s follows %d, heavy user %s follows %d",
 		ds.users, ds.posts, ds.follows, ds.likes, ds.comments, ds.users0[0], ds.followees0, ds.heavy, ds.heavyFollowees)
 	if loadTime > 0 {
@@ -228,6 +237,9 @@ func run() error {
 	fmt.Print(out.String())
 
 	for _, s := range b.scenarios() {
+		if !selected(s.name, o.only) {
+			continue
+		}
 		var profiled chan error
 		if o.profile != "" && strings.Contains(s.name, o.profile) {
 			profiled = make(chan error, 1)
@@ -637,6 +649,21 @@ func (b *bench) runScenario(s scenario) (result, error) {
 	r.p99 = lat[len(lat)*99/100]
 	r.peakKB = vmHWM(b.pid)
 	return r, nil
+}
+
+// selected reports whether scenario name is in the comma-separated list
+// only (words it contains); an empty list selects every scenario. The
+// ceiling always runs: every other figure is a share of it.
+func selected(name, only string) bool {
+	if only == "" || name == "ceiling /healthz" {
+		return true
+	}
+	for _, w := range strings.Split(only, ",") {
+		if w = strings.TrimSpace(w); w != "" && strings.Contains(name, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // fetchProfile saves a CPU profile of the server taken over d.

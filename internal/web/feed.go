@@ -32,10 +32,9 @@ func (h *Handler) feed(w http.ResponseWriter, r *http.Request, v viewer) {
 		h.serverError(w, r, err)
 		return
 	}
-	page := feedPage{base: base{Title: "Feed", Logname: v.Logname(), LiveFeed: true}}
-	csrf := h.csrfToken(v)
-	for _, p := range posts {
-		page.Posts = append(page.Posts, postView{Post: p, Logname: v.Logname(), CSRF: csrf, Target: "/"})
+	page := feedPage{
+		base:  base{Title: "Feed", Logname: v.Logname(), LiveFeed: true},
+		Posts: postViews(posts, v.Logname(), h.csrfToken(v), "/", false),
 	}
 	if len(ids) == feedPageSize {
 		// Pin the next pages to the posts that existed when this one was

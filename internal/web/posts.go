@@ -2,27 +2,82 @@ package web
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/insta485/insta485/internal/storage"
 )
 
-// postView is one post as the feed and the post page show it.
+// postView is one post as the feed and the post page show it, with every
+// text, address and attribute worked out before rendering: the template
+// only places and escapes strings. Template function calls and fields
+// reached through embedded structs go through reflection on every use,
+// and a feed page holds hundreds of them.
 type postView struct {
-	storage.Post
-	Logname string
-	CSRF    string
-	// Target is the page the post is shown on: its forms come back there.
-	Target string
-	// Detail is set on the post's own page, which adds delete buttons for
-	// the logname's comments and post.
-	Detail bool
+	ID            string
+	Owner         string
+	OwnerFilename string
+	OwnerSrcset   string
+	Filename      string
+	Srcset        string
+	Created       string // RFC 3339, for the time element
+	Ago           string // "3 hours ago"
+	Liked         bool   // the logname likes it: an unlike form, else a like form
+	Likes         string // "2 likes"
+	Comments      []commentView
+	// The forms' actions come back to the page the post is shown on.
+	LikeAction, CommentAction string
+	// DeleteAction is the delete-post form's action, set on the post's own
+	// page when the logname owns the post.
+	DeleteAction string
+	CSRF         string
 }
 
-// DeleteTarget is where deleting the post leads: the logname's page.
-func (p postView) DeleteTarget() string { return userPath(p.Logname) }
+// commentView is one comment under a post.
+type commentView struct {
+	ID, Owner, Text string
+	// Deletable is set on the post's own page for the logname's comments.
+	Deletable bool
+}
+
+// postViews turns posts into what the page shows them as, for logname
+// on page (the path the forms come back to). detail is set on the post's
+// own page, which adds delete buttons for the logname's comments and post.
+func postViews(posts []storage.Post, logname, csrf, page string, detail bool) []postView {
+	now := time.Now()
+	likeAction, commentAction := withTarget("/likes/", page), withTarget("/comments/", page)
+	// One slice holds every comment of the page: one allocation, not one
+	// per post.
+	n := 0
+	for _, p := range posts {
+		n += len(p.Comments)
+	}
+	comments := make([]commentView, 0, n)
+	srcsets := srcsetCache{}
+	out := make([]postView, len(posts))
+	for i, p := range posts {
+		start := len(comments)
+		for _, c := range p.Comments {
+			comments = append(comments, commentView{ID: strconv.FormatInt(c.CommentID, 10), Owner: c.Owner,
+				Text: c.Text, Deletable: detail && c.Owner == logname})
+		}
+		v := &out[i]
+		*v = postView{
+			ID: strconv.FormatInt(p.PostID, 10), Owner: p.Owner,
+			OwnerFilename: p.OwnerFilename, OwnerSrcset: srcsets.get(p.OwnerFilename),
+			Filename: p.Filename, Srcset: srcsets.get(p.Filename),
+			Created: p.Created.UTC().Format(time.RFC3339), Ago: timeAgo(p.Created, now),
+			Liked: p.LognameLikeID != 0, Likes: count(p.Likes, "like", "likes"),
+			Comments:   comments[start:len(comments):len(comments)],
+			LikeAction: likeAction, CommentAction: commentAction, CSRF: csrf,
+		}
+		if detail && p.Owner == logname {
+			v.DeleteAction = withTarget("/posts/", userPath(logname))
+		}
+	}
+	return out
+}
 
 type postPage struct {
 	base
@@ -47,8 +102,7 @@ func (h *Handler) postPage(w http.ResponseWriter, r *http.Request, v viewer) {
 	}
 	h.render(w, r, http.StatusOK, "post.html", postPage{
 		base: base{Title: "Post", Logname: v.Logname()},
-		Post: postView{Post: p, Logname: v.Logname(), CSRF: h.csrfToken(v),
-			Target: fmt.Sprintf("/posts/%d/", p.PostID), Detail: true},
+		Post: postViews([]storage.Post{p}, v.Logname(), h.csrfToken(v), "/posts/"+strconv.FormatInt(p.PostID, 10)+"/", true)[0],
 	})
 }
 

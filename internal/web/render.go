@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/insta485/insta485/internal/auth"
@@ -39,23 +40,54 @@ var templateFuncs = template.FuncMap{
 // imgSrcset is what the "srcset" template needs for one img.
 type imgSrcset struct{ Srcset, Sizes string }
 
-// imgSizes pairs the srcset of upload filename (its width variants, then
-// the upload itself, at most media.MaxSide wide) with the img's sizes
+// imgSizes pairs the srcset of upload filename with the img's sizes
 // attribute, which says how wide the img is laid out. A name that is not
 // an upload's gets none, and the img keeps only its src.
 func imgSizes(filename, sizes string) imgSrcset {
-	if !media.ValidName(filename) {
+	set := srcset(filename)
+	if set == "" {
 		return imgSrcset{}
+	}
+	return imgSrcset{set, sizes}
+}
+
+// srcset is the srcset of upload filename: its width variants, then the
+// upload itself, at most media.MaxSide wide; empty for a name that is not
+// an upload's.
+func srcset(filename string) string {
+	if !media.ValidName(filename) {
+		return ""
 	}
 	if _, w := media.MainName(filename); w != 0 {
-		return imgSrcset{}
+		return ""
 	}
-	var b strings.Builder
+	b := make([]byte, 0, 3*(len("/uploads/ 1080w, ")+len(filename)+6))
 	for _, w := range media.VariantWidths {
-		fmt.Fprintf(&b, "/uploads/%s %dw, ", media.VariantName(filename, w), w)
+		b = append(b, "/uploads/"...)
+		b = append(b, media.VariantName(filename, w)...)
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, int64(w), 10)
+		b = append(b, "w, "...)
 	}
-	fmt.Fprintf(&b, "/uploads/%s %dw", filename, media.MaxSide)
-	return imgSrcset{b.String(), sizes}
+	b = append(b, "/uploads/"...)
+	b = append(b, filename...)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, media.MaxSide, 10)
+	b = append(b, 'w')
+	return string(b)
+}
+
+// srcsetCache remembers the srcsets one page worked out: a feed page shows
+// the same few avatars again and again.
+type srcsetCache map[string]string
+
+func (c srcsetCache) get(filename string) string {
+	set, ok := c[filename]
+	if !ok {
+		set = srcset(filename)
+		c[filename] = set
+	}
+	return set
 }
 
 // pages are the page templates by file name, each parsed together with the
@@ -88,8 +120,9 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 		h.serverError(w, r, fmt.Errorf("no page template %q", name))
 		return
 	}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+	buf := renderBuffers.Get().(*bytes.Buffer)
+	defer putRenderBuffer(buf)
+	if err := t.ExecuteTemplate(buf, "layout", data); err != nil {
 		h.serverError(w, r, fmt.Errorf("render %s: %w", name, err))
 		return
 	}
@@ -104,6 +137,20 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	setRetryAfter(w, status)
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// renderBuffers keep the buffers pages are rendered into: a feed page is
+// tens of kilobytes, grown anew for every request otherwise.
+var renderBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putRenderBuffer returns buf to renderBuffers, unless one huge page (a
+// user with thousands of posts) made it too large to keep around.
+func putRenderBuffer(buf *bytes.Buffer) {
+	if buf.Cap() > 1<<20 {
+		return
+	}
+	buf.Reset()
+	renderBuffers.Put(buf)
 }
 
 // contentSecurityPolicy allows only this site's own scripts, styles and
@@ -175,8 +222,11 @@ func byteSize(n int64) string {
 // path of this site, so it is written as it is, slashes and all, the way
 // clients of the classic site expect (`/likes/?target=/`).
 func withTarget(route, page string) string {
-	return route + "?target=" + strings.NewReplacer("%", "%25", "&", "%26", "#", "%23", "+", "%2B", " ", "%20").Replace(page)
+	return route + "?target=" + targetEscaper.Replace(page)
 }
+
+// targetEscaper escapes what would end a target value or change its meaning.
+var targetEscaper = strings.NewReplacer("%", "%25", "&", "%26", "#", "%23", "+", "%2B", " ", "%20")
 
 // redirectTarget sends the browser to the form's target, or to def when it
 // names none. Only paths on this site are followed, so a forged link cannot

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/insta485/insta485/internal/storage"
 )
@@ -23,9 +24,27 @@ type userPage struct {
 	Self    bool
 	// Relation drives the follow or unfollow form on someone else's page.
 	Relation personView
-	Posts    []storage.PostThumb
+	Posts    []thumbView
 	CSRF     string
 	Target   string
+}
+
+// thumbView is one picture of a user page's grid.
+type thumbView struct {
+	ID       string
+	Filename string
+	Srcset   string
+}
+
+// thumbViews works out the grid's text before rendering, as postViews
+// does: a user page shows every post of its user.
+func thumbViews(posts []storage.PostThumb) []thumbView {
+	out := make([]thumbView, len(posts))
+	for i, p := range posts {
+		out[i] = thumbView{ID: strconv.FormatInt(p.PostID, 10), Filename: p.Filename,
+			Srcset: srcset(p.Filename)}
+	}
+	return out
 }
 
 var errNoUser = &formError{http.StatusNotFound, "There is no user by that name."}
@@ -63,7 +82,7 @@ func (h *Handler) userPage(w http.ResponseWriter, r *http.Request, v viewer) {
 			Relation: storage.Relation{Username: p.Username, Filename: p.Filename, LognameFollows: p.LognameFollows},
 			CSRF:     csrf, Target: target,
 		},
-		Posts:  posts,
+		Posts:  thumbViews(posts),
 		CSRF:   csrf,
 		Target: target,
 	})

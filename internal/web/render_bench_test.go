@@ -1,0 +1,39 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/insta485/insta485/internal/storage"
+)
+
+const benchUpload = "0123456789abcdef0123456789abcdef01234567.jpg"
+
+func benchPosts(n int) []storage.Post {
+	now := time.Now()
+	var out []storage.Post
+	for i := range n {
+		p := storage.Post{PostID: int64(1000 - i), Filename: benchUpload, Owner: fmt.Sprintf("user%d", i%3),
+			OwnerFilename: benchUpload, Created: now.Add(-time.Duration(i) * time.Hour), Likes: i, LognameLikeID: int64(i % 2)}
+		for j := range 3 {
+			p.Comments = append(p.Comments, storage.Comment{CommentID: int64(i*10 + j), PostID: p.PostID,
+				Owner: fmt.Sprintf("user%d", j), Text: "a comment, with <b>markup</b> & such", Created: now})
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func BenchmarkRenderFeed(b *testing.B) {
+	h := &Handler{}
+	posts := benchPosts(feedPageSize)
+	b.ReportAllocs()
+	for b.Loop() {
+		page := feedPage{base: base{Title: "Feed", Logname: "user0", LiveFeed: true},
+			Posts: postViews(posts, "user0", "token-token-token", "/", false)}
+		h.render(httptest.NewRecorder(), nil, http.StatusOK, "feed.html", page)
+	}
+}
