@@ -62,11 +62,11 @@ func main() {
 }
 
 type options struct {
-	backend, scaleName, pgURL, out, dir string
-	quick, reuse                        bool
-	profile, only, bin                  string
-	duration                            time.Duration
-	conns                               int
+	backend, scaleName, pgURL, pgName, out, dir string
+	quick, reuse                                bool
+	profile, only, bin                          string
+	duration                                    time.Duration
+	conns                                       int
 }
 
 func run() error {
@@ -78,6 +78,7 @@ func run() error {
 	flag.IntVar(&o.conns, "conns", 32, "concurrent connections")
 	flag.StringVar(&o.pgURL, "postgres", envOr("INSTA485_BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432/?sslmode=disable"),
 		"PostgreSQL server URL (its role must create databases); the database name is replaced")
+	flag.StringVar(&o.pgName, "pg-database", "", "PostgreSQL database the dataset lives in (default insta485_bench_<scale>); give each of several people sharing one server their own")
 	flag.StringVar(&o.dir, "dir", "", "work directory for the binary, SQLite file and uploads (default .cache/bench-<backend>-<scale>)")
 	flag.BoolVar(&o.reuse, "reuse", false, "reuse the dataset a previous run left in --dir (skips the load)")
 	flag.StringVar(&o.profile, "profile", "", "record a CPU profile of the server during the scenarios whose name contains this (written to --dir; builds with -tags pprof)")
@@ -137,7 +138,10 @@ func run() error {
 		if err != nil {
 			return fmt.Errorf("--postgres: %w", err)
 		}
-		u.Path = "/insta485_bench_" + o.scaleName
+		if o.pgName == "" {
+			o.pgName = "insta485_bench_" + o.scaleName
+		}
+		u.Path = "/" + o.pgName
 		dsn = u.String()
 	}
 	env := append(os.Environ(), "INSTA485_DATABASE="+dsn, "INSTA485_UPLOADS="+filepath.Join(o.dir, "uploads"),
@@ -233,7 +237,7 @@ func run() error {
 		fmt.Fprintf(&out, "; bulk load %s", loadTime.Round(time.Second))
 	}
 	fmt.Fprintf(&out, "\n%d connections, %s per scenario\n\n", o.conns, o.duration)
-	fmt.Fprintf(&out, "%-28s %9s %8s %9s %9s %7s %8s\n", "scenario", "req/s", "ceiling", "p50", "p99", "errors", "peakRSS")
+	fmt.Fprintf(&out, "%-28s %9s %8s %9s %9s %7s %8s %9s\n", "scenario", "req/s", "ceiling", "p50", "p99", "errors", "peakRSS", "cpu/req")
 	fmt.Print(out.String())
 
 	for _, s := range b.scenarios() {
@@ -258,8 +262,8 @@ func run() error {
 		if s.name == "ceiling /healthz" {
 			b.ceiling = r.rps
 		}
-		line := fmt.Sprintf("%-28s %9.0f %7.1f%% %9s %9s %7d %6.0fMB\n", s.name, r.rps, 100*r.rps/b.ceiling,
-			fmtDur(r.p50), fmtDur(r.p99), r.errors, float64(r.peakKB)/1024)
+		line := fmt.Sprintf("%-28s %9.0f %7.1f%% %9s %9s %7d %6.0fMB %9s\n", s.name, r.rps, 100*r.rps/b.ceiling,
+			fmtDur(r.p50), fmtDur(r.p99), r.errors, float64(r.peakKB)/1024, fmtDur(r.cpuPerReq))
 		fmt.Print(line)
 		out.WriteString(line)
 		if r.firstErr != "" {
@@ -588,7 +592,11 @@ type result struct {
 	p50, p99 time.Duration
 	errors   int
 	peakKB   int64
-	firstErr string
+	// cpuPerReq is the server process's CPU time (user and system) per
+	// request: unlike req/s it hardly depends on what else the machine
+	// runs. With PostgreSQL, the database server's own work is not in it.
+	cpuPerReq time.Duration
+	firstErr  string
 }
 
 func (b *bench) runScenario(s scenario) (result, error) {
@@ -625,12 +633,14 @@ func (b *bench) runScenario(s scenario) (result, error) {
 		}()
 	}
 	warm.Wait()
+	cpuStart := cpuTime(b.pid)
 	start := time.Now()
 	started.Done()
 	time.Sleep(b.duration)
 	stop.Store(true)
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := cpuTime(b.pid) - cpuStart
 	var r result
 	var lat []time.Duration
 	for _, w := range workers {
@@ -648,6 +658,7 @@ func (b *bench) runScenario(s scenario) (result, error) {
 	r.p50 = lat[len(lat)/2]
 	r.p99 = lat[len(lat)*99/100]
 	r.peakKB = vmHWM(b.pid)
+	r.cpuPerReq = cpu / time.Duration(len(lat))
 	return r, nil
 }
 
@@ -683,6 +694,23 @@ func fetchProfile(addr, file string, d time.Duration) error {
 	}
 	logf("CPU profile in %s (go tool pprof -top %s)", file, file)
 	return f.Close()
+}
+
+// cpuTime reads the CPU time pid has used, user and system, from
+// /proc/<pid>/stat (in clock ticks of 10 ms, USER_HZ on Linux).
+func cpuTime(pid int) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces; fields count from after it.
+	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // vmHWM reads the peak resident set size of pid in kB.

@@ -27,6 +27,9 @@ func benchPosts(n int) []storage.Post {
 	return out
 }
 
+// BenchmarkRenderFeed renders a feed page: ten posts of three comments.
+//
+//	go test -run '^$' -bench Render -benchmem ./internal/web/
 func BenchmarkRenderFeed(b *testing.B) {
 	h := &Handler{}
 	posts := benchPosts(feedPageSize)
@@ -35,5 +38,29 @@ func BenchmarkRenderFeed(b *testing.B) {
 		page := feedPage{base: base{Title: "Feed", Logname: "user0", LiveFeed: true},
 			Posts: postViews(posts, "user0", "token-token-token", "/", false)}
 		h.render(httptest.NewRecorder(), nil, http.StatusOK, "feed.html", page)
+	}
+}
+
+// BenchmarkRenderUserPage renders a user page of 10 posts (a user at the
+// small bench scale) and of 100 (at the large scale): what the grid costs
+// per post.
+func BenchmarkRenderUserPage(b *testing.B) {
+	h := &Handler{}
+	for _, n := range []int{10, 100} {
+		b.Run(fmt.Sprintf("%d posts", n), func(b *testing.B) {
+			thumbs := make([]storage.PostThumb, n)
+			for i := range thumbs {
+				thumbs[i] = storage.PostThumb{PostID: int64(100_000 + i), Filename: benchUpload}
+			}
+			profile := storage.Profile{User: storage.User{Username: "user1", Fullname: "User One", Filename: benchUpload}, Posts: n}
+			b.ReportAllocs()
+			for b.Loop() {
+				h.render(httptest.NewRecorder(), nil, http.StatusOK, "user.html", userPage{
+					base: base{Title: "Profile", Logname: "user0"}, Profile: profile,
+					Relation: personView{Relation: storage.Relation{Username: "user1", Filename: benchUpload}, CSRF: "token", Target: "/users/user1/"},
+					Posts:    thumbViews(thumbs), CSRF: "token", Target: "/users/user1/",
+				})
+			}
+		})
 	}
 }

@@ -25,9 +25,19 @@ type userPage struct {
 	// Relation drives the follow or unfollow form on someone else's page.
 	Relation personView
 	Posts    []thumbView
-	CSRF     string
-	Target   string
+	// NoPosts is said in place of an empty grid.
+	NoPosts string
+	// More links the next posts, empty when the grid shows the last one.
+	More   string
+	CSRF   string
+	Target string
 }
+
+// userPagePosts is how many posts a user page shows at once: a first
+// screen of the grid, as Instagram's own profile pages load. The older
+// ones are a "More posts" link away (?before=<postid>), so a page costs
+// the same however many posts its user has.
+const userPagePosts = 12
 
 // thumbView is one picture of a user page's grid.
 type thumbView struct {
@@ -37,7 +47,7 @@ type thumbView struct {
 }
 
 // thumbViews works out the grid's text before rendering, as postViews
-// does: a user page shows every post of its user.
+// does.
 func thumbViews(posts []storage.PostThumb) []thumbView {
 	out := make([]thumbView, len(posts))
 	for i, p := range posts {
@@ -66,15 +76,21 @@ func (h *Handler) userPage(w http.ResponseWriter, r *http.Request, v viewer) {
 		h.serverError(w, r, err)
 		return
 	}
+	before, err := beforeParam(r)
+	if err != nil {
+		h.failWith(w, r, v, err)
+		return
+	}
 	posts, err := h.Store.PostsByOwner(ctx, name)
 	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
 	csrf, target := h.csrfToken(v), userPath(name)
+	posts, more := postsBefore(posts, before, userPagePosts)
 	// The title leaves the username out: the classic tests count how often
 	// it appears in the page's text.
-	h.render(w, r, http.StatusOK, "user.html", userPage{
+	page := userPage{
 		base:    base{Title: "Profile", Logname: v.Logname()},
 		Profile: p,
 		Self:    name == v.Logname(),
@@ -82,10 +98,47 @@ func (h *Handler) userPage(w http.ResponseWriter, r *http.Request, v viewer) {
 			Relation: storage.Relation{Username: p.Username, Filename: p.Filename, LognameFollows: p.LognameFollows},
 			CSRF:     csrf, Target: target,
 		},
-		Posts:  thumbViews(posts),
-		CSRF:   csrf,
-		Target: target,
-	})
+		Posts:   thumbViews(posts),
+		NoPosts: "No posts yet.",
+		CSRF:    csrf,
+		Target:  target,
+	}
+	if before != 0 {
+		page.NoPosts = "No older posts."
+	}
+	if more {
+		page.More = target + "?before=" + page.Posts[len(page.Posts)-1].ID
+	}
+	h.render(w, r, http.StatusOK, "user.html", page)
+}
+
+// beforeParam reads a user page's ?before=<postid>, 0 when there is none.
+func beforeParam(r *http.Request) (int64, error) {
+	s := r.URL.Query().Get("before")
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, badRequest("The before parameter is a post number, like ?before=120: the page shows that user's posts older than it.")
+	}
+	return n, nil
+}
+
+// postsBefore returns up to n of posts (newest first) older than post
+// before (all when before is 0), and whether older ones remain.
+func postsBefore(posts []storage.PostThumb, before int64, n int) ([]storage.PostThumb, bool) {
+	if before != 0 {
+		i := 0
+		for i < len(posts) && posts[i].PostID >= before {
+			i++
+		}
+		posts = posts[i:]
+	}
+	if len(posts) > n {
+		return posts[:n], true
+	}
+	return posts, false
 }
 
 type peoplePage struct {
