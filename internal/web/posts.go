@@ -54,7 +54,6 @@ func postViews(posts []storage.Post, logname, csrf, page string, detail bool) []
 		n += len(p.Comments)
 	}
 	comments := make([]commentView, 0, n)
-	srcsets := srcsetCache{}
 	out := make([]postView, len(posts))
 	for i, p := range posts {
 		start := len(comments)
@@ -65,8 +64,8 @@ func postViews(posts []storage.Post, logname, csrf, page string, detail bool) []
 		v := &out[i]
 		*v = postView{
 			ID: strconv.FormatInt(p.PostID, 10), Owner: p.Owner,
-			OwnerFilename: p.OwnerFilename, OwnerSrcset: srcsets.get(p.OwnerFilename),
-			Filename: p.Filename, Srcset: srcsets.get(p.Filename),
+			OwnerFilename: p.OwnerFilename, OwnerSrcset: cachedSrcset(p.OwnerFilename),
+			Filename: p.Filename, Srcset: cachedSrcset(p.Filename),
 			Created: p.Created.UTC().Format(time.RFC3339), Ago: timeAgo(p.Created, now),
 			Liked: p.LognameLikeID != 0, Likes: count(p.Likes, "like", "likes"),
 			Comments:   comments[start:len(comments):len(comments)],

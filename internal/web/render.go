@@ -44,7 +44,7 @@ type imgSrcset struct{ Srcset, Sizes string }
 // attribute, which says how wide the img is laid out. A name that is not
 // an upload's gets none, and the img keeps only its src.
 func imgSizes(filename, sizes string) imgSrcset {
-	set := srcset(filename)
+	set := cachedSrcset(filename)
 	if set == "" {
 		return imgSrcset{}
 	}
@@ -77,16 +77,32 @@ func srcset(filename string) string {
 	return string(b)
 }
 
-// srcsetCache remembers the srcsets one page worked out: a feed page shows
-// the same few avatars again and again.
-type srcsetCache map[string]string
+// srcsets remembers the srcsets worked out lately: an upload's name never
+// changes what its srcset is, a feed page shows the same avatars again and
+// again, and checking a name costs a regular expression. It is emptied
+// when full, which bounds it to a megabyte or so.
+var srcsets = struct {
+	sync.RWMutex
+	m map[string]string
+}{m: map[string]string{}}
 
-func (c srcsetCache) get(filename string) string {
-	set, ok := c[filename]
-	if !ok {
-		set = srcset(filename)
-		c[filename] = set
+const maxSrcsets = 4096
+
+// cachedSrcset is srcset(filename), from srcsets when it is there.
+func cachedSrcset(filename string) string {
+	srcsets.RLock()
+	set, ok := srcsets.m[filename]
+	srcsets.RUnlock()
+	if ok {
+		return set
 	}
+	set = srcset(filename)
+	srcsets.Lock()
+	if len(srcsets.m) >= maxSrcsets {
+		srcsets.m = make(map[string]string, maxSrcsets)
+	}
+	srcsets.m[filename] = set
+	srcsets.Unlock()
 	return set
 }
 

@@ -52,7 +52,7 @@ func thumbViews(posts []storage.PostThumb) []thumbView {
 	out := make([]thumbView, len(posts))
 	for i, p := range posts {
 		out[i] = thumbView{ID: strconv.FormatInt(p.PostID, 10), Filename: p.Filename,
-			Srcset: srcset(p.Filename)}
+			Srcset: cachedSrcset(p.Filename)}
 	}
 	return out
 }
