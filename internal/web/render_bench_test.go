@@ -41,9 +41,9 @@ func BenchmarkRenderFeed(b *testing.B) {
 	}
 }
 
-// BenchmarkRenderUserPage renders a user page of 10 posts (a user at the
-// small bench scale) and of 100 (at the large scale): what the grid costs
-// per post.
+// BenchmarkRenderUserPage renders the user page of a user with 10 posts
+// (the small bench scale) and with 100 (the large scale), which shows its
+// first userPagePosts.
 func BenchmarkRenderUserPage(b *testing.B) {
 	h := &Handler{}
 	for _, n := range []int{10, 100} {
@@ -55,10 +55,11 @@ func BenchmarkRenderUserPage(b *testing.B) {
 			profile := storage.Profile{User: storage.User{Username: "user1", Fullname: "User One", Filename: benchUpload}, Posts: n}
 			b.ReportAllocs()
 			for b.Loop() {
+				shown, _ := postsBefore(thumbs, 0, userPagePosts)
 				h.render(httptest.NewRecorder(), nil, http.StatusOK, "user.html", userPage{
 					base: base{Title: "Profile", Logname: "user0"}, Profile: profile,
 					Relation: personView{Relation: storage.Relation{Username: "user1", Filename: benchUpload}, CSRF: "token", Target: "/users/user1/"},
-					Posts:    thumbViews(thumbs), CSRF: "token", Target: "/users/user1/",
+					Posts:    thumbViews(shown), CSRF: "token", Target: "/users/user1/",
 				})
 			}
 		})
