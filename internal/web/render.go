@@ -61,20 +61,12 @@ func srcset(filename string) string {
 	if _, w := media.MainName(filename); w != 0 {
 		return ""
 	}
-	b := make([]byte, 0, 3*(len("/uploads/ 1080w, ")+len(filename)+6))
+	var b strings.Builder
 	for _, w := range media.VariantWidths {
-		b = append(b, "/uploads/"...)
-		b = append(b, media.VariantName(filename, w)...)
-		b = append(b, ' ')
-		b = strconv.AppendInt(b, int64(w), 10)
-		b = append(b, "w, "...)
+		fmt.Fprintf(&b, "/uploads/%s %dw, ", media.VariantName(filename, w), w)
 	}
-	b = append(b, "/uploads/"...)
-	b = append(b, filename...)
-	b = append(b, ' ')
-	b = strconv.AppendInt(b, media.MaxSide, 10)
-	b = append(b, 'w')
-	return string(b)
+	fmt.Fprintf(&b, "/uploads/%s %dw", filename, media.MaxSide)
+	return b.String()
 }
 
 // srcsets remembers the srcsets worked out lately: an upload's name never
@@ -159,8 +151,9 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 // tens of kilobytes, grown anew for every request otherwise.
 var renderBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// putRenderBuffer returns buf to renderBuffers, unless one huge page (a
-// user with thousands of posts) made it too large to keep around.
+// putRenderBuffer returns buf to renderBuffers, unless one huge page (the
+// explore page of a large site lists every user) made it too large to keep
+// around.
 func putRenderBuffer(buf *bytes.Buffer) {
 	if buf.Cap() > 1<<20 {
 		return
