@@ -64,7 +64,7 @@ func main() {
 type options struct {
 	backend, scaleName, pgURL, pgName, out, dir string
 	quick, reuse                                bool
-	profile, only, bin                          string
+	profile, only, bin, against                 string
 	duration                                    time.Duration
 	conns                                       int
 }
@@ -84,6 +84,7 @@ func run() error {
 	flag.StringVar(&o.profile, "profile", "", "record a CPU profile of the server during the scenarios whose name contains this (written to --dir; builds with -tags pprof)")
 	flag.StringVar(&o.only, "only", "", "run only the scenarios whose name contains one of these comma-separated words (the ceiling always runs), e.g. page")
 	flag.StringVar(&o.bin, "bin", "", "serve with this insta485 binary instead of building one (to measure another commit's build alongside; see scripts/bench-pages)")
+	flag.StringVar(&o.against, "against", "", "also serve the dataset with this other insta485 binary and drive both servers at once, half the connections each: each scenario gets a second line, the other build's, measured in the same moment (see scripts/bench-pages)")
 	flag.StringVar(&o.out, "out", "", "results file (default bench/results-<backend>-<scale>[-quick].txt)")
 	flag.Parse()
 	sc, ok := scales[o.scaleName]
@@ -208,7 +209,16 @@ func run() error {
 		return err
 	}
 
-	b := &bench{base: base, pid: srv.Process.Pid, conns: o.conns, duration: o.duration, ds: ds}
+	b := &bench{base: base, conns: o.conns, duration: o.duration, ds: ds}
+	b.servers = []*target{{base: base, pid: srv.Process.Pid}}
+	if o.against != "" {
+		other, err := startServer(o.against, env, filepath.Join(o.dir, "server-against.log"))
+		if err != nil {
+			return fmt.Errorf("--against: %w", err)
+		}
+		defer other.stop()
+		b.servers = append(b.servers, &target{base: other.base, pid: other.cmd.Process.Pid})
+	}
 	b.client = &http.Client{
 		Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 0, DisableCompression: true},
 		CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -231,6 +241,9 @@ func run() error {
 		// The commit above is the bench's; the server is another build.
 		fmt.Fprintf(&out, "server binary: %s\n", o.bin)
 	}
+	if o.against != "" {
+		fmt.Fprintf(&out, "against: %s, driven at the same time (lines marked \"against\")\n", o.against)
+	}
 	fmt.Fprintf(&out, "dataset: %d users, %d posts, %d follows, %d likes, %d comments; %s follows %d, heavy user %s follows %d",
 		ds.users, ds.posts, ds.follows, ds.likes, ds.comments, ds.users0[0], ds.followees0, ds.heavy, ds.heavyFollowees)
 	if loadTime > 0 {
@@ -250,7 +263,7 @@ func run() error {
 			file := filepath.Join(o.dir, "cpu-"+strings.NewReplacer(" ", "_", "/", "_", "<", "", ">", "").Replace(s.name)+".pprof")
 			go func() { profiled <- fetchProfile(pprofAddr, file, o.duration) }()
 		}
-		r, err := b.runScenario(s)
+		rs, err := b.runScenario(s)
 		if profiled != nil {
 			if err := <-profiled; err != nil {
 				return fmt.Errorf("profile %s: %w", s.name, err)
@@ -259,21 +272,73 @@ func run() error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
-		if s.name == "ceiling /healthz" {
-			b.ceiling = r.rps
-		}
-		line := fmt.Sprintf("%-28s %9.0f %7.1f%% %9s %9s %7d %6.0fMB %9s\n", s.name, r.rps, 100*r.rps/b.ceiling,
-			fmtDur(r.p50), fmtDur(r.p99), r.errors, float64(r.peakKB)/1024, fmtDur(r.cpuPerReq))
-		fmt.Print(line)
-		out.WriteString(line)
-		if r.firstErr != "" {
-			logf("  first error: %s", r.firstErr)
+		for i, r := range rs {
+			t, name := b.servers[i], s.name
+			if i > 0 {
+				name = "  against"
+			}
+			if s.name == "ceiling /healthz" {
+				t.ceiling = r.rps
+			}
+			line := fmt.Sprintf("%-28s %9.0f %7.1f%% %9s %9s %7d %6.0fMB %9s\n", name, r.rps, 100*r.rps/t.ceiling,
+				fmtDur(r.p50), fmtDur(r.p99), r.errors, float64(r.peakKB)/1024, fmtDur(r.cpuPerReq))
+			fmt.Print(line)
+			out.WriteString(line)
+			if r.firstErr != "" {
+				logf("  first error: %s", r.firstErr)
+			}
 		}
 	}
 	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
 		return err
 	}
 	return os.WriteFile(o.out, []byte(out.String()), 0o644)
+}
+
+// target is one server the scenarios drive.
+type target struct {
+	base    string
+	pid     int
+	ceiling float64 // its GET /healthz rate in this run
+}
+
+// process is a server started by startServer.
+type process struct {
+	cmd  *exec.Cmd
+	base string
+}
+
+// startServer starts bin serving on a free loopback port with env, logging
+// to logPath, and waits until it is ready.
+func startServer(bin string, env []string, logPath string) (*process, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	log, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "serve", "--addr", addr)
+	cmd.Env, cmd.Stdout, cmd.Stderr = env, log, log
+	if err := cmd.Start(); err != nil {
+		log.Close()
+		return nil, err
+	}
+	p := &process{cmd: cmd, base: "http://" + addr}
+	if err := waitReady(p.base + "/readyz"); err != nil {
+		p.stop()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *process) stop() {
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	_ = p.cmd.Wait()
+	if f, ok := p.cmd.Stdout.(*os.File); ok {
+		f.Close()
+	}
 }
 
 // dataset is what the scenarios need to know about the loaded data.
@@ -335,12 +400,12 @@ func readDataset(backend, dsn string) (*dataset, error) {
 
 type bench struct {
 	base     string
-	pid      int
 	conns    int
 	duration time.Duration
 	client   *http.Client
 	ds       *dataset
-	ceiling  float64
+	// servers are the servers driven: this build's, and the --against one.
+	servers []*target
 	// per generated user: session cookie and the CSRF token of its forms
 	cookies, tokens []string
 	heavyCookie     string
@@ -441,6 +506,7 @@ func multipartBody(fields map[string]string) (*bytes.Buffer, string) {
 // records its latency; a step sends one or more.
 type worker struct {
 	b      *bench
+	srv    *target
 	id     int
 	rng    *rand.Rand
 	lat    []time.Duration
@@ -472,7 +538,7 @@ func (w *worker) do(req *http.Request, want ...int) []byte {
 }
 
 func (w *worker) req(method, path, cookie string, body io.Reader) *http.Request {
-	req, _ := http.NewRequest(method, w.b.base+path, body)
+	req, _ := http.NewRequest(method, w.srv.base+path, body)
 	if cookie != "" {
 		req.Header.Set("Cookie", cookie)
 	}
@@ -599,21 +665,26 @@ type result struct {
 	firstErr  string
 }
 
-func (b *bench) runScenario(s scenario) (result, error) {
+// runScenario drives s on every server at once, the connections dealt
+// out in turn, and returns each server's result.
+func (b *bench) runScenario(s scenario) ([]result, error) {
 	conns := s.conns
 	if conns == 0 {
 		conns = b.conns
 	}
-	// Reset the server's peak RSS so VmHWM is this scenario's peak
+	conns = max(conns, len(b.servers))
+	// Reset the servers' peak RSS so VmHWM is this scenario's peak
 	// (warm-up included).
-	_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", b.pid), []byte("5"), 0)
+	for _, t := range b.servers {
+		_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", t.pid), []byte("5"), 0)
+	}
 	var stop atomic.Bool
 	workers := make([]*worker, conns)
 	var wg, warm sync.WaitGroup
 	var started sync.WaitGroup
 	started.Add(1)
 	for i := range workers {
-		w := &worker{b: b, id: i, rng: rand.New(rand.NewPCG(uint64(i), 485))}
+		w := &worker{b: b, srv: b.servers[i%len(b.servers)], id: i, rng: rand.New(rand.NewPCG(uint64(i), 485))}
 		workers[i] = w
 		wg.Add(1)
 		warm.Add(1)
@@ -633,33 +704,41 @@ func (b *bench) runScenario(s scenario) (result, error) {
 		}()
 	}
 	warm.Wait()
-	cpuStart := cpuTime(b.pid)
+	cpuStart := make([]time.Duration, len(b.servers))
+	for i, t := range b.servers {
+		cpuStart[i] = cpuTime(t.pid)
+	}
 	start := time.Now()
 	started.Done()
 	time.Sleep(b.duration)
 	stop.Store(true)
 	wg.Wait()
 	elapsed := time.Since(start)
-	cpu := cpuTime(b.pid) - cpuStart
-	var r result
-	var lat []time.Duration
-	for _, w := range workers {
-		lat = append(lat, w.lat...)
-		r.errors += w.errors
-		if r.firstErr == "" {
-			r.firstErr = w.first
+	rs := make([]result, len(b.servers))
+	for i, t := range b.servers {
+		r := &rs[i]
+		var lat []time.Duration
+		for _, w := range workers {
+			if w.srv != t {
+				continue
+			}
+			lat = append(lat, w.lat...)
+			r.errors += w.errors
+			if r.firstErr == "" {
+				r.firstErr = w.first
+			}
 		}
+		if len(lat) == 0 {
+			return nil, fmt.Errorf("no request to %s completed", t.base)
+		}
+		slices.Sort(lat)
+		r.rps = float64(len(lat)) / elapsed.Seconds()
+		r.p50 = lat[len(lat)/2]
+		r.p99 = lat[len(lat)*99/100]
+		r.peakKB = vmHWM(t.pid)
+		r.cpuPerReq = (cpuTime(t.pid) - cpuStart[i]) / time.Duration(len(lat))
 	}
-	if len(lat) == 0 {
-		return r, errors.New("no request completed")
-	}
-	slices.Sort(lat)
-	r.rps = float64(len(lat)) / elapsed.Seconds()
-	r.p50 = lat[len(lat)/2]
-	r.p99 = lat[len(lat)*99/100]
-	r.peakKB = vmHWM(b.pid)
-	r.cpuPerReq = cpu / time.Duration(len(lat))
-	return r, nil
+	return rs, nil
 }
 
 // selected reports whether scenario name is in the comma-separated list
