@@ -123,9 +123,10 @@ func (h *Handler) authCheck(w http.ResponseWriter, r *http.Request) {
 // other operations need a session and a token bound to it.
 func (h *Handler) accounts(w http.ResponseWriter, r *http.Request) {
 	v, sessErr := h.session(r)
-	if !h.readForm(w, r, v) {
-		return
-	}
+	h.withForm(w, r, v, func() { h.accountsForm(w, r, v, sessErr) })
+}
+
+func (h *Handler) accountsForm(w http.ResponseWriter, r *http.Request, v viewer, sessErr error) {
 	op := r.PostFormValue("operation")
 	switch op {
 	case "login", "create":
