@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/insta485/insta485/internal/auth"
@@ -100,7 +102,7 @@ func db(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(stdout, "applied %d migration(s); schema at version %d\n", n, s.LatestVersion())
-		return nil
+		return warnUnsafeUsernames(ctx, s, stderr)
 	}
 
 	s, err := storage.Open(ctx, opts)
@@ -205,5 +207,22 @@ func random(ctx context.Context, s *storage.Store, uploads media.Store, b storag
 	}
 	fmt.Fprintf(stdout, "added %d users, %d posts, %d follows, %d likes, %d comments (%d images) in %s\n",
 		res.Users, res.Posts, res.Follows, res.Likes, res.Comments, len(written), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// warnUnsafeUsernames lists the accounts whose names sign-up refuses today
+// because links to them lead elsewhere. They are not renamed behind the
+// operator's back: which name each gets is theirs to decide.
+func warnUnsafeUsernames(ctx context.Context, s *storage.Store, stderr io.Writer) error {
+	names, err := s.UnsafeUsernames(ctx)
+	if err != nil || len(names) == 0 {
+		return err
+	}
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = strconv.Quote(n)
+	}
+	fmt.Fprintf(stderr, "warning: these usernames are not safe in links (their pages and API links lead to other pages): %s; "+
+		"delete those accounts (or have new accounts made for their owners)\n", strings.Join(quoted, ", "))
 	return nil
 }

@@ -340,3 +340,41 @@ func TestDestroyRemovesOnlyUploads(t *testing.T) {
 		t.Errorf("after destroy the directory holds %d entries, want the 3 that are not uploads", n)
 	}
 }
+
+// TestMigrateListsUnsafeUsernames: db migrate names the accounts whose
+// names are not safe in links (an older database may hold them), and only
+// those, and still succeeds.
+func TestMigrateListsUnsafeUsernames(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+		t.Parallel()
+		ctx := context.Background()
+		opts := testenv.NewDatabase(t, backend)
+		if err := storage.Create(ctx, opts); err != nil {
+			t.Fatal(err)
+		}
+		s, err := storage.Open(ctx, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{".", "..", "a/b", `c\d`, "a..b"} {
+			if err := s.CreateUser(ctx, storage.User{Username: name, Fullname: "x", Email: "x", Filename: "x.jpg", Password: "x"}); err != nil {
+				t.Fatalf("create %q: %v", name, err)
+			}
+		}
+		s.Close()
+		out, err := dbTool(t, opts, t.TempDir(), "migrate")
+		if err != nil {
+			t.Fatalf("db migrate: %v\n%s", err, out)
+		}
+		for _, want := range []string{`"."`, `".."`, `"a/b"`, `"c\\d"`} {
+			if !strings.Contains(out, want) {
+				t.Errorf("db migrate does not name %s:\n%s", want, out)
+			}
+		}
+		for _, safe := range []string{"a..b", "awdeorio"} {
+			if strings.Contains(out, safe) {
+				t.Errorf("db migrate names %s, a safe name:\n%s", safe, out)
+			}
+		}
+	})
+}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/insta485/insta485/internal/storage"
 )
 
 // Field limits: the database columns' (SPEC §1), checked here first so that
@@ -63,6 +65,9 @@ func checkUsername(name string) error {
 	}
 	if !usernameChars.MatchString(name) {
 		return badRequest("A username may only use letters, digits and the characters _ . -")
+	}
+	if !storage.SafeUsername(name) {
+		return badRequest("A username cannot be . or .. (links to it would lead to another page). Please choose another one.")
 	}
 	return nil
 }
