@@ -264,6 +264,7 @@ func browse(base, username, password string, client int) error {
 			return fmt.Errorf("client %d POST comment = %d %v", client, resp.StatusCode, err)
 		}
 		req, _ := http.NewRequest(http.MethodDelete, fmt.Sprintf("%s/api/v1/comments/%d/", base, created.CommentID), nil)
+		req.Header.Set("Origin", base) // as a browser does: a cookie write must be same-origin
 		resp, err = c.Do(req)
 		if err != nil {
 			return err

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -108,7 +109,7 @@ func (h *Handler) logname(r *http.Request) (string, error) {
 		return u.Username, err // a *auth.ThrottledError is answered 429 by fail
 	}
 	u, _, err := h.Auth.Session(r)
-	if errors.Is(err, auth.ErrNoSession) || (err == nil && !safeMethod(r.Method) && crossOrigin(r)) {
+	if errors.Is(err, auth.ErrNoSession) || (err == nil && !safeMethod(r.Method) && !sameOriginWrite(r)) {
 		return "", errForbidden
 	}
 	return u.Username, err
@@ -118,11 +119,29 @@ func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
+// sameOriginWrite reports whether an unsafe call its session cookie
+// authenticates surely comes from the site's own pages: not cross-origin,
+// and showing it, with its Origin (which browsers send on every POST and
+// DELETE), Sec-Fetch-Site: same-origin, or a JSON body, which no other
+// site can send without a CORS preflight this API never grants. A call
+// with none of these (a text/plain or form POST from a browser too old to
+// say where it comes from) is refused rather than trusted.
+func sameOriginWrite(r *http.Request) bool {
+	if crossOrigin(r) {
+		return false
+	}
+	if r.Header.Get("Origin") != "" || r.Header.Get("Sec-Fetch-Site") == "same-origin" {
+		return true
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return mt == "application/json"
+}
+
 // crossOrigin reports whether a browser sent r on behalf of another site.
 // It is stricter than http.CrossOriginProtection: a mismatched Origin is
-// refused even when Sec-Fetch-Site claims same-origin. Requests with
-// neither header come from non-browser clients (or browsers too old to send
-// them, which SameSite=Lax on the cookie still covers) and pass.
+// refused even when Sec-Fetch-Site claims same-origin. A request with
+// neither header is not cross-origin by this test; sameOriginWrite still
+// wants it to show where it comes from.
 func crossOrigin(r *http.Request) bool {
 	switch site := r.Header.Get("Sec-Fetch-Site"); site {
 	case "", "same-origin", "none": // "none": the user typed the URL
@@ -161,6 +180,8 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &throttled):
 		w.Header().Set("Retry-After", strconv.Itoa(int(throttled.RetryAfter/time.Second)))
 		writeError(w, http.StatusTooManyRequests)
+	case errors.Is(err, auth.ErrPasswordTooLong):
+		writeError(w, http.StatusBadRequest)
 	case errors.Is(err, auth.ErrBusy):
 		server.Unavailable(w, r, auth.BusyRetryAfter)
 	case storage.Unavailable(err):

@@ -22,6 +22,14 @@ var ErrBadCredentials = errors.New("wrong username or password")
 // client should try again in a moment (503 with Retry-After).
 var ErrBusy = errors.New("too many password checks at once")
 
+// MaxPasswordBytes bounds the passwords Login checks: no one types more,
+// and hashing a 10 MB one takes a core for a fifth of a second.
+const MaxPasswordBytes = 1024
+
+// ErrPasswordTooLong is returned by Login for a password over
+// MaxPasswordBytes, before any work on it (400).
+var ErrPasswordTooLong = errors.New("the password is too long: at most 1024 bytes")
+
 // BusyRetryAfter is what to tell a client that got ErrBusy.
 const BusyRetryAfter = time.Second
 
@@ -62,6 +70,9 @@ func (a *Authenticator) throttle() *Throttle {
 // ErrBusy when no argon2id slot came free in time, and any other error when
 // the database could not be asked.
 func (a *Authenticator) Login(ctx context.Context, client, username, password string) (storage.User, error) {
+	if len(password) > MaxPasswordBytes {
+		return storage.User{}, ErrPasswordTooLong
+	}
 	th := a.throttle()
 	// No user has a name that is not valid UTF-8 or holds NUL, and
 	// PostgreSQL answers a lookup of one with an error, not with no rows.

@@ -182,6 +182,10 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		page.Error = "Wrong username or password. Please try again."
 		h.renderLogin(w, r, http.StatusForbidden, page)
 		return
+	case errors.Is(err, auth.ErrPasswordTooLong):
+		page.Error = errPasswordTooLong.Error()
+		h.renderLogin(w, r, http.StatusBadRequest, page)
+		return
 	case errors.As(err, &throttled):
 		secs := int(throttled.RetryAfter / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
@@ -257,12 +261,14 @@ func (h *Handler) createAccount(r *http.Request, username, fullname, email, pass
 	return u, nil
 }
 
+var errPasswordTooLong = badRequest("The password is too long: at most " + strconv.Itoa(maxPassword) + " bytes.")
+
 func checkPassword(pw string) error {
 	if pw == "" {
 		return badRequest("Please choose a password.")
 	}
 	if len(pw) > maxPassword {
-		return badRequest("The password is too long: at most 1024 characters.")
+		return errPasswordTooLong
 	}
 	return nil
 }
@@ -347,6 +353,8 @@ func (h *Handler) changePassword(r *http.Request, v viewer) (storage.User, error
 	switch {
 	case errors.Is(err, auth.ErrBadCredentials):
 		return storage.User{}, &formError{http.StatusForbidden, "Your current password is wrong, so it was not changed."}
+	case errors.Is(err, auth.ErrPasswordTooLong):
+		return storage.User{}, errPasswordTooLong
 	case err != nil:
 		return storage.User{}, err
 	}

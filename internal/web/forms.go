@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/insta485/insta485/internal/auth"
 	"github.com/insta485/insta485/internal/storage"
 )
 
@@ -18,8 +19,8 @@ const (
 	maxFullname = 40
 	maxEmail    = 40
 	maxComment  = 1024
-	// maxPassword bounds what is fed to the password hash; no one types more.
-	maxPassword = 1024
+	// maxPassword bounds what is fed to the password hash.
+	maxPassword = auth.MaxPasswordBytes
 )
 
 // usernameChars are the characters a new username may have: they need no

@@ -56,6 +56,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", http.DetectContentType(head[:n]))
+	limitRanges(r)
 	http.ServeContent(w, r, name, f.ModTime(), f)
 }
 
