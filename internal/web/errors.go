@@ -42,6 +42,11 @@ const retryAfter = 30
 var errStoreUnavailable = &formError{http.StatusServiceUnavailable,
 	"Pictures cannot be stored or shown right now: the picture store is not reachable. Nothing was changed. Please try again in a minute."}
 
+// errDecodeBusy is the answer when the server is decoding as many large
+// pictures as its memory allows: nothing was stored or changed.
+var errDecodeBusy = &formError{http.StatusServiceUnavailable,
+	"Too many large pictures are being processed right now, so nothing was changed. Please try again in a moment."}
+
 // storeError turns an upload store that is down into errStoreUnavailable,
 // logged for the operator with the request id; other errors stay as they
 // are.

@@ -88,6 +88,8 @@ func (h *Handler) saveUpload(r *http.Request, required bool) (string, error) {
 		return "", badRequest("Only PNG, JPEG, GIF and WebP pictures can be uploaded, and the file must be a whole picture.")
 	case errors.Is(err, media.ErrTooManyPixels):
 		return "", badRequest("The picture is too big: " + strings.TrimPrefix(err.Error(), media.ErrTooManyPixels.Error()+": ") + ". Please choose a smaller one.")
+	case errors.Is(err, media.ErrBusy):
+		return "", errDecodeBusy
 	case err != nil:
 		return "", h.storeError(r, err)
 	}
