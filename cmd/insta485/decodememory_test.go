@@ -184,4 +184,3 @@ func postPicture(t *testing.T, c *http.Client, base, token string, data []byte) 
 	}
 	return res.StatusCode
 }
-
