@@ -111,6 +111,9 @@ func (a *Authenticator) Login(ctx context.Context, client, username, password st
 		return refund(err)
 	}
 	if !ok {
+		if err := th.failedAccount(ctx, a.Store, account); err != nil {
+			return storage.User{}, err
+		}
 		return storage.User{}, ErrBadCredentials
 	}
 	th.refundAddress(client)

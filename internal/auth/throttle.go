@@ -139,6 +139,15 @@ func (t *Throttle) reserveAccount(ctx context.Context, store *storage.Store, acc
 	return &ThrottledError{RetryAfter: time.Second}
 }
 
+// failedAccount records that the attempt reserved for account had a wrong
+// password: the delay before the next one runs from now.
+func (t *Throttle) failedAccount(ctx context.Context, store *storage.Store, account string) error {
+	if account == "" {
+		return nil
+	}
+	return store.TouchLoginFailure(context.WithoutCancel(ctx), account, t.now())
+}
+
 // refundAccount takes back an attempt reserveAccount counted whose password
 // was never checked.
 func (t *Throttle) refundAccount(ctx context.Context, store *storage.Store, account string) error {

@@ -45,6 +45,16 @@ func (s *Store) RefundLoginFailure(ctx context.Context, name string) error {
 	return nil
 }
 
+// TouchLoginFailure moves name's last failure to now, when a password
+// counted at the start of its check turned out wrong: the next try's delay
+// runs from the end of the check, however long it took.
+func (s *Store) TouchLoginFailure(ctx context.Context, name string, now time.Time) error {
+	if _, err := s.w.ExecContext(ctx, "UPDATE login_failures SET last_failure = $2 WHERE name = $1 AND last_failure < $2", name, now.Unix()); err != nil {
+		return fmt.Errorf("record a login failure: %w", err)
+	}
+	return nil
+}
+
 // ForgetLoginFailures removes the failure records older than cutoff, so
 // the table stays small.
 func (s *Store) ForgetLoginFailures(ctx context.Context, cutoff time.Time) error {

@@ -62,8 +62,8 @@ func TestSessionRows(t *testing.T) {
 }
 
 // TestLoginFailureRows: a swap of the failure record succeeds only from
-// the record as it is, refunds count down, old records are forgotten, and
-// Clear clears.
+// the record as it is, refunds count down, a touch moves the last failure
+// forward, old records are forgotten, and Clear clears.
 func TestLoginFailureRows(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
 		t.Parallel()
@@ -91,6 +91,16 @@ func TestLoginFailureRows(t *testing.T) {
 		}
 		if f, err := s.LoginFailures(ctx, "awdeorio"); err != nil || f.Count != 1 || !f.Last.Equal(two.Last) {
 			t.Errorf("after a refund = %+v, %v; want 1 at the last failure", f, err)
+		}
+		later := now.Add(5 * time.Second)
+		if err := s.TouchLoginFailure(ctx, "awdeorio", later); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.TouchLoginFailure(ctx, "awdeorio", now); err != nil {
+			t.Fatal(err)
+		}
+		if f, _ := s.LoginFailures(ctx, "awdeorio"); f.Count != 1 || !f.Last.Equal(later) {
+			t.Errorf("after touching = %+v; want 1 at the later time, never moved back", f)
 		}
 		if err := s.ForgetLoginFailures(ctx, now); err != nil {
 			t.Fatal(err)

@@ -7,30 +7,10 @@ import (
 	"fmt"
 	"hash/crc32"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 )
-
-// BuildInsta485 builds the insta485 binary into a temporary directory and
-// returns its path, for tests that run the server as a process of its own
-// (to measure its memory, say).
-func BuildInsta485(t testing.TB) string {
-	t.Helper()
-	root, err := repoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "insta485")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/insta485")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/insta485: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // procStatus reads field (VmHWM, VmRSS…) of process pid, in bytes.
 func procStatus(pid int, field string) (int64, error) {
