@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/storage"
 )
@@ -43,7 +44,7 @@ func copyFrom(ctx context.Context, opts storage.Options, uploads media.Store, fr
 	fmt.Fprintf(stderr, "copying %s into %s\n", from, describeDatabase(opts.DSN))
 	var files media.CopyReport
 	p := &copyProgress{w: stderr, start: start}
-	rep, err := storage.CopyFrom(ctx, from, opts, storage.CopyOptions{
+	rep, err := dbadmin.CopyFrom(ctx, from, opts, dbadmin.CopyOptions{
 		Progress: p.show,
 		BeforeCommit: func(ctx context.Context, names []string) error {
 			if oldUploads == nil {
@@ -52,7 +53,7 @@ func copyFrom(ctx context.Context, opts storage.Options, uploads media.Store, fr
 			fmt.Fprintf(stderr, "copying %d upload files from %s\n", len(names), uploadsFrom)
 			var err error
 			files, err = media.Copy(ctx, uploads, oldUploads, names, func(done, total int) {
-				p.show(storage.CopyProgress{Stage: "uploads", Done: int64(done), Total: int64(total)})
+				p.show(dbadmin.CopyProgress{Stage: "uploads", Done: int64(done), Total: int64(total)})
 			})
 			if err != nil {
 				return fmt.Errorf("copy the upload files (the files already copied stay and are skipped next time): %w", err)
@@ -80,7 +81,7 @@ func copyFrom(ctx context.Context, opts storage.Options, uploads media.Store, fr
 	return nil
 }
 
-func printCopyReport(w io.Writer, rep storage.CopyReport) {
+func printCopyReport(w io.Writer, rep dbadmin.CopyReport) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "table\tsource rows\ttarget rows\tsource checksum\ttarget checksum\tnext id")
 	for _, t := range rep.Tables {
@@ -101,7 +102,7 @@ type copyProgress struct {
 	stage string
 }
 
-func (p *copyProgress) show(c storage.CopyProgress) {
+func (p *copyProgress) show(c dbadmin.CopyProgress) {
 	if c.Stage == p.stage && time.Since(p.last) < time.Second && (c.Total == 0 || c.Done < c.Total) {
 		return
 	}

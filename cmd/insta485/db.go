@@ -10,6 +10,7 @@ import (
 
 	"github.com/insta485/insta485/internal/auth"
 	"github.com/insta485/insta485/internal/config"
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/storage"
 )
@@ -28,7 +29,7 @@ func db(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var cfg config.Config
 	cfg.Register(fs, dbFlags...)
-	var bulk storage.Bulk
+	var bulk dbadmin.Bulk
 	var images int
 	var seed int64
 	if verb == "random" {
@@ -109,7 +110,7 @@ func db(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer s.Close()
 	if verb == "dump" {
-		return s.Dump(ctx, stdout)
+		return dbadmin.Dump(ctx, s, stdout)
 	}
 	bulk.Seed = uint64(seed)
 	return random(ctx, s, uploads, bulk, images, stdout)
@@ -133,20 +134,20 @@ func connectForTool(ctx context.Context, opts storage.Options) (*storage.Store, 
 // made, so a second try starts over instead of finding a database without
 // its pictures that "already exists".
 func createWithSample(ctx context.Context, opts storage.Options, uploads media.Store) error {
-	if ok, err := storage.Exists(ctx, opts); err != nil {
+	if ok, err := dbadmin.Exists(ctx, opts); err != nil {
 		return err
 	} else if ok {
-		return storage.ErrExists
+		return dbadmin.ErrExists
 	}
-	if err := storage.CheckCreate(ctx, opts); err != nil {
+	if err := dbadmin.CheckCreate(ctx, opts); err != nil {
 		return err
 	}
-	profiles, posts := storage.SampleImages()
+	profiles, posts := dbadmin.SampleImages()
 	err := media.WriteSample(ctx, uploads, profiles, posts)
 	if err == nil {
-		err = storage.Create(ctx, opts)
+		err = dbadmin.Create(ctx, opts)
 	}
-	if err != nil && !errors.Is(err, storage.ErrExists) {
+	if err != nil && !errors.Is(err, dbadmin.ErrExists) {
 		for _, n := range append(profiles, posts...) {
 			_ = uploads.Delete(context.WithoutCancel(ctx), n)
 		}
@@ -155,7 +156,7 @@ func createWithSample(ctx context.Context, opts storage.Options, uploads media.S
 }
 
 func destroy(ctx context.Context, opts storage.Options, uploads media.Store) error {
-	if err := storage.Destroy(ctx, opts); err != nil {
+	if err := dbadmin.Destroy(ctx, opts); err != nil {
 		return err
 	}
 	return uploads.Clear(ctx)
@@ -163,7 +164,7 @@ func destroy(ctx context.Context, opts storage.Options, uploads media.Store) err
 
 // random generates images, then the rows that show them. If an image or
 // the rows fail, the images written go too.
-func random(ctx context.Context, s *storage.Store, uploads media.Store, b storage.Bulk, images int, stdout io.Writer) (err error) {
+func random(ctx context.Context, s *storage.Store, uploads media.Store, b dbadmin.Bulk, images int, stdout io.Writer) (err error) {
 	start := time.Now()
 	var written []string
 	defer func() {
@@ -199,7 +200,7 @@ func random(ctx context.Context, s *storage.Store, uploads media.Store, b storag
 	if b.Users > 0 {
 		b.PasswordHash = auth.HashPassword("password")
 	}
-	res, err := s.Populate(ctx, b)
+	res, err := dbadmin.Populate(ctx, s, b)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
@@ -65,7 +66,7 @@ func TestDBToolLifecycle(t *testing.T) {
 			t.Errorf("db create wrote %d images, want the 8 sample images", n)
 		}
 		_, err := dbTool(t, opts, uploads, "create")
-		if !errors.Is(err, storage.ErrExists) || err.Error() != "database already exists" || exitCode(err) != 1 {
+		if !errors.Is(err, dbadmin.ErrExists) || err.Error() != "database already exists" || exitCode(err) != 1 {
 			t.Errorf("second db create = %v (exit %d), want \"database already exists\", exit 1", err, exitCode(err))
 		}
 
@@ -116,7 +117,7 @@ func TestDBToolLifecycle(t *testing.T) {
 		if out, err := dbTool(t, opts, uploads, "destroy"); err != nil {
 			t.Fatalf("db destroy: %v\n%s", err, out)
 		}
-		if ok, err := storage.Exists(ctx, opts); ok || err != nil {
+		if ok, err := dbadmin.Exists(ctx, opts); ok || err != nil {
 			t.Errorf("after destroy Exists = %v, %v", ok, err)
 		}
 		if _, err := os.Stat(uploads); !errors.Is(err, os.ErrNotExist) {
@@ -250,7 +251,7 @@ func TestFailedCreateLeavesNothingBehind(t *testing.T) {
 		t.Parallel()
 		opts := testenv.NewDatabase(t, backend)
 		uploads := filepath.Join(t.TempDir(), "uploads")
-		profiles, _ := storage.SampleImages()
+		profiles, _ := dbadmin.SampleImages()
 		block := filepath.Join(uploads, profiles[0])
 		if err := os.MkdirAll(filepath.Join(block, "x"), 0o755); err != nil {
 			t.Fatal(err)
@@ -258,7 +259,7 @@ func TestFailedCreateLeavesNothingBehind(t *testing.T) {
 		if out, err := dbTool(t, opts, uploads, "create"); err == nil {
 			t.Fatalf("db create with an unwritable image succeeded:\n%s", out)
 		}
-		if ok, err := storage.Exists(context.Background(), opts); ok || err != nil {
+		if ok, err := dbadmin.Exists(context.Background(), opts); ok || err != nil {
 			t.Errorf("after a failed create Exists = %v, %v; want false, nil", ok, err)
 		}
 		if err := os.RemoveAll(block); err != nil {
@@ -298,7 +299,7 @@ func TestFailedRandomLeavesNoImages(t *testing.T) {
 			t.Fatal(err)
 		}
 		var out bytes.Buffer
-		err = random(context.Background(), s, &failingStore{local, 5}, storage.Bulk{Posts: 10, Users: 2}, 10, &out)
+		err = random(context.Background(), s, &failingStore{local, 5}, dbadmin.Bulk{Posts: 10, Users: 2}, 10, &out)
 		if err == nil {
 			t.Fatal("db random with a failing upload store succeeded")
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/insta485/insta485/internal/app"
 	"github.com/insta485/insta485/internal/config"
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/metrics"
 	"github.com/insta485/insta485/internal/server"
@@ -104,8 +105,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 // the upload store lacks: a database loaded by hand with sql/data.sql names
 // them, but psql cannot write pictures.
 func writeMissingSampleImages(ctx context.Context, store *storage.Store, uploads media.Store) (int, error) {
-	profiles, posts := storage.SampleImages()
-	used, err := store.FilenamesInUse(ctx, append(append([]string{}, profiles...), posts...))
+	profiles, posts := dbadmin.SampleImages()
+	used, err := dbadmin.FilenamesInUse(ctx, store, append(append([]string{}, profiles...), posts...))
 	if err != nil {
 		return 0, err
 	}

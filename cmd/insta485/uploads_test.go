@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/media"
-	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
 )
 
@@ -77,7 +77,7 @@ func TestDBToolOnS3(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "no-such-bucket") || !strings.Contains(err.Error(), "does not exist") {
 			t.Errorf("db create into a missing bucket: %v\n%s", err, out)
 		}
-		if ok, _ := storage.Exists(context.Background(), opts); ok {
+		if ok, _ := dbadmin.Exists(context.Background(), opts); ok {
 			t.Error("db create made the database although the upload store was missing")
 		}
 	})

@@ -14,9 +14,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/metrics"
-	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
 )
 
@@ -40,7 +40,7 @@ func TestRequestsAndPools(t *testing.T) {
 		c.get(app.URL+"/no/such/page-4711", http.StatusNotFound)
 		c.get(app.URL+"/api/v1/posts/", http.StatusForbidden)
 		c.login(app.URL, "awdeorio", "chickens")
-		_, posts := storage.SampleImages()
+		_, posts := dbadmin.SampleImages()
 		c.get(app.URL+"/uploads/"+posts[0], http.StatusOK)
 		c.get(app.URL+"/uploads/"+strings.Repeat("0", 32)+".jpg", http.StatusNotFound)
 		after := scrape()

@@ -325,7 +325,7 @@ func openReplicas(primary *sql.DB, opts Options) (*replicaSet, error) {
 	for _, u := range opts.Replicas {
 		ropts := opts
 		ropts.DSN = u
-		cfg, err := pgConfig(ropts)
+		cfg, err := PGConfig(ropts)
 		if err != nil {
 			rs.close()
 			return nil, fmt.Errorf("replica: %w", err)

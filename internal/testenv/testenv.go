@@ -30,6 +30,7 @@ import (
 
 	"github.com/insta485/insta485/internal/app"
 	"github.com/insta485/insta485/internal/auth"
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/metrics"
 	"github.com/insta485/insta485/internal/storage"
@@ -128,7 +129,7 @@ func NewStore(t testing.TB, backend string) *storage.Store {
 func openCreated(t testing.TB, opts storage.Options) *storage.Store {
 	t.Helper()
 	ctx := context.Background()
-	if err := storage.Create(ctx, opts); err != nil {
+	if err := dbadmin.Create(ctx, opts); err != nil {
 		t.Fatalf("create database: %v", err)
 	}
 	s, err := storage.Open(ctx, opts)
@@ -229,7 +230,7 @@ func NewApp(t testing.TB, backend string, options ...AppOption) *App {
 	}
 	store := openCreated(t, opts)
 	uploads, dir, s3 := newUploadStore(t, &cfg)
-	profiles, posts := storage.SampleImages()
+	profiles, posts := dbadmin.SampleImages()
 	if err := media.WriteSample(context.Background(), uploads, profiles, posts); err != nil {
 		t.Fatal(err)
 	}

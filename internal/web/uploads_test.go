@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -224,7 +225,7 @@ func TestUploadStoreDown(t *testing.T) {
 			t.Fatalf("before the outage: status %d", res.Status)
 		}
 		var rows bytes.Buffer
-		if err := app.Store.Dump(context.Background(), &rows); err != nil {
+		if err := dbadmin.Dump(context.Background(), app.Store, &rows); err != nil {
 			t.Fatal(err)
 		}
 		srv.Stop()
@@ -246,7 +247,7 @@ func TestUploadStoreDown(t *testing.T) {
 		check("sign up", signUp.post("/accounts/", fields, &upload{"p.png", img}))
 
 		var after bytes.Buffer
-		if err := app.Store.Dump(context.Background(), &after); err != nil {
+		if err := dbadmin.Dump(context.Background(), app.Store, &after); err != nil {
 			t.Fatal(err)
 		}
 		if after.String() != rows.String() {
