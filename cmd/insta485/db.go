@@ -8,6 +8,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/insta485/insta485/internal/blob"
+
 	"github.com/insta485/insta485/internal/auth"
 	"github.com/insta485/insta485/internal/config"
 	"github.com/insta485/insta485/internal/dbadmin"
@@ -73,7 +75,7 @@ func db(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	uploads, err := media.Open(ctx, cfg.Uploads)
+	uploads, err := blob.Open(ctx, cfg.Uploads)
 	if err != nil {
 		return err
 	}
@@ -133,7 +135,7 @@ func connectForTool(ctx context.Context, opts storage.Options) (*storage.Store, 
 // database fail, the images are removed again and the database was never
 // made, so a second try starts over instead of finding a database without
 // its pictures that "already exists".
-func createWithSample(ctx context.Context, opts storage.Options, uploads media.Store) error {
+func createWithSample(ctx context.Context, opts storage.Options, uploads blob.Store) error {
 	if ok, err := dbadmin.Exists(ctx, opts); err != nil {
 		return err
 	} else if ok {
@@ -155,7 +157,7 @@ func createWithSample(ctx context.Context, opts storage.Options, uploads media.S
 	return err
 }
 
-func destroy(ctx context.Context, opts storage.Options, uploads media.Store) error {
+func destroy(ctx context.Context, opts storage.Options, uploads blob.Store) error {
 	if err := dbadmin.Destroy(ctx, opts); err != nil {
 		return err
 	}
@@ -164,7 +166,7 @@ func destroy(ctx context.Context, opts storage.Options, uploads media.Store) err
 
 // random generates images, then the rows that show them. If an image or
 // the rows fail, the images written go too.
-func random(ctx context.Context, s *storage.Store, uploads media.Store, b dbadmin.Bulk, images int, stdout io.Writer) (err error) {
+func random(ctx context.Context, s *storage.Store, uploads blob.Store, b dbadmin.Bulk, images int, stdout io.Writer) (err error) {
 	start := time.Now()
 	var written []string
 	defer func() {
@@ -184,14 +186,14 @@ func random(ctx context.Context, s *storage.Store, uploads media.Store, b dbadmi
 		return nil
 	}
 	for range min(b.Posts, images) {
-		name := media.NewName(".jpg")
+		name := blob.NewName(".jpg")
 		if err := put(name, media.Landscape(name, 640)); err != nil {
 			return err
 		}
 		b.Files = append(b.Files, name)
 	}
 	for range min(b.Users, 16) {
-		name := media.NewName(".jpg")
+		name := blob.NewName(".jpg")
 		if err := put(name, media.Avatar(name, 320)); err != nil {
 			return err
 		}

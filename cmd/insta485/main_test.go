@@ -15,8 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insta485/insta485/internal/blob"
+
 	"github.com/insta485/insta485/internal/dbadmin"
-	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -45,7 +46,7 @@ func countFiles(t *testing.T, dir string) int {
 	// it; count the uploads (and anything else) only.
 	n := 0
 	for _, e := range entries {
-		if _, w := media.MainName(e.Name()); w == 0 {
+		if _, w := blob.MainName(e.Name()); w == 0 {
 			n++
 		}
 	}
@@ -276,7 +277,7 @@ func TestFailedCreateLeavesNothingBehind(t *testing.T) {
 
 // failingStore is a media store whose Put fails after ok successful ones.
 type failingStore struct {
-	*media.Local
+	*blob.Local
 	ok int
 }
 
@@ -294,7 +295,7 @@ func TestFailedRandomLeavesNoImages(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
 		t.Parallel()
 		s := testenv.NewStore(t, backend)
-		local, err := media.NewLocal(t.TempDir())
+		local, err := blob.NewLocal(t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,6 +21,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/insta485/insta485/internal/blob"
+
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
@@ -138,7 +140,7 @@ func startSite(ctx context.Context, dir string) (*site, []byte, *storage.Store, 
 	if err := dbadmin.Create(ctx, opts); err != nil {
 		return nil, nil, nil, err
 	}
-	uploads, err := media.Open(ctx, filepath.Join(dir, "uploads"))
+	uploads, err := blob.Open(ctx, filepath.Join(dir, "uploads"))
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -14,8 +14,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/insta485/insta485/internal/blob"
+
 	"github.com/insta485/insta485/internal/dbadmin"
-	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/metrics"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -105,7 +106,7 @@ func TestRequestsAndPools(t *testing.T) {
 // wraps, and passes everything through unchanged.
 func TestMediaDecorator(t *testing.T) {
 	m := metrics.New()
-	local, err := media.NewLocal(t.TempDir())
+	local, err := blob.NewLocal(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +128,7 @@ func TestMediaDecorator(t *testing.T) {
 	if string(b) != "12345" {
 		t.Errorf("read back %q through the decorator", b)
 	}
-	if _, err := store.Open(ctx, strings.Repeat("b", 32)+".png"); !errors.Is(err, media.ErrNotFound) {
+	if _, err := store.Open(ctx, strings.Repeat("b", 32)+".png"); !errors.Is(err, blob.ErrNotFound) {
 		t.Errorf("Open of a missing file = %v, want ErrNotFound", err)
 	}
 	if err := store.Delete(ctx, name); err != nil {

@@ -26,6 +26,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insta485/insta485/internal/blob"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/insta485/insta485/internal/app"
@@ -145,7 +147,7 @@ func openCreated(t testing.TB, opts storage.Options) *storage.Store {
 type App struct {
 	*httptest.Server
 	Store *storage.Store
-	Media media.Store
+	Media blob.Store
 	// UploadDir is the local upload directory; "" when the uploads are in
 	// object storage (S3 is then the server).
 	UploadDir string
@@ -270,7 +272,7 @@ func (a *App) UploadFiles(t testing.TB) []string {
 func (a *App) HasUpload(t testing.TB, name string) bool {
 	t.Helper()
 	f, err := a.Media.Open(context.Background(), name)
-	if errors.Is(err, media.ErrNotFound) {
+	if errors.Is(err, blob.ErrNotFound) {
 		return false
 	}
 	if err != nil {

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/insta485/insta485/internal/media"
+	"github.com/insta485/insta485/internal/blob"
 )
 
 // This file maps the site's errors to answers: mistakes in what the user
@@ -46,7 +46,7 @@ var errStoreUnavailable = &formError{http.StatusServiceUnavailable,
 // logged for the operator with the request id; other errors stay as they
 // are.
 func (h *Handler) storeError(r *http.Request, err error) error {
-	if !errors.Is(err, media.ErrUnavailable) {
+	if !errors.Is(err, blob.ErrUnavailable) {
 		return err
 	}
 	h.log().Warn("upload store unavailable", "id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)

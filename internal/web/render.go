@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/insta485/insta485/internal/blob"
+
 	"github.com/insta485/insta485/internal/auth"
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/server"
@@ -44,15 +46,15 @@ type imgSrcset struct{ Srcset, Sizes string }
 // attribute, which says how wide the img is laid out. A name that is not
 // an upload's gets none, and the img keeps only its src.
 func imgSizes(filename, sizes string) imgSrcset {
-	if !media.ValidName(filename) {
+	if !blob.ValidName(filename) {
 		return imgSrcset{}
 	}
-	if _, w := media.MainName(filename); w != 0 {
+	if _, w := blob.MainName(filename); w != 0 {
 		return imgSrcset{}
 	}
 	var b strings.Builder
 	for _, w := range media.VariantWidths {
-		fmt.Fprintf(&b, "/uploads/%s %dw, ", media.VariantName(filename, w), w)
+		fmt.Fprintf(&b, "/uploads/%s %dw, ", blob.VariantName(filename, w), w)
 	}
 	fmt.Fprintf(&b, "/uploads/%s %dw", filename, media.MaxSide)
 	return imgSrcset{b.String(), sizes}

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/insta485/insta485/internal/blob"
+
 	"github.com/insta485/insta485/internal/auth"
 	"github.com/insta485/insta485/internal/media"
 )
@@ -26,7 +28,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	}
 	name := r.PathValue("filename")
 	f, err := media.OpenUpload(r.Context(), h.Media, name)
-	if errors.Is(err, media.ErrNotFound) {
+	if errors.Is(err, blob.ErrNotFound) {
 		h.fail(w, r, v, http.StatusNotFound, "There is no such picture. It may have been deleted.")
 		return
 	}
