@@ -22,9 +22,6 @@ var ErrBadCredentials = errors.New("wrong username or password")
 // client should try again in a moment (503 with Retry-After).
 var ErrBusy = errors.New("too many password checks at once")
 
-// BusyRetryAfter is what to tell a client that got ErrBusy.
-const BusyRetryAfter = time.Second
-
 // DefaultArgonWait is how long a login waits for an argon2id slot.
 const DefaultArgonWait = 3 * time.Second
 
