@@ -31,8 +31,9 @@ func Unavailable(err error) bool {
 	}
 	if code := pgCode(err); code != "" {
 		// Class 08: connection exceptions; 57P01–57P03: the server is
-		// shutting down or starting; 53300: too many connections.
-		return strings.HasPrefix(code, "08") || code == "57P01" || code == "57P02" || code == "57P03" || code == "53300"
+		// shutting down or starting; 53300: too many connections; 25006:
+		// the server has become read-only (a demoted primary).
+		return strings.HasPrefix(code, "08") || code == "57P01" || code == "57P02" || code == "57P03" || code == "53300" || code == "25006"
 	}
 	switch sqliteCode(err) & 0xff {
 	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR:

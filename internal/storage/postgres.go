@@ -163,7 +163,7 @@ func openPostgres(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := stdlib.OpenDB(*cfg)
+	db := sql.OpenDB(primaryConnector{Connector: stdlib.GetConnector(*cfg), wait: cfg.ConnectTimeout})
 	n := opts.MaxConns
 	if n <= 0 {
 		n = 10
