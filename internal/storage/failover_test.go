@@ -135,4 +135,3 @@ func dbName(t *testing.T, dsn string) string {
 	}
 	return strings.TrimPrefix(u.Path, "/")
 }
-
