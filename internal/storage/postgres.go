@@ -87,9 +87,15 @@ type cancelRequestHandler struct {
 
 const cancelRequestGrace = 5 * time.Second
 
+// cancelledStatementWait is how long a cancelled statement may take to end
+// before its connection is broken: a server that answers ends it in
+// milliseconds, a frozen one never does, and the request waiting on it
+// must get its 503 soon.
+const cancelledStatementWait = time.Second
+
 func (h *cancelRequestHandler) HandleCancel(context.Context) {
 	h.done = make(chan struct{})
-	_ = h.conn.Conn().SetDeadline(time.Now().Add(cancelRequestGrace))
+	_ = h.conn.Conn().SetDeadline(time.Now().Add(cancelledStatementWait))
 	go func() {
 		defer close(h.done)
 		ctx, cancel := context.WithTimeout(context.Background(), cancelRequestGrace)
@@ -103,7 +109,11 @@ func (h *cancelRequestHandler) HandleCancel(context.Context) {
 }
 
 func (h *cancelRequestHandler) HandleUnwatchAfterCancel() {
-	<-h.done
+	// Only a connection that lives on must not meet a late cancel; a
+	// broken one is thrown away without waiting for the cancel request.
+	if !h.conn.IsClosed() {
+		<-h.done
+	}
 	_ = h.conn.Conn().SetDeadline(time.Time{})
 }
 
