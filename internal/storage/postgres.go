@@ -73,7 +73,7 @@ func pgConfig(opts Options) (*pgx.ConnConfig, error) {
 
 // cancelRequestHandler is what insta485 does when a statement's context
 // ends: send PostgreSQL a cancel request, and break the connection only if
-// the statement has not ended cancelRequestGrace later.
+// the statement has not ended cancelledStatementWait later.
 //
 // It is pgx's CancelRequestContextWatcherHandler except in one thing: that
 // one abandons the cancel request (closing its connection) as soon as the
@@ -81,8 +81,9 @@ func pgConfig(opts Options) (*pgx.ConnConfig, error) {
 // on, and PgBouncer 1.18 (Debian 12's) then crashes ("bad client state"),
 // dropping every client. Here the cancel request always runs to its end.
 type cancelRequestHandler struct {
-	conn *pgconn.PgConn
-	done chan struct{}
+	conn     *pgconn.PgConn
+	done     chan struct{}
+	deadline time.Time
 }
 
 const cancelRequestGrace = 5 * time.Second
@@ -95,7 +96,8 @@ const cancelledStatementWait = time.Second
 
 func (h *cancelRequestHandler) HandleCancel(context.Context) {
 	h.done = make(chan struct{})
-	_ = h.conn.Conn().SetDeadline(time.Now().Add(cancelledStatementWait))
+	h.deadline = time.Now().Add(cancelledStatementWait)
+	_ = h.conn.Conn().SetDeadline(h.deadline)
 	go func() {
 		defer close(h.done)
 		ctx, cancel := context.WithTimeout(context.Background(), cancelRequestGrace)
@@ -109,9 +111,11 @@ func (h *cancelRequestHandler) HandleCancel(context.Context) {
 }
 
 func (h *cancelRequestHandler) HandleUnwatchAfterCancel() {
-	// Only a connection that lives on must not meet a late cancel; a
-	// broken one is thrown away without waiting for the cancel request.
-	if !h.conn.IsClosed() {
+	// Only a connection that lives on must not meet a late cancel. Past
+	// the deadline the statement's read has failed and pgx throws the
+	// connection away: no need to wait for the cancel request (which a
+	// frozen server holds for the whole cancelRequestGrace).
+	if time.Now().Before(h.deadline) {
 		<-h.done
 	}
 	_ = h.conn.Conn().SetDeadline(time.Time{})
