@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Upload errors; the HTTP layers answer 400 and 413.
@@ -70,15 +71,29 @@ func Save(ctx context.Context, store Store, r io.Reader, originalName string, li
 func (p *Picture) Put(ctx context.Context, store Store, name string) error {
 	for _, v := range p.Variants {
 		if err := store.Put(ctx, VariantName(name, v.Width), bytes.NewReader(v.Data)); err != nil {
-			Remove(context.WithoutCancel(ctx), store, name)
+			removeAfterFailure(ctx, store, name)
 			return err
 		}
 	}
 	if err := store.Put(ctx, name, bytes.NewReader(p.Data)); err != nil {
-		Remove(context.WithoutCancel(ctx), store, name)
+		removeAfterFailure(ctx, store, name)
 		return err
 	}
 	return nil
+}
+
+// removeAfterFailureWait bounds cleaning up after a failed Put: a store
+// that hangs must not hold the request for its client's timeouts, and
+// what is left behind is a file no row names, which `insta485 uploads
+// check --fix` removes.
+const removeAfterFailureWait = 2 * time.Second
+
+// removeAfterFailure removes what a failed Put stored, even when the
+// request's context has ended (which may be why it failed).
+func removeAfterFailure(ctx context.Context, store Store, name string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeAfterFailureWait)
+	defer cancel()
+	Remove(ctx, store, name)
 }
 
 // PutPicture runs data (a picture insta485 made itself, such as the sample
