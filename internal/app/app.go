@@ -60,8 +60,8 @@ func New(d Deps) http.Handler {
 	if budget == 0 {
 		budget = server.DefaultWaitBudget
 	}
-	h := server.SecurityHeaders(server.WithWaitBudget(budget, server.New(d.Store, d.Log, obs, rest, site)))
+	h := server.SecurityHeaders(server.New(d.Store, d.Log, obs, rest, site))
 	// Outermost, so that logs, metrics and throttling see the client's
 	// address rather than the load balancer's.
-	return server.TrustProxies(d.TrustedProxies, authn.ReadYourWrites(d.Log, h))
+	return server.TrustProxies(d.TrustedProxies, server.WithWaitBudget(budget, authn.ReadYourWrites(d.Log, h)))
 }

@@ -143,10 +143,11 @@ func (s *Store) read(ctx context.Context, fn func(q readQuerier) error) error {
 
 // sessionRead runs fn, the session check, on the primary (a logout on
 // another app server must hold at once). When the primary cannot be
-// reached and there are replicas, a replica that has replayed this
-// server's last write answers instead: while a failover is under way,
-// logged-in users go on reading. The price is that a session ended
-// moments before the primary was lost may still work during the gap.
+// reached and there are replicas, a replica that has replayed what the
+// request requires (its client's own last write) answers instead: while a
+// failover is under way, logged-in users go on reading. The price is that
+// a session ended moments before the primary was lost may still work
+// during the gap.
 func (s *Store) sessionRead(ctx context.Context, fn func(ctx context.Context, q readQuerier) error) error {
 	if s.replicas == nil {
 		err := fn(ctx, s.rd)
@@ -160,5 +161,5 @@ func (s *Store) sessionRead(ctx context.Context, fn func(ctx context.Context, q 
 	if !Unavailable(err) || ctx.Err() != nil {
 		return err
 	}
-	return s.replicas.read(ctx, LSN(s.lastWrite.Load()), func(q readQuerier) error { return fn(ctx, q) })
+	return s.readOnce(ctx, func(q readQuerier) error { return fn(ctx, q) })
 }
