@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -23,15 +24,16 @@ import (
 // The site's database settings in the failover test: how long connecting
 // (and waiting for a new primary) may take, and each statement.
 const (
-	failoverConnectTimeout   = 3 * time.Second
+	failoverConnectTimeout   = 5 * time.Second
 	failoverStatementTimeout = 2 * time.Second
 )
 
 // TestPatroniFailover runs insta485 (the binary) on a PostgreSQL cluster
-// under Patroni: etcd, two nodes, synchronous replication. The site
-// connects with a multi-host URL and target_session_attrs=read-write, and
-// lists both nodes as read replicas. Under a steady load of comments and
-// feed reads:
+// under Patroni: etcd, two nodes, synchronous replication. One app server
+// connects with a multi-host URL and target_session_attrs=read-write and
+// lists both nodes as read replicas; another goes through HAProxy (the
+// shipped deploy/haproxy.cfg, checking Patroni's /primary and /replica).
+// Under a steady load of comments and feed reads on both:
 //
 //   - the leader is lost (kill -9 of its postmaster, then of its Patroni):
 //     every comment the site acknowledged is on the new primary; writes
@@ -60,9 +62,16 @@ func TestPatroniFailover(t *testing.T) {
 		"INSTA485_LOG_FORMAT=json",
 	)
 	createDB(t, env)
-	in := startInstance(t, "app", binary, env)
-	base := "http://" + in.Addr
-	writer, reader := newClient(t, base), newClient(t, base)
+	direct := startInstance(t, "multi-host", binary, env)
+	// A second app server reaches the same cluster through HAProxy
+	// running the shipped deploy/haproxy.cfg: its primary listener for
+	// writes, its standby listener as the read replica.
+	ha := startHAProxy(t, pc)
+	viaProxy := startInstance(t, "haproxy", binary, append(env,
+		"INSTA485_DATABASE="+proxied(pc, ha.Primary, dbname),
+		"INSTA485_DATABASE_REPLICAS="+proxied(pc, ha.Replicas, dbname)))
+	bases := []string{"http://" + direct.Addr, "http://" + viaProxy.Addr}
+	writer, reader := newClient(t, bases[0]), newClient(t, bases[0])
 	writer.login("awdeorio", "chickens")
 	reader.login("jflinn", "password")
 	cookies := loadCookies{writer: writer.cookie(auth.CookieName), reader: reader.cookie(auth.CookieName)}
@@ -72,7 +81,7 @@ func TestPatroniFailover(t *testing.T) {
 		if leader == nil {
 			t.Fatal("no Patroni leader")
 		}
-		l := startLoad(t, base, cookies, 3, 1)
+		l := startLoad(t, bases, cookies, 4, 2)
 		time.Sleep(1500 * time.Millisecond)
 		killed := time.Now()
 		leader.KillPostmaster(t)
@@ -114,6 +123,20 @@ func TestPatroniFailover(t *testing.T) {
 			len(gapWrites), served, len(gapReads), l.acked(), l.slowest().Round(10*time.Millisecond))
 	})
 
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, in := range []*instance{direct, viaProxy} {
+				var warnings []string
+				for _, line := range strings.Split(in.logs(), "\n") {
+					if strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`) {
+						warnings = append(warnings, line)
+					}
+				}
+				t.Logf("warnings and errors of %s (%s):\n%s", in.Name, in.Addr, lastLines(strings.Join(warnings, "\n"), 30))
+			}
+		}
+	})
+
 	t.Run("switchover", func(t *testing.T) {
 		// The lost node's Patroni rejoins it as a standby (pg_rewind).
 		var old *testenv.PatroniNode
@@ -125,7 +148,7 @@ func TestPatroniFailover(t *testing.T) {
 		}
 		old.Start(t)
 		pc.WaitStreaming(t, 90*time.Second)
-		l := startLoad(t, base, cookies, 3, 1)
+		l := startLoad(t, bases, cookies, 4, 2)
 		time.Sleep(1500 * time.Millisecond)
 		started := time.Now()
 		if out, err := pc.Patronictl("switchover", "--leader", leader.Name, "--candidate", old.Name, "--force"); err != nil {
@@ -145,11 +168,17 @@ func TestPatroniFailover(t *testing.T) {
 
 type loadCookies struct{ writer, reader string }
 
+// proxied is the URL of database as the app role through a proxy at addr.
+func proxied(pc *testenv.PatroniCluster, addr, database string) string {
+	u := url.URL{Scheme: "postgres", User: url.UserPassword(pc.AppRole, pc.AppPassword), Host: addr,
+		Path: "/" + database, RawQuery: "sslmode=disable"}
+	return u.String()
+}
+
 // load is clients posting comments and reading the feed as fast as they
 // can, each request recorded.
 type load struct {
 	t      *testing.T
-	base   string
 	client *http.Client
 	done   chan struct{}
 	wg     sync.WaitGroup
@@ -161,6 +190,7 @@ type load struct {
 
 type loadEvent struct {
 	kind       string // "write" or "read"
+	base       string // the app server asked
 	start, end time.Time
 	status     int // 0: no answer
 	retryAfter string
@@ -172,9 +202,12 @@ type loadEvent struct {
 // machine. A request without an answer by then hangs.
 const hangLimit = failoverConnectTimeout + failoverStatementTimeout + 10*time.Second
 
-func startLoad(t *testing.T, base string, cookies loadCookies, writers, readers int) *load {
-	l := &load{t: t, base: base, done: make(chan struct{}), client: &http.Client{Timeout: hangLimit}}
+// startLoad starts writers and readers, spread over the app servers at
+// bases.
+func startLoad(t *testing.T, bases []string, cookies loadCookies, writers, readers int) *load {
+	l := &load{t: t, done: make(chan struct{}), client: &http.Client{Timeout: hangLimit}}
 	for w := range writers {
+		base := bases[w%len(bases)]
 		l.wg.Add(1)
 		go l.run("write", cookies.writer, func(i int) (*http.Request, string) {
 			text := fmt.Sprintf("failover-%s-%d-%d", testenv.RandomName(""), w, i)
@@ -183,7 +216,8 @@ func startLoad(t *testing.T, base string, cookies loadCookies, writers, readers 
 			return req, text
 		})
 	}
-	for range readers {
+	for r := range readers {
+		base := bases[r%len(bases)]
 		l.wg.Add(1)
 		go l.run("read", cookies.reader, func(int) (*http.Request, string) {
 			req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/posts/", nil)
@@ -204,7 +238,7 @@ func (l *load) run(kind, cookie string, next func(i int) (*http.Request, string)
 		}
 		req, text := next(i)
 		req.Header.Set("Cookie", auth.CookieName+"="+cookie)
-		e := loadEvent{kind: kind, start: time.Now()}
+		e := loadEvent{kind: kind, base: req.URL.Host, start: time.Now()}
 		res, err := l.client.Do(req)
 		e.end = time.Now()
 		if err != nil {
@@ -241,23 +275,41 @@ func (l *load) stop() {
 	l.wg.Wait()
 }
 
-// waitWrite waits until a write that started after since succeeds and
-// returns how long after since it finished.
+// waitWrite waits until writes succeed again after since and returns how
+// long after since the first one finished. Writes that started after since
+// may still succeed for a moment (a killed postmaster's backends live on
+// until they notice), so the gap begins with the first failed write, and
+// writes resume with the first success that started after it. Without a
+// failure there was no gap: the first success after since counts.
 func (l *load) waitWrite(t *testing.T, since time.Time, timeout time.Duration) time.Duration {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		l.mu.Lock()
+		var failed, ok time.Time
 		for _, e := range l.events {
-			if e.kind == "write" && e.status == http.StatusCreated && e.start.After(since) {
-				l.mu.Unlock()
-				return e.end.Sub(since)
+			if e.kind != "write" || !e.start.After(since) {
+				continue
+			}
+			if e.status != http.StatusCreated && (failed.IsZero() || e.end.Before(failed)) {
+				failed = e.end
+			}
+		}
+		for _, e := range l.events {
+			if e.kind == "write" && e.status == http.StatusCreated && e.start.After(since) && e.start.After(failed) &&
+				(ok.IsZero() || e.end.Before(ok)) {
+				ok = e.end
 			}
 		}
 		l.mu.Unlock()
+		// A success after a failure, or a success with no failure for a
+		// while after it.
+		if !ok.IsZero() && (!failed.IsZero() || time.Since(ok) > 2*time.Second) {
+			return ok.Sub(since)
+		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("no write succeeded within %s", timeout)
+	t.Fatalf("writes did not succeed again within %s", timeout)
 	return 0
 }
 
@@ -311,7 +363,7 @@ func (l *load) check(t *testing.T, writes, reads map[int]bool) {
 		case !want[e.status]:
 			bad++
 			if bad <= 5 {
-				t.Errorf("a %s at %s answered %d", e.kind, e.start.Format("15:04:05.000"), e.status)
+				t.Errorf("a %s to %s at %s answered %d", e.kind, e.base, e.start.Format("15:04:05.000"), e.status)
 			}
 		case e.status == http.StatusServiceUnavailable && e.retryAfter == "":
 			t.Errorf("a %s at %s answered 503 without Retry-After", e.kind, e.start.Format("15:04:05.000"))
@@ -362,4 +414,10 @@ func (l *load) checkDurable(t *testing.T, pc *testenv.PatroniCluster, dbname str
 	if lost > 0 {
 		t.Errorf("%d of %d acknowledged comments are not on the primary (%s)", lost, len(l.texts), leader.Name)
 	}
+}
+
+// lastLines returns the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

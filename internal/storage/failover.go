@@ -29,6 +29,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"io"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -65,11 +66,13 @@ func (c primaryConnector) Connect(ctx context.Context) (driver.Conn, error) {
 
 // awaitingPrimary reports a connection attempt that reached a server which
 // is not the writable primary yet but may be in a moment: a standby (which
-// target_session_attrs=read-write turns down) or a server starting up or
-// shutting down. A refused or unreachable server alone is not waited for:
-// a database that is simply down answers 503 at once.
+// target_session_attrs=read-write turns down), a server starting up or
+// shutting down, or a proxy that took the connection and closed it (HAProxy
+// with no primary behind it). A refused or unreachable server alone is not
+// waited for: a database that is simply down answers 503 at once.
 func awaitingPrimary(err error) bool {
-	return errors.Is(err, pgconn.ErrReadOnlyConnection) || pgCode(err) == "57P03"
+	return errors.Is(err, pgconn.ErrReadOnlyConnection) || pgCode(err) == "57P03" ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // noWaitKey in a context makes primaryConnector try once, for a read that
