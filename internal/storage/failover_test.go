@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -24,7 +25,7 @@ func TestWriteOnDemotedPrimaryMovesToTheNewOne(t *testing.T) {
 	pair := testenv.NewReplicaPair(t, 0)
 	opts := pair.NewDatabase(t)
 	ctx := context.Background()
-	if err := storage.Create(ctx, opts); err != nil {
+	if err := dbadmin.Create(ctx, opts); err != nil {
 		t.Fatal(err)
 	}
 	multi := opts

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/insta485/insta485/internal/app"
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/testenv"
 )
 
@@ -28,7 +29,7 @@ func TestUploadStoreFrozen(t *testing.T) {
 			testenv.WithDeps(func(d *app.Deps) { d.WaitBudget = 2 * time.Second }))
 		c := loggedIn(t, site, "awdeorio")
 		var rows bytes.Buffer
-		if err := site.Store.Dump(context.Background(), &rows); err != nil {
+		if err := dbadmin.Dump(context.Background(), site.Store, &rows); err != nil {
 			t.Fatal(err)
 		}
 
@@ -45,7 +46,7 @@ func TestUploadStoreFrozen(t *testing.T) {
 			}
 		}
 		var after bytes.Buffer
-		if err := site.Store.Dump(context.Background(), &after); err != nil {
+		if err := dbadmin.Dump(context.Background(), site.Store, &after); err != nil {
 			t.Fatal(err)
 		}
 		if after.String() != rows.String() {
