@@ -79,7 +79,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Info("wrote the sample pictures the database names and the upload store lacked", "count", n)
 	}
 	deps := app.Deps{Store: store, Media: uploads, Secret: secret, MaxUpload: cfg.MaxUploadBytes, Log: log,
-		TrustedProxies: proxies}
+		TrustedProxies: proxies, WaitBudget: cfg.RequestWaitTimeout}
+	if deps.WaitBudget == 0 {
+		deps.WaitBudget = -1 // the operator turned it off
+	}
 	limits := server.Limits{ReadTimeout: cfg.ReadTimeout, IdleTimeout: cfg.IdleTimeout}
 	if cfg.MetricsAddr == "" {
 		return server.Run(ctx, cfg.Addr, app.New(deps), log, limits)

@@ -38,6 +38,9 @@ type Deps struct {
 	// ArgonWait is how long a login waits for a password-check slot
 	// before answering 503 (0: auth.DefaultArgonWait).
 	ArgonWait time.Duration
+	// WaitBudget bounds how long a request waits for the database and
+	// the upload store (0: server.DefaultWaitBudget; negative: no bound).
+	WaitBudget time.Duration
 }
 
 // New returns the whole application as one handler.
@@ -54,8 +57,12 @@ func New(d Deps) http.Handler {
 	authn := &auth.Authenticator{Sessions: auth.NewSessions(d.Secret), Store: d.Store, Throttle: d.Throttle, ArgonWait: d.ArgonWait}
 	site := &web.Handler{Store: d.Store, Media: d.Media, Auth: authn, MaxUpload: d.MaxUpload, Log: d.Log}
 	rest := &api.Handler{Store: d.Store, Auth: authn, Log: d.Log}
+	budget := d.WaitBudget
+	if budget == 0 {
+		budget = server.DefaultWaitBudget
+	}
 	h := server.SecurityHeaders(server.New(d.Store, d.Log, obs, rest, site))
 	// Outermost, so that logs, metrics and throttling see the client's
 	// address rather than the load balancer's.
-	return server.TrustProxies(d.TrustedProxies, authn.ReadYourWrites(d.Log, h))
+	return server.TrustProxies(d.TrustedProxies, server.WithWaitBudget(budget, authn.ReadYourWrites(d.Log, h)))
 }

@@ -10,6 +10,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -93,7 +94,9 @@ func argonConcurrency() int {
 }
 
 // acquireArgon takes an argon2id slot, waiting at most wait (or until ctx
-// ends); false when none came free.
+// ends because the client went away); false when none came free. A
+// deadline on ctx (the request's wait budget, which bounds waiting for the
+// database) does not cut it short: waiting for the CPU is bounded by wait.
 func acquireArgon(ctx context.Context, wait time.Duration) bool {
 	select {
 	case argonSlots <- struct{}{}:
@@ -102,13 +105,20 @@ func acquireArgon(ctx context.Context, wait time.Duration) bool {
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
-	select {
-	case argonSlots <- struct{}{}:
-		return true
-	case <-t.C:
-	case <-ctx.Done():
+	done := ctx.Done()
+	for {
+		select {
+		case argonSlots <- struct{}{}:
+			return true
+		case <-t.C:
+			return false
+		case <-done:
+			if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return false
+			}
+			done = nil
+		}
 	}
-	return false
 }
 
 // releaseArgon collects the 19 MiB the check left behind and gives the

@@ -32,6 +32,9 @@ type Config struct {
 	// PostgreSQL and each statement (0: no statement timeout).
 	DBConnectTimeout   time.Duration
 	DBStatementTimeout time.Duration
+	// RequestWaitTimeout bounds how long one request waits for the
+	// database and the upload store in all (0: no bound).
+	RequestWaitTimeout time.Duration
 	// DBPreparedStatements opts out of pooler-safe unnamed statements.
 	DBPreparedStatements bool
 	// DatabaseReplicas is a comma-separated list of postgres:// URLs of
@@ -65,6 +68,7 @@ var Settings = []Setting{
 	{"db-max-conns", "INSTA485_DB_MAX_CONNS", "0", "database connection pool size (0: 10 on PostgreSQL, 2 per core for SQLite readers)"},
 	{"db-connect-timeout", "INSTA485_DB_CONNECT_TIMEOUT", "10s", "how long connecting to PostgreSQL (TLS and login included) may take before it fails; a connect_timeout in the URL or PGCONNECT_TIMEOUT wins"},
 	{"db-statement-timeout", "INSTA485_DB_STATEMENT_TIMEOUT", "0s", "cancel a PostgreSQL statement that runs longer than this (0s: never); enforced by insta485, so it works behind PgBouncer"},
+	{"request-wait-timeout", "INSTA485_REQUEST_WAIT_TIMEOUT", "5s", "longest a request waits for the database and the upload store in all (a pool connection, connecting, a new primary during a failover, its queries; not its client sending the body); past it the answer is 503 with Retry-After (0s: no bound)"},
 	{"db-prepared-statements", "INSTA485_DB_PREPARED_STATEMENTS", "false", "cache prepared statements on each PostgreSQL connection: saves planning time on a direct connection, but breaks PgBouncer transaction mode and RDS Proxy"},
 	{"database-replicas", "INSTA485_DATABASE_REPLICAS", "", "comma-separated postgres:// URLs of read-only streaming replicas of the database; reads go there when they have replayed the reader's own last write, else to the primary (same password, TLS mode and CA bundle as the primary)"},
 	{"database-replica-max-lag", "INSTA485_DATABASE_REPLICA_MAX_LAG", "30s", "a replica further behind the primary than this serves no reads until it catches up (at most 10m)"},
@@ -119,6 +123,9 @@ func (c *Config) Register(fs *flag.FlagSet, flags ...string) {
 		case "db-statement-timeout":
 			fs.Func(s.Flag, usage+" (default "+def+")", durationSetter(&c.DBStatementTimeout))
 			_ = durationSetter(&c.DBStatementTimeout)(def)
+		case "request-wait-timeout":
+			fs.Func(s.Flag, usage+" (default "+def+")", durationSetter(&c.RequestWaitTimeout))
+			_ = durationSetter(&c.RequestWaitTimeout)(def)
 		case "db-prepared-statements":
 			b, _ := strconv.ParseBool(def)
 			fs.BoolVar(&c.DBPreparedStatements, s.Flag, b, usage)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/insta485/insta485/internal/blob"
 )
@@ -57,15 +58,29 @@ func Save(ctx context.Context, store blob.Store, r io.Reader, originalName strin
 func (p *Picture) Put(ctx context.Context, store blob.Store, name string) error {
 	for _, v := range p.Variants {
 		if err := store.Put(ctx, blob.VariantName(name, v.Width), bytes.NewReader(v.Data)); err != nil {
-			Remove(context.WithoutCancel(ctx), store, name)
+			removeAfterFailure(ctx, store, name)
 			return err
 		}
 	}
 	if err := store.Put(ctx, name, bytes.NewReader(p.Data)); err != nil {
-		Remove(context.WithoutCancel(ctx), store, name)
+		removeAfterFailure(ctx, store, name)
 		return err
 	}
 	return nil
+}
+
+// removeAfterFailureWait bounds cleaning up after a failed Put: a store
+// that hangs must not hold the request for its client's timeouts, and
+// what is left behind is a file no row names, which `insta485 uploads
+// check --fix` removes.
+const removeAfterFailureWait = 2 * time.Second
+
+// removeAfterFailure removes what a failed Put stored, even when the
+// request's context has ended (which may be why it failed).
+func removeAfterFailure(ctx context.Context, store blob.Store, name string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeAfterFailureWait)
+	defer cancel()
+	Remove(ctx, store, name)
 }
 
 // PutPicture runs data (a picture insta485 made itself, such as the sample

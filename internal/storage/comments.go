@@ -27,7 +27,7 @@ func scanComment(row interface{ Scan(...any) error }) (Comment, error) {
 // CreateComment adds owner's comment on postid; ErrNotFound when the post
 // does not exist.
 func (s *Store) CreateComment(ctx context.Context, owner string, postid int64, text string) (Comment, error) {
-	c, err := scanComment(s.w.QueryRowContext(ctx,
+	c, err := scanComment(s.queryRowWrite(ctx,
 		"INSERT INTO comments (owner, postid, text) VALUES ($1, $2, $3) RETURNING commentid, postid, owner, text, created",
 		owner, postid, text))
 	if s.dialect.isForeignKeyViolation(err) {

@@ -19,7 +19,7 @@ func (s *Store) Follow(ctx context.Context, follower, followee string) error {
 	if follower == followee {
 		return ErrInvalid
 	}
-	_, err := s.w.ExecContext(ctx, "INSERT INTO following (follower, followee) VALUES ($1, $2)", follower, followee)
+	_, err := s.execWrite(ctx, "INSERT INTO following (follower, followee) VALUES ($1, $2)", follower, followee)
 	switch {
 	case s.dialect.isUniqueViolation(err):
 		return ErrConflict
@@ -34,7 +34,7 @@ func (s *Store) Follow(ctx context.Context, follower, followee string) error {
 
 // Unfollow ends follower following followee; ErrConflict when not following.
 func (s *Store) Unfollow(ctx context.Context, follower, followee string) error {
-	res, err := s.w.ExecContext(ctx, "DELETE FROM following WHERE follower = $1 AND followee = $2", follower, followee)
+	res, err := s.execWrite(ctx, "DELETE FROM following WHERE follower = $1 AND followee = $2", follower, followee)
 	if err != nil {
 		return fmt.Errorf("unfollow: %w", err)
 	}

@@ -41,7 +41,7 @@ func (s *Store) Like(ctx context.Context, owner string, postid int64) (like Like
 
 // Unlike removes owner's like of postid; ErrConflict when there is none.
 func (s *Store) Unlike(ctx context.Context, owner string, postid int64) error {
-	res, err := s.w.ExecContext(ctx, "DELETE FROM likes WHERE owner = $1 AND postid = $2", owner, postid)
+	res, err := s.execWrite(ctx, "DELETE FROM likes WHERE owner = $1 AND postid = $2", owner, postid)
 	if err != nil {
 		return fmt.Errorf("unlike: %w", err)
 	}

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"crypto/x509"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net"
@@ -72,7 +73,7 @@ func PGConfig(opts Options) (*pgx.ConnConfig, error) {
 
 // cancelRequestHandler is what insta485 does when a statement's context
 // ends: send PostgreSQL a cancel request, and break the connection only if
-// the statement has not ended cancelRequestGrace later.
+// the statement has not ended cancelledStatementWait later.
 //
 // It is pgx's CancelRequestContextWatcherHandler except in one thing: that
 // one abandons the cancel request (closing its connection) as soon as the
@@ -80,15 +81,23 @@ func PGConfig(opts Options) (*pgx.ConnConfig, error) {
 // on, and PgBouncer 1.18 (Debian 12's) then crashes ("bad client state"),
 // dropping every client. Here the cancel request always runs to its end.
 type cancelRequestHandler struct {
-	conn *pgconn.PgConn
-	done chan struct{}
+	conn     *pgconn.PgConn
+	done     chan struct{}
+	deadline time.Time
 }
 
 const cancelRequestGrace = 5 * time.Second
 
+// cancelledStatementWait is how long a cancelled statement may take to end
+// before its connection is broken: a server that answers ends it in
+// milliseconds, a frozen one never does, and the request waiting on it
+// must get its 503 soon.
+const cancelledStatementWait = time.Second
+
 func (h *cancelRequestHandler) HandleCancel(context.Context) {
 	h.done = make(chan struct{})
-	_ = h.conn.Conn().SetDeadline(time.Now().Add(cancelRequestGrace))
+	h.deadline = time.Now().Add(cancelledStatementWait)
+	_ = h.conn.Conn().SetDeadline(h.deadline)
 	go func() {
 		defer close(h.done)
 		ctx, cancel := context.WithTimeout(context.Background(), cancelRequestGrace)
@@ -102,7 +111,13 @@ func (h *cancelRequestHandler) HandleCancel(context.Context) {
 }
 
 func (h *cancelRequestHandler) HandleUnwatchAfterCancel() {
-	<-h.done
+	// Only a connection that lives on must not meet a late cancel. Past
+	// the deadline the statement's read has failed and pgx throws the
+	// connection away: no need to wait for the cancel request (which a
+	// frozen server holds for the whole cancelRequestGrace).
+	if time.Now().Before(h.deadline) {
+		<-h.done
+	}
 	_ = h.conn.Conn().SetDeadline(time.Time{})
 }
 
@@ -162,7 +177,7 @@ func openPostgres(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := stdlib.OpenDB(*cfg)
+	db := sql.OpenDB(primaryConnector{Connector: stdlib.GetConnector(*cfg), wait: cfg.ConnectTimeout})
 	n := opts.MaxConns
 	if n <= 0 {
 		n = 10

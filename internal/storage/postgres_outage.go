@@ -10,10 +10,11 @@ import (
 // pgOutageCode reports whether a PostgreSQL error code means the server
 // cannot serve right now rather than that the statement is wrong: class
 // 08 (connection exceptions), 57P01–57P03 (shutting down or starting),
-// 53300 (too many connections). It is the one list of outage codes: the
+// 53300 (too many connections), 25006 (the server has become read-only:
+// a demoted primary). It is the one list of outage codes: the
 // HTTP answer (Unavailable) and replica health (connectionLost) both use it.
 func pgOutageCode(code string) bool {
-	return strings.HasPrefix(code, "08") || code == "57P01" || code == "57P02" || code == "57P03" || code == "53300"
+	return strings.HasPrefix(code, "08") || code == "57P01" || code == "57P02" || code == "57P03" || code == "53300" || code == "25006"
 }
 
 func pgCode(err error) string {

@@ -30,7 +30,7 @@ type PostThumb struct {
 // CreatePost adds a post by owner showing filename and returns its id.
 func (s *Store) CreatePost(ctx context.Context, owner, filename string) (int64, error) {
 	var id int64
-	err := s.w.QueryRowContext(ctx,
+	err := s.queryRowWrite(ctx,
 		"INSERT INTO posts (filename, owner) VALUES ($1, $2) RETURNING postid", filename, owner).Scan(&id)
 	if s.dialect.isForeignKeyViolation(err) {
 		return 0, ErrNotFound

@@ -141,11 +141,11 @@ type readQuerier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// read runs fn, a read, on a database that has replayed what ctx requires:
-// a healthy replica when there is one, else the primary. When fn fails on a
-// replica it runs again on the primary, so fn must build its result afresh
-// on each call.
-func (s *Store) read(ctx context.Context, fn func(q readQuerier) error) error {
+// readOnce runs fn, a read, on a database that has replayed what ctx
+// requires: a healthy replica when there is one, else the primary. When fn
+// fails on a replica it runs again on the primary, so fn must build its
+// result afresh on each call.
+func (s *Store) readOnce(ctx context.Context, fn func(q readQuerier) error) error {
 	if s.replicas == nil {
 		return fn(s.rd)
 	}

@@ -39,15 +39,18 @@ func (s *Store) CreateSession(ctx context.Context, id, username string, expires 
 // SessionUser returns the user whose live session id is, in one query (it
 // runs on every request); ErrNotFound when the session ended or expired or
 // its user is gone. It reads the primary (s.rd: on PostgreSQL the primary's
-// pool, on SQLite the read pool with its statements kept prepared), never a
+// pool, on SQLite the read pool with its statements kept prepared), not a
 // read replica: a logout or password change on another instance must hold
-// at once, and a replica may not have replayed it yet.
+// at once, and a replica may not have replayed it yet. Only while the
+// primary cannot be reached does a replica answer (sessionRead).
 func (s *Store) SessionUser(ctx context.Context, id string) (User, error) {
 	var u User
-	err := s.rd.QueryRowContext(ctx,
-		`SELECT u.username, u.fullname, u.email, u.filename, u.password, u.created
+	err := s.sessionRead(ctx, func(ctx context.Context, q readQuerier) error {
+		return q.QueryRowContext(ctx,
+			`SELECT u.username, u.fullname, u.email, u.filename, u.password, u.created
 		FROM sessions s JOIN users u ON u.username = s.username WHERE s.id = $1 AND s.expires >= $2`,
-		id, time.Now().Unix()).Scan(&u.Username, &u.Fullname, &u.Email, &u.Filename, &u.Password, &u.Created)
+			id, time.Now().Unix()).Scan(&u.Username, &u.Fullname, &u.Email, &u.Filename, &u.Password, &u.Created)
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrNotFound
 	}
@@ -60,7 +63,7 @@ func (s *Store) SessionUser(ctx context.Context, id string) (User, error) {
 
 // EndSession removes session id; ending one that is gone is not an error.
 func (s *Store) EndSession(ctx context.Context, id string) error {
-	if _, err := s.w.ExecContext(ctx, "DELETE FROM sessions WHERE id = $1", id); err != nil {
+	if _, err := s.execWrite(ctx, "DELETE FROM sessions WHERE id = $1", id); err != nil {
 		return fmt.Errorf("end session: %w", err)
 	}
 	return nil
@@ -90,7 +93,7 @@ func (s *Store) LoginFailures(ctx context.Context, name string) (LoginFailures, 
 
 // ClearLoginFailures forgets the failures of name, after a right password.
 func (s *Store) ClearLoginFailures(ctx context.Context, name string) error {
-	if _, err := s.w.ExecContext(ctx, "DELETE FROM login_failures WHERE name = $1", name); err != nil {
+	if _, err := s.execWrite(ctx, "DELETE FROM login_failures WHERE name = $1", name); err != nil {
 		return fmt.Errorf("clear login failures: %w", err)
 	}
 	return nil

@@ -217,18 +217,27 @@ func (s *Store) Close() error {
 	return err
 }
 
-// inTx runs fn in a write transaction, committing when fn returns nil.
+// inTx runs fn in a write transaction, committing when fn returns nil. A
+// transaction that failed on a server that can no longer take writes runs
+// once more on a fresh connection (retryWrite), so fn must start afresh on
+// each call.
 func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+	err := s.retryWrite(func() error {
+		tx, err := s.w.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("begin transaction: %w", err)
+		}
+		if err := fn(tx); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
 		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
 	}
 	s.afterWrite(ctx)
 	return nil

@@ -30,7 +30,7 @@ type Profile struct {
 
 // CreateUser adds u; ErrConflict when the username is taken.
 func (s *Store) CreateUser(ctx context.Context, u User) error {
-	_, err := s.w.ExecContext(ctx,
+	_, err := s.execWrite(ctx,
 		"INSERT INTO users (username, fullname, email, filename, password) VALUES ($1, $2, $3, $4, $5)",
 		u.Username, u.Fullname, u.Email, u.Filename, u.Password)
 	if s.dialect.isUniqueViolation(err) {
@@ -135,7 +135,7 @@ func (s *Store) SetPassword(ctx context.Context, username, hash string) error {
 // still oldHash, so two logins upgrading the same legacy hash at once agree
 // on one. ErrConflict when it was changed meanwhile.
 func (s *Store) ReplacePassword(ctx context.Context, username, oldHash, newHash string) error {
-	res, err := s.w.ExecContext(ctx, "UPDATE users SET password = $1 WHERE username = $2 AND password = $3", newHash, username, oldHash)
+	res, err := s.execWrite(ctx, "UPDATE users SET password = $1 WHERE username = $2 AND password = $3", newHash, username, oldHash)
 	if err != nil {
 		return fmt.Errorf("replace password: %w", err)
 	}

@@ -217,6 +217,8 @@ func NewApp(t testing.TB, backend string, options ...AppOption) *App {
 		// check slots; on a busy machine a login may wait long for one,
 		// and a test that is not about that must not get 503 for it.
 		ArgonWait: TestArgonWait,
+		// Likewise for the wait budget; tests about it set their own.
+		WaitBudget: TestArgonWait,
 	}}
 	for _, o := range options {
 		o(&cfg)

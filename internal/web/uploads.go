@@ -11,6 +11,7 @@ import (
 
 	"github.com/insta485/insta485/internal/auth"
 	"github.com/insta485/insta485/internal/media"
+	"github.com/insta485/insta485/internal/server"
 )
 
 // upload serves an uploaded picture, or one of its width variants, to
@@ -27,7 +28,9 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PathValue("filename")
-	f, err := media.OpenUpload(r.Context(), h.Media, name)
+	// Streaming the picture may take longer than any wait should: only the
+	// client going away ends it.
+	f, err := media.OpenUpload(server.Unbounded(r.Context()), h.Media, name)
 	if errors.Is(err, blob.ErrNotFound) {
 		h.fail(w, r, v, http.StatusNotFound, "There is no such picture. It may have been deleted.")
 		return

@@ -1,0 +1,168 @@
+package storage
+
+// Surviving a failover of the PostgreSQL primary.
+//
+// The site connects with a multi-host URL and target_session_attrs=
+// read-write (or through a proxy that follows the leader): every new
+// connection finds whichever server takes writes now. What is left to
+// insta485 is the moment of the switch:
+//
+//   - A new connection that reaches only servers not taking writes yet (a
+//     standby about to be promoted, a primary shutting down) waits for the
+//     new primary, as long as the caller can wait (its context's deadline,
+//     at most the connect timeout): a planned switchover then costs a
+//     pause, not an error (primaryConnector).
+//   - A write that failed without taking effect because its connection was
+//     on a server that can no longer take it (one that became read-only,
+//     25006, or is being shut down, 57P01) drops the pool's idle
+//     connections, which lead to the same server, and runs once more on a
+//     fresh connection (retryWrite). A write whose connection broke without
+//     a word may have committed: it is not retried, and the client gets 503.
+//   - A read that failed for any outage runs once more (retryRead): reads
+//     change nothing.
+//   - With read replicas, the session check of every request falls back to
+//     a replica when the primary cannot be reached, so reads go on being
+//     served while there is no primary (sessionRead).
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// primaryConnector opens connections to the primary, waiting for one while
+// a failover is under way.
+type primaryConnector struct {
+	driver.Connector
+	// wait bounds the waiting when the caller's context has no earlier
+	// deadline: the connect timeout.
+	wait time.Duration
+}
+
+func (c primaryConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	deadline := time.Now().Add(c.wait)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	pause := 25 * time.Millisecond
+	for {
+		conn, err := c.Connector.Connect(ctx)
+		if err == nil || !awaitingPrimary(err) || ctx.Value(noWaitKey{}) != nil || time.Now().Add(pause).After(deadline) {
+			return conn, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 250*time.Millisecond)
+	}
+}
+
+// awaitingPrimary reports a connection attempt that reached a server which
+// is not the writable primary yet but may be in a moment: a standby (which
+// target_session_attrs=read-write turns down), a server starting up or
+// shutting down, or a proxy that took the connection and closed it (HAProxy
+// with no primary behind it). A refused or unreachable server alone is not
+// waited for: a database that is simply down answers 503 at once.
+func awaitingPrimary(err error) bool {
+	return errors.Is(err, pgconn.ErrReadOnlyConnection) || pgCode(err) == "57P03" ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// noWaitKey in a context makes primaryConnector try once, for a read that
+// has somewhere else to go.
+type noWaitKey struct{}
+
+// retryableWrite reports a write that failed without taking effect because
+// its connection was on a server that can no longer take writes: 25006, a
+// read-only server (a primary demoted and restarted as a standby, or one
+// set read-only); 57P01 and 57P02, the server terminated the session for
+// a shutdown, aborting its transaction. (A session terminated while its
+// commit waits for the synchronous standby is told nothing but a warning
+// and then loses its connection: that write may have committed, and is not
+// retried.)
+func retryableWrite(err error) bool {
+	switch pgCode(err) {
+	case "25006", "57P01", "57P02":
+		return true
+	}
+	return false
+}
+
+// retryWrite runs write, and once more on a fresh connection when it failed
+// as retryableWrite says. The idle connections are closed first: they lead
+// to the same server as the failed one.
+func (s *Store) retryWrite(write func() error) error {
+	err := write()
+	if !retryableWrite(err) {
+		return err
+	}
+	s.dropIdle()
+	return write()
+}
+
+// dropIdle closes the write pool's idle connections.
+func (s *Store) dropIdle() {
+	n := s.w.Stats().MaxOpenConnections
+	s.w.SetMaxIdleConns(0)
+	s.w.SetMaxIdleConns(n)
+}
+
+// execWrite is ExecContext on the primary, retried as retryWrite says.
+func (s *Store) execWrite(ctx context.Context, query string, args ...any) (res sql.Result, err error) {
+	err = s.retryWrite(func() error {
+		res, err = s.w.ExecContext(ctx, query, args...)
+		return err
+	})
+	return res, err
+}
+
+// queryRowWrite is QueryRowContext on the primary for a write that returns
+// a row (INSERT … RETURNING), retried as retryWrite says.
+func (s *Store) queryRowWrite(ctx context.Context, query string, args ...any) (row *sql.Row) {
+	_ = s.retryWrite(func() error {
+		row = s.w.QueryRowContext(ctx, query, args...)
+		return row.Err()
+	})
+	return row
+}
+
+// read runs fn, a read, on a database that has replayed what ctx requires
+// (readOnce), and once more when it failed for an outage and the caller
+// can still wait: a connection lost in a failover, or a replica gone.
+func (s *Store) read(ctx context.Context, fn func(q readQuerier) error) error {
+	err := s.readOnce(ctx, fn)
+	if Unavailable(err) && ctx.Err() == nil {
+		err = s.readOnce(ctx, fn)
+	}
+	return err
+}
+
+// sessionRead runs fn, the session check, on the primary (a logout on
+// another app server must hold at once). When the primary cannot be
+// reached and there are replicas, a replica that has replayed what the
+// request requires (its client's own last write) answers instead: while a
+// failover is under way, logged-in users go on reading. The price is that
+// a session ended moments before the primary was lost may still work
+// during the gap.
+func (s *Store) sessionRead(ctx context.Context, fn func(ctx context.Context, q readQuerier) error) error {
+	if s.replicas == nil {
+		err := fn(ctx, s.rd)
+		if Unavailable(err) && ctx.Err() == nil {
+			err = fn(ctx, s.rd)
+		}
+		return err
+	}
+	// Without waiting for a new primary: a replica can answer now.
+	err := fn(context.WithValue(ctx, noWaitKey{}, true), s.rd)
+	if !Unavailable(err) || ctx.Err() != nil {
+		return err
+	}
+	return s.readOnce(ctx, func(q readQuerier) error { return fn(ctx, q) })
+}
