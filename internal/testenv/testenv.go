@@ -159,6 +159,9 @@ type appConfig struct {
 	wrap  []func(http.Handler) http.Handler
 	store string
 	s3    *S3Server
+	// delivery and urlTTL are WithDelivery's.
+	delivery string
+	urlTTL   time.Duration
 }
 
 // AppOption adjusts an App before it starts.
@@ -234,6 +237,13 @@ func NewApp(t testing.TB, backend string, options ...AppOption) *App {
 		t.Fatal(err)
 	}
 	cfg.deps.Store, cfg.deps.Media = store, uploads
+	if cfg.delivery != "" {
+		d, err := media.NewDelivery(context.Background(), uploads, cfg.delivery, cfg.urlTTL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.deps.Delivery = d
+	}
 	h := app.New(cfg.deps)
 	for _, mw := range cfg.wrap {
 		h = mw(h)

@@ -25,9 +25,13 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PathValue("filename")
+	if h.Delivery.Mode() != media.DeliverProxy {
+		h.handOff(w, r, v, name)
+		return
+	}
 	f, err := media.OpenUpload(r.Context(), h.Media, name)
 	if errors.Is(err, media.ErrNotFound) {
-		h.fail(w, r, v, http.StatusNotFound, "There is no such picture. It may have been deleted.")
+		h.fail(w, r, v, http.StatusNotFound, noSuchPicture)
 		return
 	}
 	if err != nil {
@@ -37,11 +41,8 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	defer f.Close()
 	// An upload's name is random and never given to other content, so
 	// browsers may keep it; private because only logged-in users may see it.
-	// The file goes through the app whatever the store, rather than as a
-	// redirect to a presigned object-store URL: the access rule above holds
-	// for every request, and the pages' CSP (img-src 'self') needs it.
 	// ServeContent answers conditional and range requests.
-	w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
+	w.Header().Set("Cache-Control", media.UploadCacheControl())
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if tag := f.ETag(); tag != "" {
 		w.Header().Set("ETag", `"`+tag+`"`)
@@ -101,6 +102,7 @@ func (h *Handler) removeFiles(r *http.Request, names ...string) {
 	// The files must go even if the client has hung up meanwhile.
 	ctx := context.WithoutCancel(r.Context())
 	for _, n := range names {
+		h.Delivery.Forget(n)
 		if err := media.Remove(ctx, h.Media, n); err != nil {
 			h.log().Error("delete unused upload", "id", requestID(r), "file", n, "err", err)
 		}

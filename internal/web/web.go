@@ -27,6 +27,9 @@ type Handler struct {
 	Auth      *auth.Authenticator
 	MaxUpload int64
 	Log       *slog.Logger
+	// Delivery says how /uploads/ hands over pictures; nil: the app
+	// sends them (proxy).
+	Delivery *media.Delivery
 }
 
 // Register adds the site's routes to mux.
