@@ -44,15 +44,15 @@ type Config struct {
 	// presigned URLs redirect and x-accel-redirect give to an S3 store.
 	UploadsDelivery string
 	UploadsURLTTL   time.Duration
-	SecretKey        string
-	SecretKeyFile    string
-	Addr             string
-	MetricsAddr      string
-	MaxUploadBytes   int64
-	LogFormat        string
-	TrustedProxies   string
-	ReadTimeout      time.Duration
-	IdleTimeout      time.Duration
+	SecretKey       string
+	SecretKeyFile   string
+	Addr            string
+	MetricsAddr     string
+	MaxUploadBytes  int64
+	LogFormat       string
+	TrustedProxies  string
+	ReadTimeout     time.Duration
+	IdleTimeout     time.Duration
 }
 
 // Setting describes one setting for flags, the environment and the README.
