@@ -63,7 +63,7 @@ func main() {
 
 type options struct {
 	backend, scaleName, pgURL, out, dir string
-	quick, reuse                        bool
+	quick, reuse, pictures              bool
 	profile                             string
 	duration                            time.Duration
 	conns                               int
@@ -73,6 +73,7 @@ func run() error {
 	var o options
 	flag.StringVar(&o.backend, "backend", "sqlite", "database: sqlite or postgres")
 	flag.StringVar(&o.scaleName, "scale", "small", "dataset: small (1k users, 10k posts) or large (10k users, 1M posts, 5M likes, 1M comments)")
+	flag.BoolVar(&o.pictures, "pictures", false, "run only the pictures scenario: feed pictures through nginx × 3 app servers on versitygw, in each --uploads-delivery mode (needs nginx and versitygw)")
 	flag.BoolVar(&o.quick, "quick", false, "short scenarios (2 s each), the whole run under a minute at small scale")
 	flag.DurationVar(&o.duration, "duration", 0, "length of each scenario (default 8s, 2s with --quick)")
 	flag.IntVar(&o.conns, "conns", 32, "concurrent connections")
@@ -124,6 +125,9 @@ func run() error {
 	build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("go build: %w", err)
+	}
+	if o.pictures {
+		return runPictures(o, root, bin)
 	}
 
 	dsn := filepath.Join(o.dir, "insta485.sqlite3")
