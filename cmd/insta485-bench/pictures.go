@@ -42,8 +42,10 @@ import (
 )
 
 // pictureModes are the delivery modes compared, proxy first: the others'
-// ratios are to it.
-var pictureModes = []string{"proxy", "redirect", "x-accel-redirect"}
+// ratios are to it. "redirect+cache" is redirect with a client that keeps
+// each redirect for its max-age, as browsers do; the others follow every
+// redirect afresh.
+var pictureModes = []string{"proxy", "redirect", "x-accel-redirect", "redirect+cache"}
 
 // picturePosts is how many pictures the scenario uploads and fetches.
 const picturePosts = 24
@@ -132,7 +134,13 @@ func runPictures(o options, root, bin string) error {
 	var names []string
 	var results []pictureResult
 	for i, mode := range pictureModes {
-		site, err := startSite(root, bin, nginxBin, env, mode, filepath.Join(dir, mode))
+		pprofAddr := ""
+		if o.profile != "" && strings.Contains(mode, o.profile) {
+			if pprofAddr, err = freeAddr(); err != nil {
+				return err
+			}
+		}
+		site, err := startSite(root, bin, nginxBin, env, strings.TrimSuffix(mode, "+cache"), filepath.Join(dir, mode), pprofAddr)
 		if err != nil {
 			return fmt.Errorf("%s: %w", mode, err)
 		}
@@ -147,21 +155,32 @@ func runPictures(o options, root, bin string) error {
 			}
 			size := 0
 			for _, n := range names {
-				b, err := c.picture(n)
+				b, err := c.picture(n, nil)
 				if err != nil {
 					return err
 				}
 				size += len(b)
 			}
 			fmt.Fprintf(&out, "%d pictures of %.0f KB on average (%d px JPEG, as stored), fetched by %d connections logged in as one user,\n"+
-				"through nginx in front of 3 app servers, uploads on versitygw; %s per mode; a redirect is followed, not cached\n\n",
+				"through nginx in front of 3 app servers, uploads on versitygw; %s per mode\n\n",
 				len(names), float64(size)/float64(len(names))/1024, 1080, o.conns, o.duration)
 			fmt.Fprintf(&out, "%-18s %11s %8s %13s %11s %10s %12s %14s\n", "mode", "pictures/s", "MB/s", "app CPU/pic", "nginx/pic", "S3/pic",
 				"vs proxy:p/s", "vs proxy:CPU")
 			fmt.Print(out.String())
 		}
 		logf("%s: measuring", mode)
-		r, err := c.measure(names, o.conns, o.duration, site.appPIDs, site.nginxPID, s3.pid)
+		var profiled chan error
+		if pprofAddr != "" {
+			profiled = make(chan error, 1)
+			file := filepath.Join(o.dir, "cpu-pictures-"+mode+".pprof")
+			go func() { profiled <- fetchProfile(pprofAddr, file, o.duration) }()
+		}
+		r, err := c.measure(names, o.conns, o.duration, strings.HasSuffix(mode, "+cache"), site.appPIDs, site.nginxPID, s3.pid)
+		if profiled != nil {
+			if perr := <-profiled; perr != nil {
+				logf("profile of app1 in %s mode: %v", mode, perr)
+			}
+		}
 		site.stop()
 		if err != nil {
 			return fmt.Errorf("%s: %w", mode, err)
@@ -276,7 +295,7 @@ type site struct {
 
 func (s *site) stop() { s.ps.stopAll() }
 
-func startSite(root, bin, nginxBin string, env []string, mode, dir string) (*site, error) {
+func startSite(root, bin, nginxBin string, env []string, mode, dir, pprofAddr string) (*site, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -299,6 +318,9 @@ func startSite(root, bin, nginxBin string, env []string, mode, dir string) (*sit
 		}
 		c := exec.Command(bin, "serve")
 		c.Env = append(env, "INSTA485_ADDR="+addr, "INSTA485_UPLOADS_DELIVERY="+mode)
+		if i == 0 && pprofAddr != "" {
+			c.Env = append(c.Env, "INSTA485_PPROF_ADDR="+pprofAddr)
+		}
 		c.Stdout, c.Stderr = logFile, logFile
 		err = s.ps.start(c)
 		logFile.Close()
@@ -514,16 +536,41 @@ func photo(seed uint64) []byte {
 
 func clamp(f float64) uint8 { return uint8(max(0, min(255, f))) }
 
+// redirectCache keeps redirects for their max-age, as a browser does.
+type redirectCache map[string]cachedRedirect
+
+type cachedRedirect struct {
+	location string
+	until    time.Time
+}
+
+var maxAge = regexp.MustCompile(`max-age=(\d+)`)
+
 // picture fetches /uploads/name as a browser would: following a redirect
-// to the store (without the site's cookie).
-func (c *pictureClient) picture(name string) ([]byte, error) {
-	req, _ := http.NewRequest("GET", c.base+"/uploads/"+name, nil)
-	resp, body, err := c.do(req)
-	if err != nil {
-		return nil, err
+// to the store (without the site's cookie), taken from cache when set.
+func (c *pictureClient) picture(name string, cache redirectCache) ([]byte, error) {
+	var resp *http.Response
+	var body []byte
+	location := ""
+	if r, ok := cache[name]; ok && time.Now().Before(r.until) {
+		location = r.location
+	} else {
+		req, _ := http.NewRequest("GET", c.base+"/uploads/"+name, nil)
+		var err error
+		if resp, body, err = c.do(req); err != nil {
+			return nil, err
+		}
+		if resp.StatusCode == http.StatusFound {
+			location = resp.Header.Get("Location")
+			if m := maxAge.FindStringSubmatch(resp.Header.Get("Cache-Control")); m != nil && cache != nil {
+				secs, _ := strconv.Atoi(m[1])
+				cache[name] = cachedRedirect{location, time.Now().Add(time.Duration(secs) * time.Second)}
+			}
+		}
 	}
-	if resp.StatusCode == http.StatusFound {
-		req, _ := http.NewRequest("GET", resp.Header.Get("Location"), nil)
+	if location != "" {
+		req, _ := http.NewRequest("GET", location, nil)
+		var err error
 		resp, err = c.client.Do(req)
 		if err != nil {
 			return nil, err
@@ -558,7 +605,7 @@ func (r pictureResult) perPicture(d time.Duration) float64 {
 
 // measure fetches the pictures round robin on conns connections for d,
 // after a second's warm-up, and reads the CPU time of the processes.
-func (c *pictureClient) measure(names []string, conns int, d time.Duration, apps []int, nginx, s3 int) (pictureResult, error) {
+func (c *pictureClient) measure(names []string, conns int, d time.Duration, keepRedirects bool, apps []int, nginx, s3 int) (pictureResult, error) {
 	var r pictureResult
 	var stop, counting atomic.Bool
 	var pics, byteCount, errs atomic.Int64
@@ -568,8 +615,12 @@ func (c *pictureClient) measure(names []string, conns int, d time.Duration, apps
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var cache redirectCache
+			if keepRedirects {
+				cache = redirectCache{}
+			}
 			for k := i; !stop.Load(); k++ {
-				b, err := c.picture(names[k%len(names)])
+				b, err := c.picture(names[k%len(names)], cache)
 				if !counting.Load() {
 					continue
 				}
