@@ -13,8 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
+	"github.com/insta485/insta485/internal/auth"
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/storage"
+	"github.com/insta485/insta485/internal/testenv"
 )
 
 // TestUploadDeliveryThroughNginx runs every --uploads-delivery mode the
@@ -25,6 +29,7 @@ import (
 // following the redirect, in redirect mode), with the headers proxying
 // gives it, and in the offload modes no app server sends picture bytes.
 func TestUploadDeliveryThroughNginx(t *testing.T) {
+	b := testenv.NewBrowser(t)
 	for _, tc := range []struct{ store, mode string }{
 		{"local", media.DeliverProxy},
 		{"local", media.DeliverXAccel},
@@ -33,12 +38,12 @@ func TestUploadDeliveryThroughNginx(t *testing.T) {
 		{"s3", media.DeliverXAccel},
 	} {
 		t.Run(tc.store+"/"+tc.mode, func(t *testing.T) {
-			testDelivery(t, tc.store, tc.mode)
+			testDelivery(t, b, tc.store, tc.mode)
 		})
 	}
 }
 
-func testDelivery(t *testing.T, store, mode string) {
+func testDelivery(t *testing.T, b *testenv.Browser, store, mode string) {
 	const ttl = 2 * time.Minute
 	cl := newCluster(t, 3, store, "INSTA485_UPLOADS_DELIVERY="+mode, "INSTA485_UPLOADS_URL_TTL="+ttl.String())
 	_, posts := storage.SampleImages()
@@ -77,6 +82,22 @@ func testDelivery(t *testing.T, store, mode string) {
 			}
 		}
 	}
+
+	// In a browser the feed's pictures show: the pages' Content Security
+	// Policy lets them come from where the mode sends them.
+	tab := b.NewTab(t, 60*time.Second)
+	if err := tab.SetCookie(cl.URL, auth.CookieName, user.cookie(auth.CookieName)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(tab.Ctx, chromedp.Navigate(cl.URL+"/")); err != nil {
+		t.Fatalf("open the feed: %v", err)
+	}
+	testenv.Wait[bool](t, tab, "the live feed and its first picture", `document.querySelector('#feed[data-live]:not([aria-busy])') !== null &&
+		[...document.querySelectorAll('#feed img.post-image')].some(i => i.complete && i.naturalWidth > 0)`)
+	if broken := testenv.Eval[int](t, tab, `[...document.images].filter(i => i.complete && i.naturalWidth === 0).length`); broken > 0 {
+		t.Errorf("%d pictures of the feed did not load", broken)
+	}
+	tab.CheckConsole(t, nil)
 
 	// nginx's internal locations are not for clients: no way around the
 	// app's check, and no open proxy.
