@@ -92,6 +92,14 @@ func TestPresignedURLsExpire(t *testing.T) {
 	if status, b := get(t, first.Redirect); status != http.StatusOK || !bytes.Equal(b, want) {
 		t.Fatalf("fresh URL: status %d, %q", status, b)
 	}
+	res, err := http.Get(first.Redirect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if cc := res.Header.Get("Cache-Control"); cc != media.UploadCacheControl() {
+		t.Errorf("the store answers with Cache-Control %q, want %q", cc, media.UploadCacheControl())
+	}
 	time.Sleep(time.Until(first.Expires) + time.Second)
 	if status, b := get(t, first.Redirect); status == http.StatusOK {
 		t.Errorf("the URL still works after it expired: %q", b)
