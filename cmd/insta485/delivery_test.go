@@ -19,7 +19,7 @@ func TestServeRefusesADeliveryTheStoreCannotDo(t *testing.T) {
 	}{
 		{[]string{"--uploads-delivery", "redirect"}, "needs an object store"},
 		{[]string{"--uploads-delivery", "x-accel"}, "use proxy, redirect or x-accel-redirect"},
-		{[]string{"--uploads-delivery", "redirect", "--uploads-url-ttl", "2h"}, "between 10s and 1h"},
+		{[]string{"--uploads-delivery", "x-accel-redirect", "--uploads-url-ttl", "2h"}, "between 10s and 1h"},
 	} {
 		args := append([]string{"serve", "--addr", "127.0.0.1:0", "--database", filepath.Join(dir, "db.sqlite3"),
 			"--uploads", filepath.Join(dir, "uploads"), "--secret-key-file", filepath.Join(dir, "key")}, tc.args...)
