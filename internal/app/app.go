@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/insta485/insta485/internal/blob"
+
 	"github.com/insta485/insta485/internal/api"
 	"github.com/insta485/insta485/internal/auth"
 	"github.com/insta485/insta485/internal/media"
@@ -21,7 +23,7 @@ import (
 // Deps are what the application runs on.
 type Deps struct {
 	Store     *storage.Store
-	Media     media.Store
+	Media     blob.Store
 	Secret    []byte
 	MaxUpload int64
 	Log       *slog.Logger

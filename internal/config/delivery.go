@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/insta485/insta485/internal/blob"
 	"github.com/insta485/insta485/internal/media"
 )
 
@@ -19,7 +20,7 @@ func (c *Config) CheckUploadsDelivery() error {
 	switch c.UploadsDelivery {
 	case media.DeliverProxy, media.DeliverXAccel:
 	case media.DeliverRedirect:
-		if !media.IsS3(c.Uploads) {
+		if !blob.IsS3(c.Uploads) {
 			return errors.New("--uploads-delivery redirect needs an object store (--uploads s3://BUCKET[/PREFIX]): a directory has no URL to redirect to; behind nginx use x-accel-redirect, or proxy")
 		}
 	default:

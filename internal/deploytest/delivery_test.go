@@ -16,8 +16,9 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/insta485/insta485/internal/auth"
+	"github.com/insta485/insta485/internal/blob"
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/media"
-	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
 )
 
@@ -46,9 +47,9 @@ func TestUploadDeliveryThroughNginx(t *testing.T) {
 func testDelivery(t *testing.T, b *testenv.Browser, store, mode string) {
 	const ttl = 2 * time.Minute
 	cl := newCluster(t, 3, store, "INSTA485_UPLOADS_DELIVERY="+mode, "INSTA485_UPLOADS_URL_TTL="+ttl.String())
-	_, posts := storage.SampleImages()
+	_, posts := dbadmin.SampleImages()
 	picture := posts[0]
-	variant := media.VariantName(picture, 320)
+	variant := blob.VariantName(picture, 320)
 	want := cl.stored(t, picture)
 
 	visitor := newClient(t, cl.URL)
@@ -62,7 +63,7 @@ func testDelivery(t *testing.T, b *testenv.Browser, store, mode string) {
 		if res := visitor.get("/uploads/"+picture, http.StatusForbidden); leaks(res) || !contains(res.Body, "Log in to see pictures") {
 			t.Errorf("visitor: not the app's 403, or it leads to the picture: %v\n%.300s", res.Header, res.Body)
 		}
-		for _, name := range []string{media.NewName(".jpg"), media.VariantName(media.NewName(".jpg"), 640), "x.jpg"} {
+		for _, name := range []string{blob.NewName(".jpg"), blob.VariantName(blob.NewName(".jpg"), 640), "x.jpg"} {
 			if res := user.get("/uploads/"+name, http.StatusNotFound); leaks(res) || !contains(res.Body, "There is no such picture") {
 				t.Errorf("/uploads/%s: not the app's 404: %v\n%.300s", name, res.Header, res.Body)
 			}
@@ -201,7 +202,7 @@ func (c *cluster) stored(t *testing.T, name string) []byte {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
 	}
-	if !media.IsS3(env["INSTA485_UPLOADS"]) {
+	if !blob.IsS3(env["INSTA485_UPLOADS"]) {
 		b, err := os.ReadFile(filepath.Join(env["INSTA485_UPLOADS"], name))
 		if err != nil {
 			t.Fatal(err)
@@ -209,7 +210,7 @@ func (c *cluster) stored(t *testing.T, name string) []byte {
 		return b
 	}
 	ctx := context.Background()
-	st, err := media.OpenEnv(ctx, env["INSTA485_UPLOADS"], func(k string) string { return env[k] })
+	st, err := blob.OpenEnv(ctx, env["INSTA485_UPLOADS"], func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}

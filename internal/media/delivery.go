@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/insta485/insta485/internal/blob"
 )
 
 // The ways /uploads/<file> can hand over a picture's bytes once the app has
@@ -71,9 +73,9 @@ type Handoff struct {
 type Delivery struct {
 	mode   string
 	ttl    time.Duration
-	store  Store
-	s3     *S3
-	local  *Local
+	store  blob.Store
+	s3     *blob.S3
+	local  *blob.Local
 	origin string // see ImageOrigin
 
 	mu     sync.Mutex
@@ -88,7 +90,7 @@ type signedURL struct {
 // NewDelivery returns how store's pictures are delivered in mode (""
 // means proxy), with presigned URLs living ttl (0: DefaultURLTTL). It
 // refuses a mode the store cannot do: redirect needs an object store.
-func NewDelivery(ctx context.Context, store Store, mode string, ttl time.Duration) (*Delivery, error) {
+func NewDelivery(ctx context.Context, store blob.Store, mode string, ttl time.Duration) (*Delivery, error) {
 	if ttl == 0 {
 		ttl = DefaultURLTTL
 	}
@@ -97,9 +99,9 @@ func NewDelivery(ctx context.Context, store Store, mode string, ttl time.Duratio
 	}
 	d := &Delivery{mode: mode, ttl: ttl, store: store, signed: map[string]signedURL{}}
 	switch s := store.(type) {
-	case *S3:
+	case *blob.S3:
 		d.s3 = s
-	case *Local:
+	case *blob.Local:
 		d.local = s
 	}
 	switch mode {
@@ -148,11 +150,11 @@ func (d *Delivery) ImageOrigin() string {
 
 // Handoff checks that the picture name (an upload or a width variant)
 // exists, making an old upload's variants if needed as OpenUpload does,
-// and says how to send it: ErrNotFound when there is none. Only for the
+// and says how to send it: blob.ErrNotFound when there is none. Only for the
 // redirect and x-accel-redirect modes.
 func (d *Delivery) Handoff(ctx context.Context, name string) (Handoff, error) {
-	if !ValidName(name) {
-		return Handoff{}, ErrNotFound
+	if !blob.ValidName(name) {
+		return Handoff{}, blob.ErrNotFound
 	}
 	switch {
 	case d.Mode() == DeliverProxy:
@@ -189,9 +191,9 @@ func (d *Delivery) localFile(ctx context.Context, name string) (string, error) {
 	if err != nil || ok {
 		return name, err
 	}
-	main, w := MainName(name)
+	main, w := blob.MainName(name)
 	if w == 0 {
-		return "", ErrNotFound
+		return "", blob.ErrNotFound
 	}
 	if err := d.makeVariants(ctx, name); err != nil {
 		return "", err
@@ -244,14 +246,14 @@ func (d *Delivery) presigned(ctx context.Context, name string) (*url.URL, time.T
 // upload when a variant could not be made.
 func (d *Delivery) objectFor(ctx context.Context, name string) (string, error) {
 	err := d.s3.Stat(ctx, name)
-	main, w := MainName(name)
-	if !errors.Is(err, ErrNotFound) || w == 0 {
+	main, w := blob.MainName(name)
+	if !errors.Is(err, blob.ErrNotFound) || w == 0 {
 		return name, err
 	}
 	if err := d.makeVariants(ctx, name); err != nil {
 		return "", err
 	}
-	if err := d.s3.Stat(ctx, name); !errors.Is(err, ErrNotFound) {
+	if err := d.s3.Stat(ctx, name); !errors.Is(err, blob.ErrNotFound) {
 		return name, err
 	}
 	return main, nil
@@ -281,6 +283,6 @@ func (d *Delivery) Forget(name string) {
 	defer d.mu.Unlock()
 	delete(d.signed, name)
 	for _, w := range VariantWidths {
-		delete(d.signed, VariantName(name, w))
+		delete(d.signed, blob.VariantName(name, w))
 	}
 }

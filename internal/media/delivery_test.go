@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insta485/insta485/internal/blob"
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -33,13 +34,13 @@ func get(t *testing.T, url string) (int, []byte) {
 // neither an unknown mode nor a URL living over an hour is accepted.
 func TestDeliveryModesFitTheStore(t *testing.T) {
 	ctx := context.Background()
-	local, err := media.NewLocal(t.TempDir())
+	local, err := blob.NewLocal(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	s3 := testenv.NewS3Bucket(t).Open(t)
 	for _, tc := range []struct {
-		store   media.Store
+		store   blob.Store
 		mode    string
 		ttl     time.Duration
 		wantErr string
@@ -69,7 +70,7 @@ func TestPresignedURLsExpire(t *testing.T) {
 	ctx := context.Background()
 	srv := testenv.NewS3Bucket(t)
 	store := srv.Open(t)
-	name := media.NewName(".jpg")
+	name := blob.NewName(".jpg")
 	want := []byte("picture bytes")
 	if err := store.Put(ctx, name, bytes.NewReader(want)); err != nil {
 		t.Fatal(err)
@@ -132,7 +133,7 @@ func TestPresignedURLsExpire(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.Forget(name)
-	if _, err := d.Handoff(ctx, name); !errors.Is(err, media.ErrNotFound) {
+	if _, err := d.Handoff(ctx, name); !errors.Is(err, blob.ErrNotFound) {
 		t.Errorf("a deleted picture: %v, want ErrNotFound", err)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/insta485/insta485/internal/media"
+	"github.com/insta485/insta485/internal/blob"
 )
 
 // noSuchPicture is the 404 message of /uploads/ in every delivery mode.
@@ -17,7 +17,7 @@ const noSuchPicture = "There is no such picture. It may have been deleted."
 // the app's, and only the bytes come from elsewhere.
 func (h *Handler) handOff(w http.ResponseWriter, r *http.Request, v viewer, name string) {
 	ho, err := h.Delivery.Handoff(r.Context(), name)
-	if errors.Is(err, media.ErrNotFound) {
+	if errors.Is(err, blob.ErrNotFound) {
 		h.fail(w, r, v, http.StatusNotFound, noSuchPicture)
 		return
 	}

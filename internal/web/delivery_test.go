@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insta485/insta485/internal/blob"
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -78,7 +79,7 @@ func TestUploadDelivery(t *testing.T) {
 					t.Errorf("visitor: status %d, Location %q, X-Accel-Redirect %q; want 403 and neither",
 						res.Status, res.Location, res.Header.Get("X-Accel-Redirect"))
 				}
-				for _, name := range []string{media.NewName(".jpg"), media.VariantName(media.NewName(".jpg"), 320), "..%2Finsta485.sqlite3", "x.jpg"} {
+				for _, name := range []string{blob.NewName(".jpg"), blob.VariantName(blob.NewName(".jpg"), 320), "..%2Finsta485.sqlite3", "x.jpg"} {
 					res := awdeorio.get("/uploads/" + name)
 					if res.Status != http.StatusNotFound || res.Location != "" || res.Header.Get("X-Accel-Redirect") != "" {
 						t.Errorf("/uploads/%s: status %d, Location %q, X-Accel-Redirect %q; want the app's 404",
@@ -111,11 +112,11 @@ func TestUploadDelivery(t *testing.T) {
 
 				// An upload stored before variants existed: the first
 				// request for one makes them, or hands off the upload.
-				old := media.NewName(".png")
+				old := blob.NewName(".png")
 				if err := app.Media.Put(context.Background(), old, bytes.NewReader(pngImage(t))); err != nil {
 					t.Fatal(err)
 				}
-				variant := media.VariantName(old, 320)
+				variant := blob.VariantName(old, 320)
 				res = awdeorio.get("/uploads/" + variant)
 				want := old
 				if app.HasUpload(t, variant) {
@@ -128,7 +129,7 @@ func TestUploadDelivery(t *testing.T) {
 				if tc.store == "local" {
 					// Only regular files: a link or directory named like
 					// an upload is not there.
-					link, dir := media.NewName(".jpg"), media.NewName(".jpg")
+					link, dir := blob.NewName(".jpg"), blob.NewName(".jpg")
 					if err := os.Symlink(filepath.Join(app.UploadDir, post1Image), filepath.Join(app.UploadDir, link)); err != nil {
 						t.Fatal(err)
 					}
