@@ -63,7 +63,7 @@ func main() {
 
 type options struct {
 	backend, scaleName, pgURL, pgName, out, dir string
-	quick, reuse                                bool
+	quick, reuse, pictures                      bool
 	profile, only, bin, against                 string
 	duration                                    time.Duration
 	conns                                       int
@@ -73,6 +73,7 @@ func run() error {
 	var o options
 	flag.StringVar(&o.backend, "backend", "sqlite", "database: sqlite or postgres")
 	flag.StringVar(&o.scaleName, "scale", "small", "dataset: small (1k users, 10k posts) or large (10k users, 1M posts, 5M likes, 1M comments)")
+	flag.BoolVar(&o.pictures, "pictures", false, "run only the pictures scenario: feed pictures through nginx × 3 app servers on versitygw, in each --uploads-delivery mode (needs nginx and versitygw)")
 	flag.BoolVar(&o.quick, "quick", false, "short scenarios (2 s each), the whole run under a minute at small scale")
 	flag.DurationVar(&o.duration, "duration", 0, "length of each scenario (default 8s, 2s with --quick)")
 	flag.IntVar(&o.conns, "conns", 32, "concurrent connections")
@@ -131,6 +132,9 @@ func run() error {
 		if err := build.Run(); err != nil {
 			return fmt.Errorf("go build: %w", err)
 		}
+	}
+	if o.pictures {
+		return runPictures(o, root, bin)
 	}
 
 	dsn := filepath.Join(o.dir, "insta485.sqlite3")
@@ -778,22 +782,6 @@ func fetchProfile(addr, file string, d time.Duration) error {
 	return f.Close()
 }
 
-// cpuTime reads the CPU time pid has used, user and system, from
-// /proc/<pid>/stat (in clock ticks of 10 ms, USER_HZ on Linux).
-func cpuTime(pid int) time.Duration {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// The command name (field 2) may hold spaces; fields count from after it.
-	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * 10 * time.Millisecond
-}
 
 // vmHWM reads the peak resident set size of pid in kB.
 func vmHWM(pid int) int64 {

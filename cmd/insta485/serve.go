@@ -42,8 +42,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := cfg.CheckUploadsDelivery(); err != nil {
+		return err
+	}
 	opts.Log = log
 	uploads, err := blob.Open(ctx, cfg.Uploads)
+	if err != nil {
+		return err
+	}
+	delivery, err := media.NewDelivery(ctx, uploads, cfg.UploadsDelivery, cfg.UploadsURLTTL)
 	if err != nil {
 		return err
 	}
@@ -78,8 +85,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	} else if n > 0 {
 		log.Info("wrote the sample pictures the database names and the upload store lacked", "count", n)
 	}
+	log.Info("pictures", "delivery", delivery.Mode())
 	deps := app.Deps{Store: store, Media: uploads, Secret: secret, MaxUpload: cfg.MaxUploadBytes, Log: log,
-		TrustedProxies: proxies, WaitBudget: cfg.RequestWaitTimeout}
+		TrustedProxies: proxies, WaitBudget: cfg.RequestWaitTimeout, Delivery: delivery}
 	if deps.WaitBudget == 0 {
 		deps.WaitBudget = -1 // the operator turned it off
 	}

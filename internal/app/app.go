@@ -13,6 +13,7 @@ import (
 
 	"github.com/insta485/insta485/internal/api"
 	"github.com/insta485/insta485/internal/auth"
+	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/metrics"
 	"github.com/insta485/insta485/internal/server"
 	"github.com/insta485/insta485/internal/storage"
@@ -35,6 +36,9 @@ type Deps struct {
 	TrustedProxies []netip.Prefix
 	// Throttle limits wrong passwords; nil uses insta485's limits.
 	Throttle *auth.Throttle
+	// Delivery says how /uploads/ hands over pictures (made from Media
+	// by media.NewDelivery); nil: the app sends them.
+	Delivery *media.Delivery
 	// ArgonWait is how long a login waits for a password-check slot
 	// before answering 503 (0: auth.DefaultArgonWait).
 	ArgonWait time.Duration
@@ -55,7 +59,7 @@ func New(d Deps) http.Handler {
 		obs = d.Metrics
 	}
 	authn := &auth.Authenticator{Sessions: auth.NewSessions(d.Secret), Store: d.Store, Throttle: d.Throttle, ArgonWait: d.ArgonWait}
-	site := &web.Handler{Store: d.Store, Media: d.Media, Auth: authn, MaxUpload: d.MaxUpload, Log: d.Log}
+	site := &web.Handler{Store: d.Store, Media: d.Media, Auth: authn, MaxUpload: d.MaxUpload, Log: d.Log, Delivery: d.Delivery}
 	rest := &api.Handler{Store: d.Store, Auth: authn, Log: d.Log}
 	budget := d.WaitBudget
 	if budget == 0 {

@@ -42,15 +42,20 @@ type Config struct {
 	DatabaseReplicas string
 	DBReplicaMaxLag  time.Duration
 	Uploads          string
-	SecretKey        string
-	SecretKeyFile    string
-	Addr             string
-	MetricsAddr      string
-	MaxUploadBytes   int64
-	LogFormat        string
-	TrustedProxies   string
-	ReadTimeout      time.Duration
-	IdleTimeout      time.Duration
+	// UploadsDelivery is how /uploads/ hands over pictures (proxy,
+	// redirect or x-accel-redirect); UploadsURLTTL is the life of the
+	// presigned URLs redirect and x-accel-redirect give to an S3 store.
+	UploadsDelivery string
+	UploadsURLTTL   time.Duration
+	SecretKey       string
+	SecretKeyFile   string
+	Addr            string
+	MetricsAddr     string
+	MaxUploadBytes  int64
+	LogFormat       string
+	TrustedProxies  string
+	ReadTimeout     time.Duration
+	IdleTimeout     time.Duration
 }
 
 // Setting describes one setting for flags, the environment and the README.
@@ -73,6 +78,8 @@ var Settings = []Setting{
 	{"database-replicas", "INSTA485_DATABASE_REPLICAS", "", "comma-separated postgres:// URLs of read-only streaming replicas of the database; reads go there when they have replayed the reader's own last write, else to the primary (same password, TLS mode and CA bundle as the primary)"},
 	{"database-replica-max-lag", "INSTA485_DATABASE_REPLICA_MAX_LAG", "30s", "a replica further behind the primary than this serves no reads until it catches up (at most 10m)"},
 	{"uploads", "INSTA485_UPLOADS", "var/uploads", "upload store: a directory, or s3://BUCKET[/PREFIX] for S3-compatible object storage (endpoint, region and keys from the standard AWS_* settings)"},
+	{"uploads-delivery", "INSTA485_UPLOADS_DELIVERY", "proxy", "how /uploads/<file> hands over a picture after its access check: proxy (the app sends the bytes), redirect (a 302 to a short-lived presigned URL; S3 stores), x-accel-redirect (behind nginx, which sends them from an internal location of deploy/nginx.conf)"},
+	{"uploads-url-ttl", "INSTA485_UPLOADS_URL_TTL", "5m0s", "life of the presigned URLs of redirect and x-accel-redirect with an S3 store (10s to 1h); anyone holding one can fetch that picture until it expires"},
 	{"secret-key", "INSTA485_SECRET_KEY", "", "key signing sessions and CSRF tokens; every app server of one site must share it (at least 32 characters)"},
 	{"secret-key-file", "INSTA485_SECRET_KEY_FILE", "var/secret_key", "file holding the secret key; created with a random key when missing and no key is given"},
 	{"addr", "INSTA485_ADDR", ":8000", "address to listen on"},
@@ -136,6 +143,11 @@ func (c *Config) Register(fs *flag.FlagSet, flags ...string) {
 			_ = durationSetter(&c.DBReplicaMaxLag)(def)
 		case "uploads":
 			fs.StringVar(&c.Uploads, s.Flag, def, usage)
+		case "uploads-delivery":
+			fs.StringVar(&c.UploadsDelivery, s.Flag, def, usage)
+		case "uploads-url-ttl":
+			fs.Func(s.Flag, usage+" (default "+def+")", positiveDurationSetter(&c.UploadsURLTTL))
+			_ = positiveDurationSetter(&c.UploadsURLTTL)(def)
 		case "secret-key":
 			secretVar(fs, &c.SecretKey, s.Flag, def, usage)
 		case "secret-key-file":

@@ -45,6 +45,7 @@ type response struct {
 	Location string
 	Body     string
 	ID       string
+	Header   http.Header
 }
 
 func (c *client) do(req *http.Request) response {
@@ -62,7 +63,7 @@ func (c *client) do(req *http.Request) response {
 	c.mu.Lock()
 	c.ids = append(c.ids, id)
 	c.mu.Unlock()
-	return response{Status: res.StatusCode, Location: res.Header.Get("Location"), Body: string(b), ID: id}
+	return response{Status: res.StatusCode, Location: res.Header.Get("Location"), Body: string(b), ID: id, Header: res.Header}
 }
 
 // get fetches path and fails t unless the status is want.

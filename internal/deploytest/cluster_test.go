@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -110,17 +111,24 @@ type cluster struct {
 	// URL is nginx's address, where clients go.
 	URL string
 	DSN string
+	// uploadsDir is nginx's INSTA485_UPLOADS_DIR.
+	uploadsDir string
 }
 
 // newCluster creates a fresh PostgreSQL database with the sample data
 // (through `insta485 db create`) and uploads in a store of kind (see
-// uploadStore), starts n instances on it and nginx in front of them.
-func newCluster(t *testing.T, n int, store string) *cluster {
+// uploadStore), starts n instances on it, with the settings of env added,
+// and nginx in front of them.
+func newCluster(t *testing.T, n int, store string, env ...string) *cluster {
 	t.Helper()
 	need(t, "nginx", "nginx")
 	db := testenv.NewDatabase(t, "postgres")
 	uploads, uploadEnv := uploadStore(t, store)
-	c := &cluster{DSN: db.DSN}
+	c := &cluster{DSN: db.DSN, uploadsDir: uploads}
+	if store != "local" {
+		// nginx's directory location is unused with an object store.
+		c.uploadsDir = t.TempDir()
+	}
 	c.env = append(baseEnv(),
 		"INSTA485_DATABASE="+db.DSN,
 		"INSTA485_UPLOADS="+uploads,
@@ -129,6 +137,7 @@ func newCluster(t *testing.T, n int, store string) *cluster {
 	)
 	c.env = append(c.env, uploadEnv...)
 	createDB(t, c.env)
+	c.env = append(c.env, env...)
 	for i := range n {
 		c.instances = append(c.instances, startInstance(t, fmt.Sprintf("app%d", i+1), binary, c.env))
 	}
@@ -136,7 +145,7 @@ func newCluster(t *testing.T, n int, store string) *cluster {
 	for _, in := range c.instances {
 		upstreams = append(upstreams, in.Addr)
 	}
-	c.nginx = startNginx(t, upstreams)
+	c.nginx = startNginx(t, upstreams, c.uploadsDir)
 	c.URL = c.nginx.URL
 	return c
 }
@@ -299,9 +308,10 @@ type nginx struct {
 }
 
 // renderNginx fills in deploy/nginx.conf's placeholders the way its
-// header says to (envsubst with three names), for nginx listening on
-// listen in front of the app servers at upstreams.
-func renderNginx(t *testing.T, listen string, upstreams []string) string {
+// header says to (envsubst with four names), for nginx listening on
+// listen in front of the app servers at upstreams, with the upload
+// directory uploadsDir.
+func renderNginx(t *testing.T, listen string, upstreams []string, uploadsDir string) string {
 	t.Helper()
 	tmpl, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "nginx.conf"))
 	if err != nil {
@@ -311,11 +321,30 @@ func renderNginx(t *testing.T, listen string, upstreams []string) string {
 	for _, u := range upstreams {
 		fmt.Fprintf(&servers, "server %s max_fails=3 fail_timeout=10s;\n    ", u)
 	}
-	conf := strings.NewReplacer(
-		"${INSTA485_LISTEN}", listen,
-		"${INSTA485_SERVER_NAME}", "localhost",
-		"${INSTA485_APP_SERVERS}", servers.String(),
-	).Replace(string(tmpl))
+	values := map[string]string{
+		"INSTA485_LISTEN":      listen,
+		"INSTA485_SERVER_NAME": "localhost",
+		"INSTA485_APP_SERVERS": servers.String(),
+		"INSTA485_UPLOADS_DIR": uploadsDir,
+	}
+	// The header's envsubst line names exactly these.
+	m := envsubstLine.FindStringSubmatch(string(tmpl))
+	if m == nil {
+		t.Fatal("deploy/nginx.conf's header has no envsubst line naming its placeholders")
+	}
+	names := strings.Fields(m[1])
+	if len(names) != len(values) {
+		t.Fatalf("deploy/nginx.conf's envsubst line names %v, want the %d placeholders %v", names, len(values), values)
+	}
+	var pairs []string
+	for _, name := range names {
+		v, ok := values[name]
+		if !ok {
+			t.Fatalf("deploy/nginx.conf's envsubst line names %s, which the tests do not fill in", name)
+		}
+		pairs = append(pairs, "${"+name+"}", v)
+	}
+	conf := strings.NewReplacer(pairs...).Replace(string(tmpl))
 	// Only in the comments may a placeholder remain.
 	for _, line := range strings.Split(conf, "\n") {
 		if l := strings.TrimSpace(line); !strings.HasPrefix(l, "#") && strings.Contains(l, "${") {
@@ -325,16 +354,19 @@ func renderNginx(t *testing.T, listen string, upstreams []string) string {
 	return conf
 }
 
+// envsubstLine finds the names in the envsubst command of deploy/nginx.conf's header.
+var envsubstLine = regexp.MustCompile(`envsubst "\$\(printf '\$\{%s\} ' ([A-Z0-9_ ]+)\)"`)
+
 // startNginx runs nginx in the foreground with deploy/nginx.conf (for the
 // http context) inside a minimal main configuration that keeps every file
 // in a temporary prefix, and stops it when t ends.
-func startNginx(t *testing.T, upstreams []string) *nginx {
+func startNginx(t *testing.T, upstreams []string, uploadsDir string) *nginx {
 	t.Helper()
 	bin := need(t, "nginx", "nginx")
 	prefix := t.TempDir()
 	listen := freeAddr(t)
 	site := filepath.Join(prefix, "insta485.conf")
-	if err := os.WriteFile(site, []byte(renderNginx(t, listen, upstreams)), 0o644); err != nil {
+	if err := os.WriteFile(site, []byte(renderNginx(t, listen, upstreams, uploadsDir)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	user := ""

@@ -22,6 +22,9 @@ type Pictures struct {
 	// rows changed (nil: ignored). It is not an error of the change, which
 	// has happened: a stray file costs only space.
 	RemoveFailed func(name string, err error)
+	// Forget, when set, is told of each picture before it is removed, so
+	// that nothing hands out URLs of it (media.Delivery.Forget).
+	Forget func(name string)
 }
 
 // Upload is a picture as a client sent it.
@@ -73,6 +76,9 @@ func (p Pictures) Delete(ctx context.Context, del func() (orphans []string, err 
 func (p Pictures) Remove(ctx context.Context, names ...string) {
 	ctx = context.WithoutCancel(ctx)
 	for _, n := range names {
+		if p.Forget != nil {
+			p.Forget(n)
+		}
 		if err := media.Remove(ctx, p.Store, n); err != nil && p.RemoveFailed != nil {
 			p.RemoveFailed(n, err)
 		}

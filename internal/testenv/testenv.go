@@ -162,6 +162,9 @@ type appConfig struct {
 	wrap  []func(http.Handler) http.Handler
 	store string
 	s3    *S3Server
+	// delivery and urlTTL are WithDelivery's.
+	delivery string
+	urlTTL   time.Duration
 }
 
 // AppOption adjusts an App before it starts.
@@ -239,6 +242,13 @@ func NewApp(t testing.TB, backend string, options ...AppOption) *App {
 		t.Fatal(err)
 	}
 	cfg.deps.Store, cfg.deps.Media = store, uploads
+	if cfg.delivery != "" {
+		d, err := media.NewDelivery(context.Background(), uploads, cfg.delivery, cfg.urlTTL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.deps.Delivery = d
+	}
 	h := app.New(cfg.deps)
 	for _, mw := range cfg.wrap {
 		h = mw(h)

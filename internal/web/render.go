@@ -138,7 +138,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	// Pages hold personal data and CSRF tokens: never cached by proxies,
 	// always revalidated by the browser.
 	hd.Set("Cache-Control", "private, no-cache")
-	hd.Set("Content-Security-Policy", contentSecurityPolicy)
+	hd.Set("Content-Security-Policy", h.pageCSP())
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "same-origin")
 	setRetryAfter(w, status)
@@ -165,6 +165,12 @@ func putRenderBuffer(buf *bytes.Buffer) {
 // images: no inline script, no framing, forms posting only here.
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
 	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// contentSecurityPolicyWithImages is contentSecurityPolicy with images
+// from origin too.
+func contentSecurityPolicyWithImages(origin string) string {
+	return strings.Replace(contentSecurityPolicy, "img-src 'self';", "img-src 'self' "+origin+";", 1)
+}
 
 type errorPage struct {
 	base

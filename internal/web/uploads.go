@@ -28,11 +28,15 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PathValue("filename")
+	if h.Delivery.Mode() != media.DeliverProxy {
+		h.handOff(w, r, v, name)
+		return
+	}
 	// Streaming the picture may take longer than any wait should: only the
 	// client going away ends it.
 	f, err := media.OpenUpload(server.Unbounded(r.Context()), h.Media, name)
 	if errors.Is(err, blob.ErrNotFound) {
-		h.fail(w, r, v, http.StatusNotFound, "There is no such picture. It may have been deleted.")
+		h.fail(w, r, v, http.StatusNotFound, noSuchPicture)
 		return
 	}
 	if err != nil {
@@ -42,11 +46,8 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	defer f.Close()
 	// An upload's name is random and never given to other content, so
 	// browsers may keep it; private because only logged-in users may see it.
-	// The file goes through the app whatever the store, rather than as a
-	// redirect to a presigned object-store URL: the access rule above holds
-	// for every request, and the pages' CSP (img-src 'self') needs it.
 	// ServeContent answers conditional and range requests.
-	w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
+	w.Header().Set("Cache-Control", media.UploadCacheControl())
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if tag := f.ETag(); tag != "" {
 		w.Header().Set("ETag", `"`+tag+`"`)
@@ -105,7 +106,7 @@ func (h *Handler) savePicture(r *http.Request, required bool, write func(name st
 // removed is logged with the request id, not shown, since the user's
 // change already happened.
 func (h *Handler) pictures(r *http.Request) pictures.Pictures {
-	return pictures.Pictures{Store: h.Media, RemoveFailed: func(name string, err error) {
+	return pictures.Pictures{Store: h.Media, Forget: h.Delivery.Forget, RemoveFailed: func(name string, err error) {
 		h.log().Error("delete unused upload", "id", requestID(r), "file", name, "err", err)
 	}}
 }

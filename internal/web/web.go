@@ -15,6 +15,7 @@ import (
 	"github.com/insta485/insta485/internal/blob"
 
 	"github.com/insta485/insta485/internal/auth"
+	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/storage"
 )
 
@@ -28,6 +29,9 @@ type Handler struct {
 	Auth      *auth.Authenticator
 	MaxUpload int64
 	Log       *slog.Logger
+	// Delivery says how /uploads/ hands over pictures; nil: the app
+	// sends them (proxy).
+	Delivery *media.Delivery
 }
 
 // Register adds the site's routes to mux.
