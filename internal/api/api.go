@@ -168,9 +168,9 @@ const (
 	errTooLarge   httpError = http.StatusRequestEntityTooLarge
 )
 
-// fail answers err. It is the one place that maps storage errors to status
-// codes; anything unexpected is logged with the request id and becomes a
-// 500 that tells the client nothing more.
+// fail answers err: the client's own mistakes (httpError), throttling,
+// then server.Classify, the mapping the pages share. Anything unexpected is
+// logged with the request id and becomes a 500 that tells nothing more.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var he httpError
 	var throttled *auth.ThrottledError
@@ -180,28 +180,22 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &throttled):
 		w.Header().Set("Retry-After", strconv.Itoa(int(throttled.RetryAfter/time.Second)))
 		writeError(w, http.StatusTooManyRequests)
-	case errors.Is(err, auth.ErrPasswordTooLong):
-		writeError(w, http.StatusBadRequest)
-	case errors.Is(err, auth.ErrBusy):
-		server.Unavailable(w, r, auth.BusyRetryAfter)
-	case storage.Unavailable(err):
-		h.Log.Warn("database unavailable", "id", server.RequestID(r.Context()),
-			"method", r.Method, "path", r.URL.Path, "err", err)
-		server.Unavailable(w, r, server.UnavailableRetryAfter)
-	case errors.Is(err, storage.ErrNotFound):
-		writeError(w, http.StatusNotFound)
-	case errors.Is(err, storage.ErrForbidden):
-		writeError(w, http.StatusForbidden)
-	case errors.Is(err, storage.ErrConflict):
-		writeError(w, http.StatusConflict)
-	case errors.Is(err, storage.ErrInvalid):
-		writeError(w, http.StatusBadRequest)
-	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
-		// The client went away; there is no one to answer.
 	default:
-		h.Log.Error("api call failed", "id", server.RequestID(r.Context()),
-			"method", r.Method, "path", r.URL.Path, "err", err)
-		server.InternalError(w, r)
+		a, known := server.Classify(err)
+		switch {
+		case known && a.Outage != "":
+			h.Log.Warn(a.Outage, "id", server.RequestID(r.Context()),
+				"method", r.Method, "path", r.URL.Path, "err", err)
+			server.Unavailable(w, r)
+		case known:
+			writeError(w, a.Status)
+		case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+			// The client went away; there is no one to answer.
+		default:
+			h.Log.Error("api call failed", "id", server.RequestID(r.Context()),
+				"method", r.Method, "path", r.URL.Path, "err", err)
+			server.InternalError(w, r)
+		}
 	}
 }
 

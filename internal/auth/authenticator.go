@@ -30,9 +30,6 @@ const MaxPasswordBytes = 1024
 // MaxPasswordBytes, before any work on it (400).
 var ErrPasswordTooLong = errors.New("the password is too long: at most 1024 bytes")
 
-// BusyRetryAfter is what to tell a client that got ErrBusy.
-const BusyRetryAfter = time.Second
-
 // DefaultArgonWait is how long a login waits for an argon2id slot.
 const DefaultArgonWait = 3 * time.Second
 

@@ -33,7 +33,7 @@ const (
 )
 
 // VariantWidths are the smaller copies stored beside every picture, named
-// by VariantName, for grids, avatars and phones (HTML srcset). A picture
+// by blob.VariantName, for grids, avatars and phones (HTML srcset). A picture
 // narrower than a width gets a copy of itself there, so every variant
 // always exists.
 var VariantWidths = []int{320, 640}

@@ -1,4 +1,4 @@
-package storage_test
+package dbadmin_test
 
 import (
 	"bytes"
@@ -14,48 +14,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
 )
-
-// copySource makes an SQLite database of ours with the sample data, bulk
-// data and deletes, including the newest post, and returns its path, the
-// open store (a server still running on it) and the deleted post's id.
-func copySource(t *testing.T) (string, *storage.Store, int64) {
-	t.Helper()
-	ctx := context.Background()
-	opts := testenv.NewDatabase(t, "sqlite")
-	if err := storage.Create(ctx, opts); err != nil {
-		t.Fatal(err)
-	}
-	s, err := storage.Open(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	file := strings.Repeat("ab", 16) + ".jpg"
-	if _, err := s.Populate(ctx, storage.Bulk{Users: 20, Posts: 60, Follows: 50, Likes: 300, Comments: 40,
-		Files: []string{file}, ProfileFiles: []string{file}, PasswordHash: "sha512$salt$00", Seed: 9}); err != nil {
-		t.Fatal(err)
-	}
-	newest, err := s.CreatePost(ctx, "awdeorio", file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := s.Like(ctx, "jflinn", newest); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.CreateComment(ctx, "jflinn", newest, "gone soon"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.DeletePost(ctx, newest, "awdeorio"); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Unfollow(ctx, "awdeorio", "jflinn"); err != nil {
-		t.Fatal(err)
-	}
-	return opts.DSN, s, newest
-}
 
 func fileSum(t *testing.T, path string) [32]byte {
 	t.Helper()
@@ -72,7 +34,7 @@ func fileSum(t *testing.T, path string) [32]byte {
 func dump(t *testing.T, s *storage.Store) string {
 	t.Helper()
 	var b bytes.Buffer
-	if err := s.Dump(context.Background(), &b); err != nil {
+	if err := dbadmin.Dump(context.Background(), s, &b); err != nil {
 		t.Fatal(err)
 	}
 	return b.String()
@@ -120,12 +82,12 @@ func TestCopyFromOurs(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
 		t.Parallel()
 		ctx := context.Background()
-		path, src, deleted := copySource(t)
+		path, src, deleted := testenv.CopySource(t)
 		before := [2][32]byte{fileSum(t, path), fileSum(t, path+"-wal")}
 		target := testenv.NewDatabase(t, backend)
 
 		var stages []string
-		rep, err := storage.CopyFrom(ctx, path, target, storage.CopyOptions{Progress: func(p storage.CopyProgress) {
+		rep, err := dbadmin.CopyFrom(ctx, path, target, dbadmin.CopyOptions{Progress: func(p dbadmin.CopyProgress) {
 			if len(stages) == 0 || stages[len(stages)-1] != p.Stage {
 				stages = append(stages, p.Stage)
 			}
@@ -200,9 +162,9 @@ func TestCopyRefusesFilledTarget(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
 		t.Parallel()
 		ctx := context.Background()
-		path, _, _ := copySource(t)
+		path, _, _ := testenv.CopySource(t)
 		target := testenv.NewDatabase(t, backend)
-		if _, err := storage.CopyFrom(ctx, path, target, storage.CopyOptions{}); err != nil {
+		if _, err := dbadmin.CopyFrom(ctx, path, target, dbadmin.CopyOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		dst, err := storage.Open(ctx, target)
@@ -211,9 +173,9 @@ func TestCopyRefusesFilledTarget(t *testing.T) {
 		}
 		defer dst.Close()
 		before := dump(t, dst)
-		_, err = storage.CopyFrom(ctx, path, target, storage.CopyOptions{})
-		if !errors.Is(err, storage.ErrTargetNotEmpty) || !strings.Contains(err.Error(), "insta485 db destroy") {
-			t.Fatalf("second copy: %v, want ErrTargetNotEmpty naming db destroy", err)
+		_, err = dbadmin.CopyFrom(ctx, path, target, dbadmin.CopyOptions{})
+		if !errors.Is(err, dbadmin.ErrTargetNotEmpty) || !strings.Contains(err.Error(), "insta485 db destroy") {
+			t.Fatalf("second copy: %v, want dbadmin.ErrTargetNotEmpty naming db destroy", err)
 		}
 		if dump(t, dst) != before {
 			t.Error("the refused copy changed the target")
@@ -227,12 +189,12 @@ func TestCopyRefusesFilledTarget(t *testing.T) {
 func TestCopyFailureLeavesTargetEmpty(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
 		t.Parallel()
-		path, _, _ := copySource(t)
+		path, _, _ := testenv.CopySource(t)
 		target := testenv.NewDatabase(t, backend)
 
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		_, err := storage.CopyFrom(ctx, path, target, storage.CopyOptions{Progress: func(p storage.CopyProgress) {
+		_, err := dbadmin.CopyFrom(ctx, path, target, dbadmin.CopyOptions{Progress: func(p dbadmin.CopyProgress) {
 			if p.Stage == "copy" && p.Table == "posts" {
 				cancel() // Ctrl-C after the posts are in
 			}
@@ -242,7 +204,7 @@ func TestCopyFailureLeavesTargetEmpty(t *testing.T) {
 		}
 		assertEmptyTarget(t, target)
 
-		_, err = storage.CopyFrom(context.Background(), path, target, storage.CopyOptions{
+		_, err = dbadmin.CopyFrom(context.Background(), path, target, dbadmin.CopyOptions{
 			BeforeCommit: func(context.Context, []string) error { return errors.New("the upload store is full") },
 		})
 		if err == nil || !strings.Contains(err.Error(), "the upload store is full") {
@@ -250,7 +212,7 @@ func TestCopyFailureLeavesTargetEmpty(t *testing.T) {
 		}
 		assertEmptyTarget(t, target)
 
-		if _, err := storage.CopyFrom(context.Background(), path, target, storage.CopyOptions{}); err != nil {
+		if _, err := dbadmin.CopyFrom(context.Background(), path, target, dbadmin.CopyOptions{}); err != nil {
 			t.Fatalf("copy after the failures: %v", err)
 		}
 	})
@@ -260,11 +222,11 @@ func TestCopyFailureLeavesTargetEmpty(t *testing.T) {
 // transaction behind the copy's back: verification must notice and roll
 // everything back.
 func TestCopyVerificationCatchesChanges(t *testing.T) {
-	path, _, _ := copySource(t)
+	path, _, _ := testenv.CopySource(t)
 	for _, backend := range testenv.Backends {
 		t.Run(backend, func(t *testing.T) {
 			target := testenv.NewDatabase(t, backend)
-			restore := storage.CopyFaultForTest(func(ctx context.Context, tx *sql.Tx, table string) error {
+			restore := dbadmin.CopyFaultForTest(func(ctx context.Context, tx *sql.Tx, table string) error {
 				if table != "comments" {
 					return nil
 				}
@@ -272,7 +234,7 @@ func TestCopyVerificationCatchesChanges(t *testing.T) {
 				return err
 			})
 			defer restore()
-			rep, err := storage.CopyFrom(context.Background(), path, target, storage.CopyOptions{})
+			rep, err := dbadmin.CopyFrom(context.Background(), path, target, dbadmin.CopyOptions{})
 			if err == nil || !strings.Contains(err.Error(), "verification failed") || !strings.Contains(err.Error(), "users") {
 				t.Fatalf("copy with a changed row: %v, want verification to fail for users", err)
 			}
@@ -319,7 +281,7 @@ func TestCopyRefusesOtherSources(t *testing.T) {
 	} {
 		testenv.ForEachBackend(t, func(t *testing.T, backend string) {
 			target := testenv.NewDatabase(t, backend)
-			_, err := storage.CopyFrom(ctx, c.path, target, storage.CopyOptions{})
+			_, err := dbadmin.CopyFrom(ctx, c.path, target, dbadmin.CopyOptions{})
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("copy from %s: %v, want an error saying %q", filepath.Base(c.path), err, c.want)
 			}
@@ -334,10 +296,10 @@ func TestCopyIntoEmptySchema(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
 		t.Parallel()
 		ctx := context.Background()
-		path, src, _ := copySource(t)
+		path, src, _ := testenv.CopySource(t)
 		target := testenv.NewDatabase(t, backend)
 		// The schema without its rows, as sql/schema.sql alone leaves it.
-		if err := storage.Create(ctx, target); err != nil {
+		if err := dbadmin.Create(ctx, target); err != nil {
 			t.Fatal(err)
 		}
 		s, err := storage.Open(ctx, target)
@@ -345,12 +307,12 @@ func TestCopyIntoEmptySchema(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, table := range []string{"likes", "comments", "following", "posts", "users"} {
-			if err := s.ExecForTest(ctx, "DELETE FROM "+table); err != nil {
+			if _, err := s.Primary().ExecContext(ctx, "DELETE FROM "+table); err != nil {
 				t.Fatal(err)
 			}
 		}
 		s.Close()
-		if _, err := storage.CopyFrom(ctx, path, target, storage.CopyOptions{}); err != nil {
+		if _, err := dbadmin.CopyFrom(ctx, path, target, dbadmin.CopyOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		dst, err := storage.Open(ctx, target)
@@ -371,11 +333,11 @@ func TestCopyReadsOneSnapshot(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
 		t.Parallel()
 		ctx := context.Background()
-		path, src, deleted := copySource(t)
+		path, src, deleted := testenv.CopySource(t)
 		want := dump(t, src)
 		target := testenv.NewDatabase(t, backend)
 		var late int64
-		_, err := storage.CopyFrom(ctx, path, target, storage.CopyOptions{Progress: func(p storage.CopyProgress) {
+		_, err := dbadmin.CopyFrom(ctx, path, target, dbadmin.CopyOptions{Progress: func(p dbadmin.CopyProgress) {
 			if p.Stage == "copy" && p.Table == "users" && late == 0 {
 				var err error
 				if late, err = src.CreatePost(ctx, "awdeorio", "late.jpg"); err != nil {
@@ -406,7 +368,7 @@ func TestCopyReadsOneSnapshot(t *testing.T) {
 func TestCopyRefusesOrphans(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
 		t.Parallel()
-		path, src, _ := copySource(t)
+		path, src, _ := testenv.CopySource(t)
 		src.Close()
 		db, err := sql.Open("sqlite", path) // foreign keys off, as the sqlite3 tool has them
 		if err != nil {
@@ -417,7 +379,7 @@ func TestCopyRefusesOrphans(t *testing.T) {
 		}
 		db.Close()
 		target := testenv.NewDatabase(t, backend)
-		_, err = storage.CopyFrom(context.Background(), path, target, storage.CopyOptions{})
+		_, err = dbadmin.CopyFrom(context.Background(), path, target, dbadmin.CopyOptions{})
 		if err == nil || !strings.Contains(err.Error(), "refer to") || !strings.Contains(err.Error(), "docs/moving-from-sqlite.md") {
 			t.Fatalf("copy with orphaned rows: %v", err)
 		}
@@ -454,7 +416,7 @@ func TestCopyOlderInsta485(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
 		ctx := context.Background()
 		target := testenv.NewDatabase(t, backend)
-		rep, err := storage.CopyFrom(ctx, path, target, storage.CopyOptions{})
+		rep, err := dbadmin.CopyFrom(ctx, path, target, dbadmin.CopyOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,17 +1,18 @@
-package storage
+package dbadmin
 
 import (
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
+
+	"github.com/insta485/insta485/internal/storage"
 )
 
 // SampleUsers are the users of SPEC §2, in order. Their passwords are stored
 // in the legacy sha512 format other Insta485 databases use; they are upgraded
 // to argon2id at each user's first login.
-var SampleUsers = []User{
+var SampleUsers = []storage.User{
 	{Username: "awdeorio", Fullname: "Andrew DeOrio", Email: "awdeorio@umich.edu", Filename: "e1a7c5c32973862ee15173b0259e3efdb6a391af.jpg",
 		Password: "sha512$34e94a05cdf247db92a84bc590950336$7eaca2b4169e042120f015666115856c717343f1c75d1c1bd1bf469bd1cd439eb152ccda6a0b8703706dfbcb861b3cef9208325c31f436e8edb9563f01176c48"},
 	{Username: "jflinn", Fullname: "Jason Flinn", Email: "jflinn@umich.edu", Filename: "505083b8b56c97429a728b68f31b0b2a089e5113.jpg",
@@ -23,11 +24,11 @@ var SampleUsers = []User{
 }
 
 // SamplePosts are the posts of SPEC §2; post i+1 is SamplePosts[i].
-var SamplePosts = []PostThumb{
-	{1, "122a7d27ca1d7420a1072f695d9290fad4501a41.jpg"},
-	{2, "ad7790405c539894d25ab8dcf0b79eed3341e109.jpg"},
-	{3, "9887e06812ef434d291e4936417d125cd594b38a.jpg"},
-	{4, "2ec7cf8ae158b3b1f40065abfb33e81143707842.jpg"},
+var SamplePosts = []storage.PostThumb{
+	{PostID: 1, Filename: "122a7d27ca1d7420a1072f695d9290fad4501a41.jpg"},
+	{PostID: 2, Filename: "ad7790405c539894d25ab8dcf0b79eed3341e109.jpg"},
+	{PostID: 3, Filename: "9887e06812ef434d291e4936417d125cd594b38a.jpg"},
+	{PostID: 4, Filename: "2ec7cf8ae158b3b1f40065abfb33e81143707842.jpg"},
 }
 
 var samplePostOwners = []string{"awdeorio", "jflinn", "awdeorio", "jag"}
@@ -39,20 +40,20 @@ var SampleFollowing = [][2]string{
 }
 
 // SampleComments are the comments of SPEC §2; comment i+1 is SampleComments[i].
-var SampleComments = []Comment{
-	{1, 3, "awdeorio", "#chickensofinstagram", time.Time{}},
-	{2, 3, "jflinn", "I <3 chickens", time.Time{}},
-	{3, 3, "michjc", "Cute overload!", time.Time{}},
-	{4, 2, "awdeorio", "Sick #crossword", time.Time{}},
-	{5, 1, "jflinn", "Walking the plank #chickensofinstagram", time.Time{}},
-	{6, 1, "awdeorio", "This was after trying to teach them to do a #crossword", time.Time{}},
-	{7, 4, "jag", "Saw this on the diag yesterday!", time.Time{}},
+var SampleComments = []storage.Comment{
+	{CommentID: 1, PostID: 3, Owner: "awdeorio", Text: "#chickensofinstagram"},
+	{CommentID: 2, PostID: 3, Owner: "jflinn", Text: "I <3 chickens"},
+	{CommentID: 3, PostID: 3, Owner: "michjc", Text: "Cute overload!"},
+	{CommentID: 4, PostID: 2, Owner: "awdeorio", Text: "Sick #crossword"},
+	{CommentID: 5, PostID: 1, Owner: "jflinn", Text: "Walking the plank #chickensofinstagram"},
+	{CommentID: 6, PostID: 1, Owner: "awdeorio", Text: "This was after trying to teach them to do a #crossword"},
+	{CommentID: 7, PostID: 4, Owner: "jag", Text: "Saw this on the diag yesterday!"},
 }
 
 // SampleLikes are the likes of SPEC §2; like i+1 is SampleLikes[i].
-var SampleLikes = []Like{
-	{1, "awdeorio", 1}, {2, "michjc", 1}, {3, "jflinn", 1},
-	{4, "awdeorio", 2}, {5, "michjc", 2}, {6, "awdeorio", 3},
+var SampleLikes = []storage.Like{
+	{LikeID: 1, Owner: "awdeorio", PostID: 1}, {LikeID: 2, Owner: "michjc", PostID: 1}, {LikeID: 3, Owner: "jflinn", PostID: 1},
+	{LikeID: 4, Owner: "awdeorio", PostID: 2}, {LikeID: 5, Owner: "michjc", PostID: 2}, {LikeID: 6, Owner: "awdeorio", PostID: 3},
 }
 
 // SampleImages are the image files the sample data refers to: the users'
@@ -68,11 +69,11 @@ func SampleImages() (profiles, posts []string) {
 }
 
 // FilenamesInUse returns which of names a user's or a post's row names.
-func (s *Store) FilenamesInUse(ctx context.Context, names []string) (map[string]bool, error) {
+func FilenamesInUse(ctx context.Context, s *storage.Store, names []string) (map[string]bool, error) {
 	used := map[string]bool{}
 	for _, n := range names {
 		var one int
-		err := s.r.QueryRowContext(ctx, `SELECT 1 WHERE EXISTS (SELECT 1 FROM users WHERE filename = $1)
+		err := s.Reader().QueryRowContext(ctx, `SELECT 1 WHERE EXISTS (SELECT 1 FROM users WHERE filename = $1)
 			OR EXISTS (SELECT 1 FROM posts WHERE filename = $1)`, n).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
@@ -88,8 +89,8 @@ func (s *Store) FilenamesInUse(ctx context.Context, names []string) (map[string]
 // LoadSample inserts the sample data into an empty database in one
 // transaction. Rows are inserted in id order and let the database assign the
 // ids, so the sequences continue after them.
-func (s *Store) LoadSample(ctx context.Context) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error { return loadSample(ctx, tx) })
+func LoadSample(ctx context.Context, s *storage.Store) error {
+	return s.Transact(ctx, func(tx *sql.Tx) error { return loadSample(ctx, tx) })
 }
 
 func loadSample(ctx context.Context, tx *sql.Tx) error {

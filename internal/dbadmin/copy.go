@@ -1,14 +1,12 @@
-package storage
+package dbadmin
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,10 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/stdlib"
-	sqlite3 "modernc.org/sqlite/lib"
+	"github.com/insta485/insta485/internal/storage"
 )
 
 // Copying a whole SQLite database (ours, or one made by another Insta485
@@ -117,26 +112,26 @@ var copyFault func(ctx context.Context, tx *sql.Tx, table string) error
 
 // CopyFrom copies the SQLite database at sourcePath into the (empty)
 // database target names and returns what it copied and verified.
-func CopyFrom(ctx context.Context, sourcePath string, target Options, o CopyOptions) (rep CopyReport, err error) {
+func CopyFrom(ctx context.Context, sourcePath string, target storage.Options, o CopyOptions) (rep CopyReport, err error) {
 	src, err := openCopySource(ctx, sourcePath)
 	if err != nil {
 		return rep, err
 	}
 	defer src.close()
-	if !IsPostgres(target.DSN) {
+	if !storage.IsPostgres(target.DSN) {
 		if same, _ := sameFile(sourcePath, target.DSN); same {
 			return rep, fmt.Errorf("the source and the target are the same file (%s): set --database to the new database", sourcePath)
 		}
 	}
 	rep.Classic = src.classic
 
-	existed := IsPostgres(target.DSN) || sqliteExists(target.DSN)
-	if IsPostgres(target.DSN) {
+	existed := storage.IsPostgres(target.DSN) || storage.SQLiteExists(target.DSN)
+	if storage.IsPostgres(target.DSN) {
 		if err := pgCreateDatabase(ctx, target); err != nil {
 			return rep, err
 		}
 	}
-	s, err := Connect(ctx, target)
+	s, err := storage.Connect(ctx, target)
 	if err != nil {
 		return rep, err
 	}
@@ -146,12 +141,12 @@ func CopyFrom(ctx context.Context, sourcePath string, target Options, o CopyOpti
 			_ = sqliteDestroy(target.DSN) // the copy made this file: take it away again
 		}
 	}()
-	haveSchema, err := s.copyTargetReady(ctx)
+	haveSchema, err := copyTargetReady(ctx, s)
 	if err != nil {
 		return rep, err
 	}
 
-	conn, err := s.w.Conn(ctx)
+	conn, err := s.Primary().Conn(ctx)
 	if err != nil {
 		return rep, err
 	}
@@ -163,20 +158,16 @@ func CopyFrom(ctx context.Context, sourcePath string, target Options, o CopyOpti
 	defer tx.Rollback()
 
 	if !haveSchema {
-		ms, err := s.migrations()
-		if err != nil {
-			return rep, err
-		}
-		if err := applySchema(ctx, tx, ms); err != nil {
+		if err := s.ApplySchema(ctx, tx); err != nil {
 			return rep, fmt.Errorf("create the schema in the target, which must be empty (run `insta485 db destroy` on it to start over): %w", err)
 		}
 	}
-	if err := s.dialect.bulkPrepare(ctx, tx); err != nil {
+	if err := engineOf(s).bulkPrepare(ctx, tx); err != nil {
 		return rep, fmt.Errorf("prepare the target: %w", err)
 	}
 	// As in a bulk load: the feed triggers would fan out every copied post
 	// and follow one row at a time; feed is filled in one statement after.
-	resumeFeed, err := s.dialect.pauseFeed(ctx, tx)
+	resumeFeed, err := engineOf(s).pauseFeed(ctx, tx)
 	if err != nil {
 		return rep, fmt.Errorf("pause the feed triggers: %w", err)
 	}
@@ -198,7 +189,7 @@ func CopyFrom(ctx context.Context, sourcePath string, target Options, o CopyOpti
 			return rep, err
 		}
 		r := &copyReader{t: t, rows: rows, files: files, total: total, progress: progress}
-		err = s.copyWrite(ctx, conn, tx, t, r)
+		err = engineOf(s).copyWrite(ctx, conn, tx, t, r)
 		rows.Close()
 		if err == nil {
 			err = r.err
@@ -216,14 +207,14 @@ func CopyFrom(ctx context.Context, sourcePath string, target Options, o CopyOpti
 		}
 	}
 	progress(CopyProgress{Stage: "feed"})
-	if err := s.rebuildFeed(ctx, tx); err != nil {
+	if err := rebuildFeed(ctx, s, tx); err != nil {
 		return rep, err
 	}
 	if err := resumeFeed(); err != nil {
 		return rep, fmt.Errorf("resume the feed triggers: %w", err)
 	}
 	progress(CopyProgress{Stage: "index"})
-	if err := s.dialect.bulkFinish(ctx, tx); err != nil {
+	if err := engineOf(s).bulkFinish(ctx, tx); err != nil {
 		if e := explainCopyViolation("", err); e != nil {
 			return rep, e
 		}
@@ -241,12 +232,12 @@ func CopyFrom(ctx context.Context, sourcePath string, target Options, o CopyOpti
 		tr := CopyTableReport{Table: t.name, SourceRows: sums[i].n, SourceCheck: sums[i].String()}
 		if t.id != "" {
 			last := max(maxIDs[i], counters[t.name])
-			if err := s.dialect.setNextID(ctx, tx, t.name, t.id, last); err != nil {
+			if err := engineOf(s).setNextID(ctx, tx, t.name, t.id, last); err != nil {
 				return rep, fmt.Errorf("continue the %s id sequence: %w", t.name, err)
 			}
 			tr.NextID = last + 1
 		}
-		got, err := s.copyReadBack(ctx, conn, tx, t, sums[i].n, progress)
+		got, err := engineOf(s).copyReadBack(ctx, conn, tx, t, sums[i].n, progress)
 		if err != nil {
 			return rep, fmt.Errorf("read back %s from the target: %w", t.name, err)
 		}
@@ -276,33 +267,20 @@ func CopyFrom(ctx context.Context, sourcePath string, target Options, o CopyOpti
 	return rep, nil
 }
 
-// applySchema creates schema_migrations and applies every migration in tx.
-func applySchema(ctx context.Context, tx *sql.Tx, ms []migration) error {
-	if _, err := tx.ExecContext(ctx, createSchemaMigrations); err != nil {
-		return fmt.Errorf("create schema_migrations: %w", err)
-	}
-	for _, m := range ms {
-		if err := applyMigration(ctx, tx, m); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // copyTargetReady refuses a target that holds rows or an older or newer
 // schema, and reports whether the (empty) schema is already there.
-func (s *Store) copyTargetReady(ctx context.Context) (haveSchema bool, err error) {
+func copyTargetReady(ctx context.Context, s *storage.Store) (haveSchema bool, err error) {
 	v, err := s.SchemaVersion(ctx)
 	if err != nil {
 		return false, err
 	}
 	if v == 0 {
 		// Ask before the copy reads millions of rows, not after.
-		return false, s.checkCreate(ctx, "db copy")
+		return false, s.CheckCreatePrivileges(ctx, "db copy")
 	}
 	for _, t := range copyTables {
 		var one int
-		err := s.r.QueryRowContext(ctx, "SELECT 1 FROM "+t.name+" LIMIT 1").Scan(&one)
+		err := s.Reader().QueryRowContext(ctx, "SELECT 1 FROM "+t.name+" LIMIT 1").Scan(&one)
 		if err == nil {
 			return false, ErrTargetNotEmpty
 		}
@@ -314,52 +292,10 @@ func (s *Store) copyTargetReady(ctx context.Context) (haveSchema bool, err error
 		return false, fmt.Errorf("the target has an empty insta485 schema, but: %w (or run `insta485 db destroy` to start over)", err)
 	}
 	// The copy sets the constraints and indexes aside, as db random does.
-	if err := s.checkPrivileges(ctx, "db copy", accessRebuild); err != nil {
+	if err := s.CheckPrivileges(ctx, "db copy", storage.AccessRebuild); err != nil {
 		return false, err
 	}
 	return true, nil
-}
-
-// copyWrite writes one table's rows into the target inside tx.
-func (s *Store) copyWrite(ctx context.Context, conn *sql.Conn, tx *sql.Tx, t copyTable, r *copyReader) error {
-	if s.dialect.name() == "postgres" {
-		return conn.Raw(func(dc any) error {
-			pc := dc.(*stdlib.Conn).Conn()
-			if _, err := pc.CopyFrom(ctx, pgx.Identifier{t.name}, t.cols, r); err != nil {
-				if r.err != nil {
-					return r.err
-				}
-				return fmt.Errorf("copy into %s: %w", t.name, err)
-			}
-			return nil
-		})
-	}
-	// SQLite runs in-process: a prepared INSERT is as fast as it gets.
-	stmt, err := tx.PrepareContext(ctx, fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)",
-		t.name, joinCols(t.cols), placeholders(1, len(t.cols))))
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
-	args := make([]any, len(t.cols))
-	for r.Next() {
-		vals, _ := r.Values()
-		for i, v := range vals {
-			if tm, ok := v.(time.Time); ok {
-				// The text CURRENT_TIMESTAMP writes, which sorts and
-				// compares like every other row's.
-				v = tm.Format("2006-01-02 15:04:05.999999")
-			}
-			args[i] = v
-		}
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
-			if e := explainCopyViolation(t.name, err); e != nil {
-				return e
-			}
-			return fmt.Errorf("insert into %s: %w", t.name, err)
-		}
-	}
-	return r.Err()
 }
 
 // explainCopyViolation names the usual reason the source's rows break the
@@ -367,55 +303,19 @@ func (s *Store) copyWrite(ctx context.Context, conn *sql.Conn, tx *sql.Tx, t cop
 // keys were off (they are unless each connection turns them on). It returns
 // nil for any other error.
 func explainCopyViolation(table string, err error) error {
-	const fix = "delete those rows from a copy of the source and copy that (see docs/moving-from-sqlite.md, \"Starting over\")"
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		switch pgErr.Code {
-		case "23503":
-			return fmt.Errorf("the source's %s has rows that refer to something that no longer exists (%s): %s", pgErr.TableName, pgErr.Detail, fix)
-		case "23505":
-			return fmt.Errorf("the source's %s has duplicate rows (%s): %s", pgErr.TableName, pgErr.Detail, fix)
-		}
-		return nil
+	if e := pgCopyViolation(err); e != nil {
+		return e
 	}
-	switch c := sqliteCode(err); {
-	case c == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-		return fmt.Errorf("the source's %s has rows that refer to a user or post that no longer exists: %s", table, fix)
-	case c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-		return fmt.Errorf("the source's %s has duplicate rows: %s", table, fix)
-	}
-	return nil
+	return sqliteCopyViolation(table, err)
 }
+
+const copyViolationFix = "delete those rows from a copy of the source and copy that (see docs/moving-from-sqlite.md, \"Starting over\")"
 
 // rowScanner is what both pgx's and database/sql's rows offer.
 type rowScanner interface {
 	Next() bool
 	Scan(dest ...any) error
 	Err() error
-}
-
-// copyReadBack checksums the target's rows of t as this transaction sees them.
-func (s *Store) copyReadBack(ctx context.Context, conn *sql.Conn, tx *sql.Tx, t copyTable, total int64, progress func(CopyProgress)) (rowSum, error) {
-	q := "SELECT " + joinCols(t.cols) + " FROM " + t.name
-	if s.dialect.name() == "postgres" {
-		var sum rowSum
-		err := conn.Raw(func(dc any) error {
-			rows, err := dc.(*stdlib.Conn).Conn().Query(ctx, q)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			sum, err = checksumRows(t, rows, total, progress)
-			return err
-		})
-		return sum, err
-	}
-	rows, err := tx.QueryContext(ctx, q)
-	if err != nil {
-		return rowSum{}, err
-	}
-	defer rows.Close()
-	return checksumRows(t, rows, total, progress)
 }
 
 func checksumRows(t copyTable, rows rowScanner, total int64, progress func(CopyProgress)) (rowSum, error) {
@@ -649,175 +549,6 @@ func parseDateTime(s string) (t time.Time, ok bool) {
 	}
 	t = time.Date(y, time.Month(mo), d, h, mi, sec, 0, time.UTC)
 	return t, t.Day() == d // not 2023-02-30
-}
-
-// setNextID makes the target hand out last+1 as t's next id.
-func (postgresDialect) setNextID(ctx context.Context, tx *sql.Tx, table, col string, last int64) error {
-	var err error
-	if last > 0 {
-		_, err = tx.ExecContext(ctx, "SELECT setval(pg_get_serial_sequence($1, $2), $3, true)", table, col, last)
-	} else {
-		_, err = tx.ExecContext(ctx, "SELECT setval(pg_get_serial_sequence($1, $2), 1, false)", table, col)
-	}
-	return err
-}
-
-func (sqliteDialect) setNextID(ctx context.Context, tx *sql.Tx, table, _ string, last int64) error {
-	if _, err := tx.ExecContext(ctx, "UPDATE sqlite_sequence SET seq = $2 WHERE name = $1 AND seq < $2", table, last); err != nil {
-		return err
-	}
-	_, err := tx.ExecContext(ctx, "INSERT INTO sqlite_sequence (name, seq) SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = $1)", table, last)
-	return err
-}
-
-// copySource is the SQLite database being copied, read in one read
-// transaction on one read-only connection.
-type copySource struct {
-	db      *sql.DB
-	conn    *sql.Conn
-	path    string
-	classic bool
-	// selects are the per-table SELECTs, in copyTables order.
-	selects map[string]string
-}
-
-func openCopySource(ctx context.Context, path string) (*copySource, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read the source database: %w", err)
-	}
-	header := make([]byte, 16)
-	_, err = io.ReadFull(f, header)
-	f.Close()
-	if err != nil || !bytes.Equal(header, []byte("SQLite format 3\x00")) {
-		return nil, fmt.Errorf("%s is not an SQLite database (no SQLite header): give --from the path of the old site's database file", path)
-	}
-	// mode=ro: this process never writes the source, and query_only makes
-	// sure of it. Not immutable: a server may still be writing to it, and
-	// SQLite's locking must keep the snapshot consistent. No journal_mode
-	// pragma: changing it would write.
-	dsn := "file:" + path + "?mode=ro&_pragma=busy_timeout(10000)&_pragma=query_only(1)"
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, err
-	}
-	src := &copySource{db: db, path: path, selects: map[string]string{}}
-	if src.conn, err = db.Conn(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open the source database %s: %w", path, err)
-	}
-	// One read transaction for everything: the snapshot starts with the
-	// first read below and every later query sees the same database.
-	if _, err := src.conn.ExecContext(ctx, "BEGIN DEFERRED"); err != nil {
-		src.close()
-		return nil, fmt.Errorf("begin a read transaction on the source: %w", err)
-	}
-	if err := src.inspect(ctx); err != nil {
-		src.close()
-		return nil, err
-	}
-	return src, nil
-}
-
-func (src *copySource) close() {
-	_, _ = src.conn.ExecContext(context.Background(), "ROLLBACK")
-	src.conn.Close()
-	src.db.Close()
-}
-
-// inspect checks that the source is an insta485 database and builds the
-// SELECT for each table.
-func (src *copySource) inspect(ctx context.Context) error {
-	notOurs := func(why string) error {
-		return fmt.Errorf("%s is not an insta485 database: %s", src.path, why)
-	}
-	var version sql.NullInt64
-	var migrations int
-	if err := src.conn.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").Scan(&migrations); err != nil {
-		return notOurs(err.Error())
-	}
-	if migrations > 0 {
-		if err := src.conn.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&version); err != nil {
-			return fmt.Errorf("read the source's schema version: %w", err)
-		}
-		latest := (&Store{dialect: sqliteDialect{}}).LatestVersion()
-		if int(version.Int64) > latest {
-			return fmt.Errorf("%s was made by a newer insta485 (schema version %d; this one knows %d): copy it with that version", src.path, version.Int64, latest)
-		}
-	}
-	for _, t := range copyTables {
-		have, err := queryStrings(ctx, src.conn, "SELECT name FROM pragma_table_info($1)", t.name)
-		if err != nil {
-			return notOurs(err.Error())
-		}
-		if len(have) == 0 {
-			return notOurs(fmt.Sprintf("it has no %s table", t.name))
-		}
-		var exprs []string
-		for _, c := range t.cols {
-			switch {
-			case slices.Contains(have, c) && t.kinds[slices.Index(t.cols, c)] == kindTime:
-				// The stored text, parsed here: much cheaper than the
-				// driver's general parse, which dominates a large copy.
-				exprs = append(exprs, "CAST("+c+" AS TEXT)")
-			case slices.Contains(have, c):
-				exprs = append(exprs, c)
-			case t.alt[c] != "" && slices.Contains(have, t.alt[c]):
-				exprs = append(exprs, t.alt[c])
-				src.classic = true
-			case t.rowid == c:
-				exprs = append(exprs, "rowid")
-			default:
-				name := c
-				if t.alt[c] != "" {
-					name += " (or " + t.alt[c] + ")"
-				}
-				return notOurs(fmt.Sprintf("table %s has no column %s (it has %s)", t.name, name, strings.Join(have, ", ")))
-			}
-		}
-		src.selects[t.name] = "SELECT " + strings.Join(exprs, ", ") + " FROM " + t.name
-	}
-	return nil
-}
-
-func (src *copySource) count(ctx context.Context, t copyTable) (int64, error) {
-	var n int64
-	if err := src.conn.QueryRowContext(ctx, "SELECT count(*) FROM "+t.name).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count the source's %s: %w", t.name, err)
-	}
-	return n, nil
-}
-
-func (src *copySource) query(ctx context.Context, t copyTable) (*sql.Rows, error) {
-	rows, err := src.conn.QueryContext(ctx, src.selects[t.name])
-	if err != nil {
-		return nil, fmt.Errorf("read the source's %s: %w", t.name, err)
-	}
-	return rows, nil
-}
-
-// sequences returns SQLite's AUTOINCREMENT counters: the largest id each
-// table ever handed out, even if that row is gone.
-func (src *copySource) sequences(ctx context.Context) (map[string]int64, error) {
-	seqs := map[string]int64{}
-	var n int
-	if err := src.conn.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence'").Scan(&n); err != nil || n == 0 {
-		return seqs, err
-	}
-	rows, err := src.conn.QueryContext(ctx, "SELECT name, seq FROM sqlite_sequence")
-	if err != nil {
-		return nil, fmt.Errorf("read the source's sqlite_sequence: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var name string
-		var seq sql.NullInt64
-		if err := rows.Scan(&name, &seq); err != nil {
-			return nil, err
-		}
-		seqs[name] = max(seqs[name], seq.Int64)
-	}
-	return seqs, rows.Err()
 }
 
 func sameFile(a, b string) (bool, error) {

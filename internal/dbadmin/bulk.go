@@ -1,4 +1,4 @@
-package storage
+package dbadmin
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/insta485/insta485/internal/storage"
 )
 
 // Bulk says how much generated data Populate adds. Counts are upper bounds
@@ -62,15 +64,15 @@ var bulkWords = strings.Fields(`amazing cute chickens crossword diag sunset lake
 // and moved into place with one INSERT … SELECT per table. On PostgreSQL the
 // foreign keys and secondary indexes are set aside meanwhile and re-added at
 // the end, which checks every row in one pass.
-func (s *Store) Populate(ctx context.Context, b Bulk) (BulkResult, error) {
+func Populate(ctx context.Context, s *storage.Store, b Bulk) (BulkResult, error) {
 	var res BulkResult
 	if (b.Users > 0 && len(b.ProfileFiles) == 0) || (b.Posts > 0 && len(b.Files) == 0) {
-		return res, fmt.Errorf("%w: bulk users and posts need image files", ErrInvalid)
+		return res, fmt.Errorf("%w: bulk users and posts need image files", storage.ErrInvalid)
 	}
-	if err := s.checkPrivileges(ctx, "db random", accessRebuild); err != nil {
+	if err := s.CheckPrivileges(ctx, "db random", storage.AccessRebuild); err != nil {
 		return res, err
 	}
-	conn, err := s.w.Conn(ctx)
+	conn, err := s.Primary().Conn(ctx)
 	if err != nil {
 		return res, err
 	}
@@ -98,12 +100,12 @@ func (s *Store) Populate(ctx context.Context, b Bulk) (BulkResult, error) {
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+t)
 		}
 	}()
-	if err := s.dialect.bulkPrepare(ctx, tx); err != nil {
+	if err := engineOf(s).bulkPrepare(ctx, tx); err != nil {
 		return res, fmt.Errorf("prepare bulk load: %w", err)
 	}
 	// The feed triggers would fan out every row one at a time; feed is
 	// rebuilt in one statement at the end instead.
-	resumeFeed, err := s.dialect.pauseFeed(ctx, tx)
+	resumeFeed, err := engineOf(s).pauseFeed(ctx, tx)
 	if err != nil {
 		return res, fmt.Errorf("pause the feed triggers: %w", err)
 	}
@@ -118,22 +120,22 @@ func (s *Store) Populate(ctx context.Context, b Bulk) (BulkResult, error) {
 	users := bulkTable{"bulk_users", []string{"username", "fullname", "email", "filename", "password", "age"}, b.Users,
 		func(i int) []any {
 			name := newUser(i)
-			return []any{name, "Generated User " + fmt.Sprint(i), name + "@example.com",
+			return []any{name, "Generated storage.User " + fmt.Sprint(i), name + "@example.com",
 				b.ProfileFiles[i%len(b.ProfileFiles)], b.PasswordHash, int64(year + mix(b.Seed^uint64(i))%year)}
 		}}
-	if err := s.dialect.bulkStage(ctx, conn, tx, &bulkData{[]bulkTable{users}}); err != nil {
+	if err := engineOf(s).bulkStage(ctx, conn, tx, &bulkData{[]bulkTable{users}}); err != nil {
 		return res, err
 	}
 	if res.Users, err = execCount(ctx, tx, `INSERT INTO users (username, fullname, email, filename, password, created)
-		SELECT username, fullname, email, filename, password, `+s.dialect.secondsAgo("age")+` FROM bulk_users`); err != nil {
+		SELECT username, fullname, email, filename, password, `+engineOf(s).secondsAgo("age")+` FROM bulk_users`); err != nil {
 		return res, fmt.Errorf("insert users: %w", err)
 	}
-	allUsers, err := queryStrings(ctx, tx, "SELECT username FROM users ORDER BY username")
+	allUsers, err := storage.QueryColumn[string](ctx, tx, "SELECT username FROM users ORDER BY username")
 	if err != nil {
 		return res, err
 	}
 	if len(allUsers) == 0 && (b.Posts > 0 || b.Likes > 0 || b.Comments > 0 || b.Follows > 0) {
-		return res, fmt.Errorf("%w: there are no users to own generated data: create the database first or add users", ErrInvalid)
+		return res, fmt.Errorf("%w: there are no users to own generated data: create the database first or add users", storage.ErrInvalid)
 	}
 	spacing := max(1, year/max(1, b.Posts))
 	posts := bulkTable{"bulk_posts", []string{"seq", "filename", "owner", "age"}, b.Posts,
@@ -141,7 +143,7 @@ func (s *Store) Populate(ctx context.Context, b Bulk) (BulkResult, error) {
 			h := mix(b.Seed ^ 0x5eed ^ uint64(i))
 			return []any{int64(i), b.Files[i%len(b.Files)], allUsers[h%uint64(len(allUsers))], int64((b.Posts - i) * spacing)}
 		}}
-	if err := s.dialect.bulkStage(ctx, conn, tx, &bulkData{[]bulkTable{posts}}); err != nil {
+	if err := engineOf(s).bulkStage(ctx, conn, tx, &bulkData{[]bulkTable{posts}}); err != nil {
 		return res, err
 	}
 	var before int64
@@ -149,7 +151,7 @@ func (s *Store) Populate(ctx context.Context, b Bulk) (BulkResult, error) {
 		return res, err
 	}
 	if res.Posts, err = execCount(ctx, tx, `INSERT INTO posts (filename, owner, created)
-		SELECT filename, owner, `+s.dialect.secondsAgo("age")+` FROM bulk_posts ORDER BY seq`); err != nil {
+		SELECT filename, owner, `+engineOf(s).secondsAgo("age")+` FROM bulk_posts ORDER BY seq`); err != nil {
 		return res, fmt.Errorf("insert posts: %w", err)
 	}
 
@@ -159,12 +161,12 @@ func (s *Store) Populate(ctx context.Context, b Bulk) (BulkResult, error) {
 	if res.Posts > 0 {
 		targetQuery = fmt.Sprintf("SELECT postid FROM posts WHERE postid > %d ORDER BY postid", before)
 	}
-	targets, err := queryInts(ctx, tx, targetQuery)
+	targets, err := storage.QueryColumn[int64](ctx, tx, targetQuery)
 	if err != nil {
 		return res, err
 	}
 	if len(targets) == 0 && (b.Likes > 0 || b.Comments > 0) {
-		return res, fmt.Errorf("%w: there are no posts to like or comment on", ErrInvalid)
+		return res, fmt.Errorf("%w: there are no posts to like or comment on", storage.ErrInvalid)
 	}
 	nu, np := len(allUsers), len(targets)
 	// Pairs are unique by construction: follow i is user i%nu following the
@@ -208,10 +210,10 @@ func (s *Store) Populate(ctx context.Context, b Bulk) (BulkResult, error) {
 	if np == 0 {
 		comments.rows = 0
 	}
-	if err := s.dialect.bulkStage(ctx, conn, tx, &bulkData{[]bulkTable{follows, likes, comments}}); err != nil {
+	if err := engineOf(s).bulkStage(ctx, conn, tx, &bulkData{[]bulkTable{follows, likes, comments}}); err != nil {
 		return res, err
 	}
-	ago := s.dialect.secondsAgo("s.age")
+	ago := engineOf(s).secondsAgo("s.age")
 	if res.Follows, err = execCount(ctx, tx, `INSERT INTO following (follower, followee, created)
 		SELECT s.follower, s.followee, `+ago+` FROM bulk_following s
 		WHERE NOT EXISTS (SELECT 1 FROM following f WHERE f.follower = s.follower AND f.followee = s.followee)`); err != nil {
@@ -226,19 +228,19 @@ func (s *Store) Populate(ctx context.Context, b Bulk) (BulkResult, error) {
 		SELECT s.owner, s.postid, s.text, `+ago+` FROM bulk_comments s ORDER BY s.seq`); err != nil {
 		return res, fmt.Errorf("insert comments: %w", err)
 	}
-	if err := s.rebuildFeed(ctx, tx); err != nil {
+	if err := rebuildFeed(ctx, s, tx); err != nil {
 		return res, err
 	}
 	if err := resumeFeed(); err != nil {
 		return res, fmt.Errorf("resume the feed triggers: %w", err)
 	}
-	if err := s.dialect.bulkFinish(ctx, tx); err != nil {
+	if err := engineOf(s).bulkFinish(ctx, tx); err != nil {
 		return res, fmt.Errorf("finish bulk load: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return res, fmt.Errorf("commit bulk load: %w", err)
 	}
-	s.afterWrite(ctx)
+	s.RecordWrite(ctx)
 	return res, nil
 }
 
@@ -263,8 +265,4 @@ func execCount(ctx context.Context, tx *sql.Tx, query string) (int64, error) {
 		return 0, err
 	}
 	return r.RowsAffected()
-}
-
-func queryInts(ctx context.Context, q querier, query string, args ...any) ([]int64, error) {
-	return queryColumn[int64](ctx, q, query, args...)
 }

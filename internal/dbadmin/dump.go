@@ -1,4 +1,4 @@
-package storage
+package dbadmin
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/insta485/insta485/internal/storage"
 )
 
 // dumpTables are the tables Dump prints, each ordered by its key.
@@ -21,20 +23,20 @@ var dumpTables = []struct{ name, order string }{
 
 // Dump writes every table's rows to w as aligned text, one table after the
 // other, for operators to read.
-func (s *Store) Dump(ctx context.Context, w io.Writer) error {
+func Dump(ctx context.Context, s *storage.Store, w io.Writer) error {
 	for i, t := range dumpTables {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		if err := s.dumpTable(ctx, w, t.name, t.order); err != nil {
+		if err := dumpTable(ctx, s, w, t.name, t.order); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *Store) dumpTable(ctx context.Context, w io.Writer, table, order string) error {
-	rows, err := s.r.QueryContext(ctx, "SELECT * FROM "+table+" ORDER BY "+order)
+func dumpTable(ctx context.Context, s *storage.Store, w io.Writer, table, order string) error {
+	rows, err := s.Reader().QueryContext(ctx, "SELECT * FROM "+table+" ORDER BY "+order)
 	if err != nil {
 		return fmt.Errorf("dump %s: %w", table, err)
 	}

@@ -1,4 +1,4 @@
-package media_test
+package blob_test
 
 import (
 	"bytes"
@@ -12,17 +12,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/insta485/insta485/internal/media"
+	"github.com/insta485/insta485/internal/blob"
+
 	"github.com/insta485/insta485/internal/testenv"
 )
 
 // forEachStore runs fn on an empty local directory store and on an empty
 // store in a bucket of a real S3 server (versitygw), under a key prefix.
 // s3 is the server, nil for the local store.
-func forEachStore(t *testing.T, fn func(t *testing.T, st media.Store, s3 *testenv.S3Server)) {
+func forEachStore(t *testing.T, fn func(t *testing.T, st blob.Store, s3 *testenv.S3Server)) {
 	t.Run("local", func(t *testing.T) {
 		t.Parallel()
-		st, err := media.Open(context.Background(), t.TempDir()+"/uploads")
+		st, err := blob.Open(context.Background(), t.TempDir()+"/uploads")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -35,9 +36,9 @@ func forEachStore(t *testing.T, fn func(t *testing.T, st media.Store, s3 *testen
 	})
 }
 
-func names(t *testing.T, st media.Store) []string {
+func names(t *testing.T, st blob.Store) []string {
 	t.Helper()
-	n, err := media.Names(context.Background(), st)
+	n, err := blob.Names(context.Background(), st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,21 +50,21 @@ func names(t *testing.T, st media.Store) []string {
 func TestStoreConformance(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	a := media.NewName(".png")
-	b := media.NewName(".jpg")
+	a := blob.NewName(".png")
+	b := blob.NewName(".jpg")
 	content := bytes.Repeat([]byte("0123456789abcdef"), 4096) // 64 KiB
-	forEachStore(t, func(t *testing.T, st media.Store, _ *testenv.S3Server) {
+	forEachStore(t, func(t *testing.T, st blob.Store, _ *testenv.S3Server) {
 		if got := names(t, st); len(got) != 0 {
 			t.Fatalf("new store lists %v", got)
 		}
-		if _, err := st.Open(ctx, a); !errors.Is(err, media.ErrNotFound) {
+		if _, err := st.Open(ctx, a); !errors.Is(err, blob.ErrNotFound) {
 			t.Fatalf("Open of a missing file: %v, want ErrNotFound", err)
 		}
 		for _, bad := range []string{"../etc/passwd", "x.png", "", a + "/x", strings.ToUpper(a)} {
 			if err := st.Put(ctx, bad, strings.NewReader("x")); err == nil {
 				t.Errorf("Put(%q) accepted a name that is not an upload's", bad)
 			}
-			if _, err := st.Open(ctx, bad); !errors.Is(err, media.ErrNotFound) {
+			if _, err := st.Open(ctx, bad); !errors.Is(err, blob.ErrNotFound) {
 				t.Errorf("Open(%q): %v, want ErrNotFound", bad, err)
 			}
 		}
@@ -116,7 +117,7 @@ func TestStoreConformance(t *testing.T) {
 		if err := st.Delete(ctx, a); err != nil {
 			t.Errorf("deleting what is gone: %v", err)
 		}
-		if _, err := st.Open(ctx, a); !errors.Is(err, media.ErrNotFound) {
+		if _, err := st.Open(ctx, a); !errors.Is(err, blob.ErrNotFound) {
 			t.Errorf("Open after Delete: %v", err)
 		}
 		if got := names(t, st); !slices.Equal(got, []string{b}) {
@@ -131,7 +132,7 @@ func TestStoreConformance(t *testing.T) {
 	})
 }
 
-func read(t *testing.T, st media.Store, name string) string {
+func read(t *testing.T, st blob.Store, name string) string {
 	t.Helper()
 	f, err := st.Open(context.Background(), name)
 	if err != nil {
@@ -155,7 +156,7 @@ func TestS3PrefixesAreSeparate(t *testing.T) {
 	site := srv.Open(t)
 	other := srv.Open(t, "s3://"+srv.Bucket+"/other")
 	root := srv.Open(t, "s3://"+srv.Bucket)
-	mine, theirs := media.NewName(".jpg"), media.NewName(".jpg")
+	mine, theirs := blob.NewName(".jpg"), blob.NewName(".jpg")
 	if err := site.Put(ctx, mine, strings.NewReader("mine")); err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ func TestS3PrefixesAreSeparate(t *testing.T) {
 	if got := names(t, root); len(got) != 0 {
 		t.Errorf("the bucket's top level lists %v: uploads under prefixes leaked", got)
 	}
-	if _, err := site.Open(ctx, theirs); !errors.Is(err, media.ErrNotFound) {
+	if _, err := site.Open(ctx, theirs); !errors.Is(err, blob.ErrNotFound) {
 		t.Errorf("site opens another prefix's upload: %v", err)
 	}
 	if err := site.Clear(ctx); err != nil {
@@ -191,43 +192,43 @@ func TestS3Unavailable(t *testing.T) {
 	ctx := context.Background()
 	srv := testenv.StartS3(t)
 	st := srv.Open(t)
-	name := media.NewName(".png")
+	name := blob.NewName(".png")
 	if err := st.Put(ctx, name, strings.NewReader("x")); err != nil {
 		t.Fatal(err)
 	}
 
 	env := srv.Env()
 	env["AWS_SECRET_ACCESS_KEY"] = "wrong-secret-key"
-	_, err := media.OpenEnv(ctx, srv.Spec, func(k string) string { return env[k] })
-	if err == nil || errors.Is(err, media.ErrUnavailable) || !strings.Contains(err.Error(), "AWS_SECRET_ACCESS_KEY") || strings.Contains(err.Error(), "wrong-secret-key") {
+	_, err := blob.OpenEnv(ctx, srv.Spec, func(k string) string { return env[k] })
+	if err == nil || errors.Is(err, blob.ErrUnavailable) || !strings.Contains(err.Error(), "AWS_SECRET_ACCESS_KEY") || strings.Contains(err.Error(), "wrong-secret-key") {
 		t.Errorf("wrong secret key: %v; want an error naming the setting, not its value", err)
 	}
-	_, err = media.OpenEnv(ctx, "s3://no-such-bucket-here", srv.Getenv)
+	_, err = blob.OpenEnv(ctx, "s3://no-such-bucket-here", srv.Getenv)
 	if err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("missing bucket: %v", err)
 	}
-	if _, err := media.OpenEnv(ctx, "s3://Bad_Bucket!", srv.Getenv); err == nil || !strings.Contains(err.Error(), "bucket name") {
+	if _, err := blob.OpenEnv(ctx, "s3://Bad_Bucket!", srv.Getenv); err == nil || !strings.Contains(err.Error(), "bucket name") {
 		t.Errorf("bad bucket name: %v", err)
 	}
 
 	// A caller that gave up is not an outage.
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := st.Open(cancelled, name); !errors.Is(err, context.Canceled) || errors.Is(err, media.ErrUnavailable) {
+	if _, err := st.Open(cancelled, name); !errors.Is(err, context.Canceled) || errors.Is(err, blob.ErrUnavailable) {
 		t.Errorf("Open with a cancelled context: %v, want context.Canceled and not ErrUnavailable", err)
 	}
 
 	srv.Stop()
-	if _, err := st.Open(ctx, name); !errors.Is(err, media.ErrUnavailable) {
+	if _, err := st.Open(ctx, name); !errors.Is(err, blob.ErrUnavailable) {
 		t.Errorf("Open with the server down: %v, want ErrUnavailable", err)
 	}
-	if err := st.Put(ctx, media.NewName(".png"), strings.NewReader("x")); !errors.Is(err, media.ErrUnavailable) {
+	if err := st.Put(ctx, blob.NewName(".png"), strings.NewReader("x")); !errors.Is(err, blob.ErrUnavailable) {
 		t.Errorf("Put with the server down: %v, want ErrUnavailable", err)
 	}
-	if err := st.Delete(ctx, name); !errors.Is(err, media.ErrUnavailable) {
+	if err := st.Delete(ctx, name); !errors.Is(err, blob.ErrUnavailable) {
 		t.Errorf("Delete with the server down: %v, want ErrUnavailable", err)
 	}
-	if _, err := media.OpenEnv(ctx, srv.Spec, srv.Getenv); !errors.Is(err, media.ErrUnavailable) {
+	if _, err := blob.OpenEnv(ctx, srv.Spec, srv.Getenv); !errors.Is(err, blob.ErrUnavailable) {
 		t.Errorf("opening a store whose server is down: %v, want ErrUnavailable", err)
 	}
 }
@@ -241,13 +242,13 @@ func TestCopyBetweenStores(t *testing.T) {
 	srv := testenv.StartS3(t)
 	bucket := srv.Open(t)
 	other := srv.Open(t, "s3://"+srv.Bucket+"/copy")
-	dir, err := media.NewLocal(t.TempDir())
+	dir, err := blob.NewLocal(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]string{}
 	for i := range 5 {
-		name := media.NewName(".jpg")
+		name := blob.NewName(".jpg")
 		want[name] = strings.Repeat(name, 1000*(i+1))
 		if err := bucket.Put(ctx, name, strings.NewReader(want[name])); err != nil {
 			t.Fatal(err)
@@ -255,10 +256,10 @@ func TestCopyBetweenStores(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		what     string
-		dst, src media.Store
+		dst, src blob.Store
 	}{{"s3 to s3", other, bucket}, {"s3 to directory", dir, bucket}, {"directory to s3", srv.Open(t, "s3://"+srv.Bucket+"/back"), dir}} {
 		list := names(t, tc.src)
-		rep, err := media.Copy(ctx, tc.dst, tc.src, list, nil)
+		rep, err := blob.Copy(ctx, tc.dst, tc.src, list, nil)
 		if err != nil || rep.Copied != len(want) || len(rep.Missing) != 0 {
 			t.Fatalf("%s: %+v, %v", tc.what, rep, err)
 		}
@@ -267,7 +268,7 @@ func TestCopyBetweenStores(t *testing.T) {
 				t.Errorf("%s: %s has %d bytes, want %d", tc.what, name, len(got), len(body))
 			}
 		}
-		if rep, err := media.Copy(ctx, tc.dst, tc.src, list, nil); err != nil || rep.Skipped != len(want) {
+		if rep, err := blob.Copy(ctx, tc.dst, tc.src, list, nil); err != nil || rep.Skipped != len(want) {
 			t.Errorf("%s again: %+v, %v; want all skipped", tc.what, rep, err)
 		}
 	}
@@ -277,11 +278,11 @@ func TestCopyBetweenStores(t *testing.T) {
 // refused, not taken for a directory named "gs:".
 func TestOpenRejectsOtherSchemes(t *testing.T) {
 	for _, spec := range []string{"gs://bucket", "https://bucket.s3.amazonaws.com", "s3a://bucket/x"} {
-		if _, err := media.Open(context.Background(), spec); err == nil || !strings.Contains(err.Error(), "s3://BUCKET") {
+		if _, err := blob.Open(context.Background(), spec); err == nil || !strings.Contains(err.Error(), "s3://BUCKET") {
 			t.Errorf("Open(%q): %v, want an error pointing at s3://BUCKET", spec, err)
 		}
 	}
-	if _, err := media.Open(context.Background(), t.TempDir()+"/a/b"); err != nil {
+	if _, err := blob.Open(context.Background(), t.TempDir()+"/a/b"); err != nil {
 		t.Errorf("a plain directory: %v", err)
 	}
 }
@@ -327,13 +328,13 @@ func TestS3KeysFromCredentialFiles(t *testing.T) {
 		{"AWS_SHARED_CREDENTIALS_FILE and AWS_PROFILE", env("AWS_SHARED_CREDENTIALS_FILE", other, "AWS_PROFILE", "insta485"), true},
 		{"AWS_SHARED_CREDENTIALS_FILE, default profile (wrong keys)", env("AWS_SHARED_CREDENTIALS_FILE", other), false},
 	} {
-		st, err := media.OpenEnv(ctx, srv.Spec, tc.getenv)
+		st, err := blob.OpenEnv(ctx, srv.Spec, tc.getenv)
 		if (err == nil) != tc.ok {
 			t.Errorf("%s: %v, want success %v", tc.what, err, tc.ok)
 			continue
 		}
 		if err == nil {
-			if err := st.Put(ctx, media.NewName(".png"), strings.NewReader("x")); err != nil {
+			if err := st.Put(ctx, blob.NewName(".png"), strings.NewReader("x")); err != nil {
 				t.Errorf("%s: Put: %v", tc.what, err)
 			}
 		}

@@ -1,8 +1,10 @@
-// Package media owns uploaded images: where they are stored (a local
-// directory, or a bucket of S3-compatible object storage), which uploads
-// are accepted and what they are named, and the pictures insta485 generates
-// for its sample and bulk data.
-package media
+// Package blob stores uploaded files by name: a local directory (local.go)
+// or a bucket of S3-compatible object storage (s3.go), behind one Store
+// interface; the upload names it accepts and hands out (names.go); copying
+// every upload between stores (copy.go) and checking a store against the
+// names the database holds (check.go). It knows nothing of images: that is
+// internal/media.
+package blob
 
 import (
 	"context"

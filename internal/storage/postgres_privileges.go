@@ -17,20 +17,20 @@ import (
 // task first reads from the catalog what the role may do, and answers a
 // missing privilege with the statements an administrator runs to grant it.
 
-// access is what a task does with the insta485 tables.
-type access int
+// Access is what a task does with the insta485 tables.
+type Access int
 
 const (
-	// accessRead reads every table (db dump, the schema check).
-	accessRead access = iota
-	// accessReadWrite reads and changes rows (serve).
-	accessReadWrite
-	// accessOwner drops the tables (db destroy).
-	accessOwner
-	// accessRebuild alters the tables and creates indexes in their schema
+	// AccessRead reads every table (db dump, the schema check).
+	AccessRead Access = iota
+	// AccessReadWrite reads and changes rows (serve).
+	AccessReadWrite
+	// AccessOwner drops the tables (db destroy).
+	AccessOwner
+	// AccessRebuild alters the tables and creates indexes in their schema
 	// (db random sets constraints and indexes aside and makes them again,
 	// db migrate changes the schema).
-	accessRebuild
+	AccessRebuild
 )
 
 // dataTables are the tables the site reads and writes.
@@ -43,10 +43,10 @@ type tablePrivileges struct {
 	sel, insert, update, deleteRow bool
 }
 
-// checkPrivileges returns nil when the role may do what task needs with
+// CheckPrivileges returns nil when the role may do what task needs with
 // the insta485 tables that exist (SQLite: always), and otherwise an error
 // naming the statements that grant it.
-func (s *Store) checkPrivileges(ctx context.Context, task string, need access) error {
+func (s *Store) CheckPrivileges(ctx context.Context, task string, need Access) error {
 	if s.dialect.name() != "postgres" {
 		return nil
 	}
@@ -71,12 +71,12 @@ func (s *Store) checkPrivileges(ctx context.Context, task string, need access) e
 	if !usage {
 		fixes = append(fixes, fmt.Sprintf("GRANT USAGE ON SCHEMA %s TO %s;", ident(schema.String), ident(s.pgUser)))
 	}
-	if need == accessRebuild && !create && len(tables) > 0 {
+	if need == AccessRebuild && !create && len(tables) > 0 {
 		fixes = append(fixes, fmt.Sprintf("GRANT CREATE ON SCHEMA %s TO %s;", ident(schema.String), ident(s.pgUser)))
 	}
 	var notOwned []string
 	for _, t := range tables {
-		if need >= accessOwner {
+		if need >= AccessOwner {
 			if !t.owns {
 				notOwned = append(notOwned, t.owner)
 				fixes = append(fixes, fmt.Sprintf("ALTER TABLE %s.%s OWNER TO %s;", ident(schema.String), ident(t.name), ident(s.pgUser)))
@@ -87,7 +87,7 @@ func (s *Store) checkPrivileges(ctx context.Context, task string, need access) e
 		if !t.sel {
 			missing = append(missing, "SELECT")
 		}
-		if need == accessReadWrite && t.name != "schema_migrations" {
+		if need == AccessReadWrite && t.name != "schema_migrations" {
 			for _, p := range []struct {
 				ok   bool
 				name string
@@ -101,7 +101,7 @@ func (s *Store) checkPrivileges(ctx context.Context, task string, need access) e
 			fixes = append(fixes, fmt.Sprintf("GRANT %s ON %s.%s TO %s;", strings.Join(missing, ", "), ident(schema.String), ident(t.name), ident(s.pgUser)))
 		}
 	}
-	if need >= accessOwner {
+	if need >= AccessOwner {
 		// Dropping or pausing the feed triggers also needs their functions.
 		funcs, err := s.functionOwners(ctx, schema.String)
 		if err != nil {
@@ -114,7 +114,7 @@ func (s *Store) checkPrivileges(ctx context.Context, task string, need access) e
 			}
 		}
 	}
-	if need == accessRebuild && !temp {
+	if need == AccessRebuild && !temp {
 		fixes = append(fixes, fmt.Sprintf("GRANT TEMPORARY ON DATABASE %s TO %s;", ident(s.pgDatabase), ident(s.pgUser)))
 	}
 	if len(fixes) == 0 {
@@ -124,16 +124,16 @@ func (s *Store) checkPrivileges(ctx context.Context, task string, need access) e
 	switch {
 	case len(notOwned) > 0:
 		what = fmt.Sprintf("must own the insta485 tables, which belong to role %s,", strings.Join(uniq(notOwned), ", "))
-	case need == accessRebuild:
+	case need == AccessRebuild:
 		what = "must be allowed to create indexes in schema " + schema.String
 	}
 	return &PrivilegeError{Task: task, Msg: fmt.Sprintf("%s: role %s %s in database %s; have an administrator run, connected to database %s:\n    %s",
 		task, s.pgUser, what, s.pgDatabase, s.pgDatabase, strings.Join(fixes, "\n    "))}
 }
 
-// checkCreate returns nil when the role may create the insta485 tables in
+// CheckCreatePrivileges returns nil when the role may create the insta485 tables in
 // its schema, and otherwise the statements that let it.
-func (s *Store) checkCreate(ctx context.Context, task string) error {
+func (s *Store) CheckCreatePrivileges(ctx context.Context, task string) error {
 	if s.dialect.name() != "postgres" {
 		return nil
 	}
@@ -145,7 +145,7 @@ func (s *Store) checkCreate(ctx context.Context, task string) error {
 		return fmt.Errorf("read the role's privileges: %w", err)
 	}
 	if !schema.Valid {
-		return s.checkPrivileges(ctx, task, accessRead) // names CREATE SCHEMA
+		return s.CheckPrivileges(ctx, task, AccessRead) // names CREATE SCHEMA
 	}
 	if create {
 		return nil
@@ -229,7 +229,7 @@ type functionOwner struct {
 // that exists in schema.
 func (s *Store) functionOwners(ctx context.Context, schema string) ([]functionOwner, error) {
 	var names []string
-	for _, f := range insta485Functions {
+	for _, f := range PostgresFunctions {
 		names = append(names, strings.TrimSuffix(f, "()"))
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT p.proname::text, pg_get_userbyid(p.proowner)::text,

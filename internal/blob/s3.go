@@ -1,4 +1,4 @@
-package media
+package blob
 
 // The S3 client is minio-go v7 rather than the AWS SDK (aws-sdk-go-v2):
 // it is one small module instead of a dozen, it speaks to every
