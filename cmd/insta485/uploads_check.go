@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"context"
 	"flag"
 	"fmt"
@@ -55,6 +56,14 @@ Flags:
 		return err
 	}
 	defer s.Close()
+	if *fix {
+		// A running backup may still copy a file no row names any more.
+		if busy, err := s.BackupRunning(ctx); err != nil {
+			return err
+		} else if busy {
+			return errors.New("a backup is running (`insta485 db backup`): run uploads check --fix again once it is done")
+		}
+	}
 	rep, err := media.Check(ctx, uploads, s.Filenames, *grace, *fix, time.Now())
 	if err != nil {
 		return err

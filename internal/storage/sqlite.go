@@ -62,7 +62,7 @@ func openSQLite(ctx context.Context, opts Options) (*Store, error) {
 	}
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	return &Store{r: r, w: w, rd: newStmtCache(r), dialect: sqliteDialect{}}, nil
+	return &Store{r: r, w: w, rd: newStmtCache(r), dialect: sqliteDialect{}, path: opts.DSN}, nil
 }
 
 type sqliteDialect struct{}

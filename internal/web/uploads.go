@@ -100,6 +100,15 @@ func (h *Handler) saveUpload(r *http.Request, required bool) (string, error) {
 func (h *Handler) removeFiles(r *http.Request, names ...string) {
 	// The files must go even if the client has hung up meanwhile.
 	ctx := context.WithoutCancel(r.Context())
+	// A running backup may have these pictures in its snapshot: it copies
+	// them, then deletes them itself (storage/backup.go). When in doubt,
+	// keep them: `insta485 uploads check --fix` removes strays.
+	if busy, err := h.Store.BackupRunning(ctx); busy || err != nil {
+		if err != nil {
+			h.log().Error("check for a running backup; keeping unused uploads", "id", requestID(r), "files", names, "err", err)
+		}
+		return
+	}
 	for _, n := range names {
 		if err := media.Remove(ctx, h.Media, n); err != nil {
 			h.log().Error("delete unused upload", "id", requestID(r), "file", n, "err", err)

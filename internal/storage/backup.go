@@ -1,0 +1,406 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Backups (`insta485 db backup`): the rows of copyTables, read in one
+// consistent snapshot of either backend, written into a plain SQLite file
+// that `db copy`'s verified path (CopyFrom) restores into either backend.
+// Sessions, login failures and the feed (derived from the other tables)
+// are left out.
+//
+// Pictures a row names are copied by the caller (package backup) while a
+// lease is held. While any backup holds it, the app keeps the files it
+// would delete (BackupRunning), so every picture a row in the snapshot
+// names is still there to copy; the backup deletes the ones whose rows
+// went meanwhile before it lets go of the lease. The lease is taken before
+// the snapshot begins, so a delete the snapshot does not see either came
+// before it (and its picture is not named) or found the lease.
+
+// backupLockKey is the PostgreSQL advisory lock that is the lease ("i485"
+// and "bkup" in ASCII).
+const backupLockKey int64 = 0x69343835_626b7570
+
+// SnapshotFile is the name of the database file inside a backup.
+const SnapshotFile = "database.sqlite3"
+
+// SnapshotReport is what Snapshot wrote.
+type SnapshotReport struct {
+	Backend       string
+	SchemaVersion int
+	// Tables has each table's row count, checksum (the same CopyFrom
+	// computes when it restores the file) and next id.
+	Tables []CopyTableReport
+	// Files are the upload names the rows name, each once, sorted.
+	Files []string
+}
+
+// SnapshotOptions adjusts Snapshot.
+type SnapshotOptions struct {
+	Progress func(CopyProgress)
+	// Leased runs once the snapshot file is written, with the lease still
+	// held: the caller copies the pictures rep.Files names here, and
+	// removes those whose rows s no longer has (their deletes were
+	// deferred). An error fails the backup.
+	Leased func(ctx context.Context, rep SnapshotReport, s *Store) error
+}
+
+// Snapshot takes the lease, then writes the rows of the database opts
+// names, as of one moment, into a new SQLite file at path.
+func Snapshot(ctx context.Context, opts Options, path string, o SnapshotOptions) (rep SnapshotReport, err error) {
+	if o.Progress == nil {
+		o.Progress = func(CopyProgress) {}
+	}
+	s, err := Open(ctx, opts)
+	if err != nil {
+		return rep, err
+	}
+	defer s.Close()
+	rep.Backend = s.dialect.name()
+	release, err := s.holdBackupLease(ctx)
+	if err != nil {
+		return rep, err
+	}
+	defer func() {
+		if rerr := release(); rerr != nil && err == nil {
+			err = rerr
+		}
+	}()
+
+	var src snapshotSource
+	if s.dialect.name() == "postgres" {
+		src, err = s.openPGSnapshot(ctx)
+	} else {
+		var cs *copySource
+		cs, err = openCopySource(ctx, opts.DSN)
+		src = cs
+	}
+	if err != nil {
+		return rep, err
+	}
+	rep, err = writeSnapshot(ctx, src, path, o.Progress)
+	src.close()
+	rep.Backend = s.dialect.name()
+	if err != nil {
+		return rep, err
+	}
+	if o.Leased != nil {
+		if err := o.Leased(ctx, rep, s); err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+// snapshotSource reads the rows of one consistent snapshot.
+type snapshotSource interface {
+	versions(ctx context.Context) ([]int, error)
+	count(ctx context.Context, t copyTable) (int64, error)
+	query(ctx context.Context, t copyTable) (*sql.Rows, error)
+	sequences(ctx context.Context) (map[string]int64, error)
+	close()
+}
+
+func (src *copySource) versions(ctx context.Context) ([]int, error) {
+	return scanVersions(ctx, src.conn)
+}
+
+func scanVersions(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}) ([]int, error) {
+	rows, err := q.QueryContext(ctx, "SELECT version FROM schema_migrations ORDER BY version")
+	if err != nil {
+		return nil, fmt.Errorf("read the schema version: %w", err)
+	}
+	defer rows.Close()
+	var vs []int
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		vs = append(vs, v)
+	}
+	return vs, rows.Err()
+}
+
+// pgSnapshot is one REPEATABLE READ, READ ONLY transaction: every query
+// in it sees the database as of its first.
+type pgSnapshot struct {
+	conn *sql.Conn
+	tx   *sql.Tx
+}
+
+func (s *Store) openPGSnapshot(ctx context.Context) (*pgSnapshot, error) {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := conn.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("begin the snapshot transaction: %w", err)
+	}
+	return &pgSnapshot{conn: conn, tx: tx}, nil
+}
+
+func (p *pgSnapshot) close() {
+	_ = p.tx.Rollback()
+	p.conn.Close()
+}
+
+func (p *pgSnapshot) versions(ctx context.Context) ([]int, error) { return scanVersions(ctx, p.tx) }
+
+func (p *pgSnapshot) count(ctx context.Context, t copyTable) (int64, error) {
+	var n int64
+	if err := p.tx.QueryRowContext(ctx, "SELECT count(*) FROM "+t.name).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count %s: %w", t.name, err)
+	}
+	return n, nil
+}
+
+func (p *pgSnapshot) query(ctx context.Context, t copyTable) (*sql.Rows, error) {
+	rows, err := p.tx.QueryContext(ctx, "SELECT "+joinCols(t.cols)+" FROM "+t.name)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", t.name, err)
+	}
+	return rows, nil
+}
+
+// sequences are the last ids the sequences handed out. Sequences are not
+// transactional: they may be past the snapshot's rows, which only makes
+// the restored site skip a few ids.
+func (p *pgSnapshot) sequences(ctx context.Context) (map[string]int64, error) {
+	seqs := map[string]int64{}
+	for _, t := range copyTables {
+		if t.id == "" {
+			continue
+		}
+		var last sql.NullInt64
+		if err := p.tx.QueryRowContext(ctx, "SELECT pg_sequence_last_value(pg_get_serial_sequence($1, $2)::regclass)", t.name, t.id).Scan(&last); err != nil {
+			return nil, fmt.Errorf("read the %s id sequence: %w", t.name, err)
+		}
+		seqs[t.name] = last.Int64
+	}
+	return seqs, nil
+}
+
+// writeSnapshot writes src's rows into a new SQLite file at path: one
+// table per copyTables entry with the same columns and no indexes or
+// constraints (CopyFrom checks the rows when it restores them), the
+// source's schema versions, and sqlite_sequence past every id handed out.
+func writeSnapshot(ctx context.Context, src snapshotSource, path string, progress func(CopyProgress)) (rep SnapshotReport, err error) {
+	if _, err := os.Stat(path); err == nil {
+		return rep, fmt.Errorf("%s already exists", path)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(OFF)&_pragma=synchronous(OFF)")
+	if err != nil {
+		return rep, err
+	}
+	db.SetMaxOpenConns(1)
+	defer db.Close()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return rep, fmt.Errorf("create the backup's database file %s: %w", path, err)
+	}
+	defer tx.Rollback()
+
+	versions, err := src.versions(ctx)
+	if err != nil {
+		return rep, err
+	}
+	if len(versions) > 0 {
+		rep.SchemaVersion = versions[len(versions)-1]
+	}
+	if _, err := tx.ExecContext(ctx, createSchemaMigrations); err != nil {
+		return rep, err
+	}
+	for _, v := range versions {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", v); err != nil {
+			return rep, err
+		}
+	}
+	files := map[string]struct{}{}
+	for _, t := range copyTables {
+		if _, err := tx.ExecContext(ctx, snapshotTableDDL(t)); err != nil {
+			return rep, fmt.Errorf("create %s in the backup: %w", t.name, err)
+		}
+		total, err := src.count(ctx, t)
+		if err != nil {
+			return rep, err
+		}
+		rows, err := src.query(ctx, t)
+		if err != nil {
+			return rep, err
+		}
+		r := &copyReader{t: t, rows: rows, files: files, total: total, progress: progress}
+		err = insertSQLite(ctx, tx, t, r)
+		rows.Close()
+		if err != nil {
+			return rep, err
+		}
+		progress(CopyProgress{Stage: "copy", Table: t.name, Done: r.n, Total: total})
+		rep.Tables = append(rep.Tables, CopyTableReport{Table: t.name, SourceRows: r.sum.n, SourceCheck: r.sum.String(), NextID: r.maxID + 1})
+	}
+	seqs, err := src.sequences(ctx)
+	if err != nil {
+		return rep, err
+	}
+	for i, t := range copyTables {
+		if t.id == "" {
+			rep.Tables[i].NextID = 0
+			continue
+		}
+		last := max(rep.Tables[i].NextID-1, seqs[t.name])
+		rep.Tables[i].NextID = last + 1
+		if err := (sqliteDialect{}).setNextID(ctx, tx, t.name, t.id, last); err != nil {
+			return rep, fmt.Errorf("record the %s id sequence: %w", t.name, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return rep, fmt.Errorf("write the backup's database file: %w", err)
+	}
+	for f := range files {
+		rep.Files = append(rep.Files, f)
+	}
+	slices.Sort(rep.Files)
+	return rep, nil
+}
+
+// snapshotTableDDL is t as a bare table: its id an AUTOINCREMENT key so
+// that sqlite_sequence keeps the next id, as in an insta485 database.
+func snapshotTableDDL(t copyTable) string {
+	defs := make([]string, len(t.cols))
+	for i, c := range t.cols {
+		switch {
+		case c == t.id:
+			defs[i] = c + " INTEGER PRIMARY KEY AUTOINCREMENT"
+		case t.kinds[i] == kindInt:
+			defs[i] = c + " INTEGER NOT NULL"
+		case t.kinds[i] == kindTime:
+			defs[i] = c + " DATETIME NOT NULL"
+		default:
+			defs[i] = c + " TEXT NOT NULL"
+		}
+	}
+	return "CREATE TABLE " + t.name + " (" + strings.Join(defs, ", ") + ")"
+}
+
+// insertSQLite writes r's rows into t with one prepared INSERT,
+// timestamps as the text CURRENT_TIMESTAMP writes (with microseconds).
+func insertSQLite(ctx context.Context, tx *sql.Tx, t copyTable, r *copyReader) error {
+	stmt, err := tx.PrepareContext(ctx, fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)",
+		t.name, joinCols(t.cols), placeholders(1, len(t.cols))))
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	args := make([]any, len(t.cols))
+	for r.Next() {
+		vals, _ := r.Values()
+		for i, v := range vals {
+			if tm, ok := v.(time.Time); ok {
+				v = tm.Format("2006-01-02 15:04:05.999999")
+			}
+			args[i] = v
+		}
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("write %s into the backup: %w", t.name, err)
+		}
+	}
+	return r.Err()
+}
+
+// ChecksumSnapshot reads the backup database file at path as a restore
+// would and returns each table's row count and checksum, and the upload
+// names its rows name.
+func ChecksumSnapshot(ctx context.Context, path string) (SnapshotReport, error) {
+	var rep SnapshotReport
+	src, err := openCopySource(ctx, path)
+	if err != nil {
+		return rep, err
+	}
+	defer src.close()
+	vs, err := src.versions(ctx)
+	if err != nil {
+		return rep, err
+	}
+	if len(vs) > 0 {
+		rep.SchemaVersion = vs[len(vs)-1]
+	}
+	files := map[string]struct{}{}
+	for _, t := range copyTables {
+		rows, err := src.query(ctx, t)
+		if err != nil {
+			return rep, err
+		}
+		r := &copyReader{t: t, rows: rows, files: files, progress: func(CopyProgress) {}}
+		for r.Next() {
+		}
+		rows.Close()
+		if err := r.Err(); err != nil {
+			return rep, err
+		}
+		rep.Tables = append(rep.Tables, CopyTableReport{Table: t.name, SourceRows: r.sum.n, SourceCheck: r.sum.String()})
+	}
+	for f := range files {
+		rep.Files = append(rep.Files, f)
+	}
+	slices.Sort(rep.Files)
+	return rep, nil
+}
+
+// BackupRunning reports whether a backup holds the lease: the app then
+// keeps the picture files it would delete, and the backup deletes them
+// when it is done.
+func (s *Store) BackupRunning(ctx context.Context) (bool, error) {
+	if s.dialect.name() == "postgres" {
+		var held bool
+		err := s.w.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks
+			WHERE locktype = 'advisory' AND granted AND objsubid = 1
+			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+			AND classid::bigint = $1 AND objid::bigint = $2)`,
+			backupLockKey>>32, backupLockKey&0xffffffff).Scan(&held)
+		return held, err
+	}
+	return sqliteBackupRunning(s.path)
+}
+
+// holdBackupLease takes the lease, waiting for another backup to finish.
+func (s *Store) holdBackupLease(ctx context.Context) (release func() error, err error) {
+	if s.dialect.name() != "postgres" {
+		return sqliteBackupLease(s.path)
+	}
+	// A session lock on a connection of its own, taken before the
+	// snapshot's transaction begins; closing the connection (or the
+	// process dying) lets go of it too. It needs a direct connection or a
+	// session-mode pooler.
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", backupLockKey); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("take the backup lease: %w", err)
+	}
+	return func() error {
+		_, err := conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", backupLockKey)
+		if err != nil {
+			// Drop the connection rather than pool it with the lock held.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		conn.Close()
+		return nil
+	}, nil
+}
+
+// backupLockPath is the file an SQLite database's lease is a lock on.
+func backupLockPath(dbPath string) string { return dbPath + "-backup.lock" }
