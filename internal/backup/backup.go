@@ -332,6 +332,9 @@ var ErrTargetNotEmpty = errors.New("restore only into an empty site")
 // empty. On any failure the database and the store are left as they were.
 func Restore(ctx context.Context, dir string, opts storage.Options, store media.Store, progress func(storage.CopyProgress)) (Manifest, storage.CopyReport, error) {
 	var rep storage.CopyReport
+	if progress == nil {
+		progress = func(storage.CopyProgress) {}
+	}
 	m, err := verifyFiles(dir)
 	if err != nil {
 		return m, rep, err
