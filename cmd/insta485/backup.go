@@ -19,6 +19,9 @@ func backupTo(ctx context.Context, opts storage.Options, uploads media.Store, to
 	if to == "" {
 		return usageError{"db backup needs --to: a new directory to write the backup into"}
 	}
+	// One snapshot reads whole tables: a statement timeout meant for the
+	// site's requests would cut it off.
+	opts.StatementTimeout = 0
 	start := time.Now()
 	fmt.Fprintf(stderr, "backing up %s and its pictures into %s\n", describeDatabase(opts.DSN), to)
 	p := &copyProgress{w: stderr, start: start}
@@ -46,6 +49,7 @@ func restoreFrom(ctx context.Context, opts storage.Options, uploads media.Store,
 		fmt.Fprintf(stdout, "verified: every checksum matches the manifest (%s)\n", time.Since(start).Round(100*time.Millisecond))
 		return nil
 	}
+	opts.StatementTimeout = 0 // as for a backup: whole tables in one go
 	fmt.Fprintf(stderr, "restoring %s into %s\n", from, describeDatabase(opts.DSN))
 	p := &copyProgress{w: stderr, start: start}
 	m, rep, err := backup.Restore(ctx, from, opts, uploads, p.show)
