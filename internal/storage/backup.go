@@ -294,30 +294,73 @@ func snapshotTableDDL(t copyTable) string {
 	return "CREATE TABLE " + t.name + " (" + strings.Join(defs, ", ") + ")"
 }
 
-// insertSQLite writes r's rows into t with one prepared INSERT,
-// timestamps as the text CURRENT_TIMESTAMP writes (with microseconds).
+// insertSQLite writes r's rows into t, timestamps as the text
+// CURRENT_TIMESTAMP writes (with microseconds), insertBatch rows to a
+// statement: one INSERT per row costs more in database/sql than in SQLite.
 func insertSQLite(ctx context.Context, tx *sql.Tx, t copyTable, r *copyReader) error {
-	stmt, err := tx.PrepareContext(ctx, fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)",
-		t.name, joinCols(t.cols), placeholders(1, len(t.cols))))
+	insert := func(rows int) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "INSERT INTO %s (%s) VALUES ", t.name, joinCols(t.cols))
+		for i := range rows {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			// "?", not "$n": the driver looks each "$n" up by name, which
+			// costs time in the number of parameters.
+			b.WriteString("(" + strings.Repeat("?, ", len(t.cols)-1) + "?)")
+		}
+		return b.String()
+	}
+	stmt, err := tx.PrepareContext(ctx, insert(insertBatch))
 	if err != nil {
 		return err
 	}
 	defer stmt.Close()
-	args := make([]any, len(t.cols))
+	// Without a deadline or cancel of its own, each statement runs without
+	// the driver's watcher goroutine; ctx is checked between batches.
+	run := context.WithoutCancel(ctx)
+	args := make([]any, 0, insertBatch*len(t.cols))
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var err error
+		if len(args) == insertBatch*len(t.cols) {
+			_, err = stmt.ExecContext(run, args...)
+		} else {
+			_, err = tx.ExecContext(run, insert(len(args)/len(t.cols)), args...)
+		}
+		args = args[:0]
+		if err != nil {
+			return fmt.Errorf("write %s into the backup: %w", t.name, err)
+		}
+		return nil
+	}
 	for r.Next() {
 		vals, _ := r.Values()
-		for i, v := range vals {
+		for _, v := range vals {
 			if tm, ok := v.(time.Time); ok {
 				v = tm.Format("2006-01-02 15:04:05.999999")
 			}
-			args[i] = v
+			args = append(args, v)
 		}
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
-			return fmt.Errorf("write %s into the backup: %w", t.name, err)
+		if len(args) == cap(args) {
+			if err := flush(); err != nil {
+				return err
+			}
 		}
 	}
-	return r.Err()
+	if err := r.Err(); err != nil {
+		return err
+	}
+	return flush()
 }
+
+// insertBatch is how many rows one INSERT into a backup writes.
+const insertBatch = 200
 
 // ChecksumSnapshot reads the backup database file at path as a restore
 // would and returns each table's row count and checksum, and the upload
