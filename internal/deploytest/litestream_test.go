@@ -114,10 +114,10 @@ func TestLitestreamRestoreAfterTheMachineDies(t *testing.T) {
 	startLitestream(t, litestream, conf, env)
 	again := startInstance(t, "app-restored", binary, env)
 	// The session came back with the database.
-	req, _ := http.NewRequest(http.MethodGet, "http://"+again.Addr+"/api/v1/comments/?postid=3", nil)
+	req, _ := http.NewRequest(http.MethodGet, "http://"+again.Addr+"/api/v1/posts/3/", nil)
 	req.AddCookie(&http.Cookie{Name: auth.CookieName, Value: cookie})
 	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusOK {
-		t.Fatalf("GET comments on the restored site: %v %v", res, err)
+		t.Fatalf("GET post 3 on the restored site: %v %v", res, err)
 	} else {
 		res.Body.Close()
 	}
