@@ -249,6 +249,12 @@ func Verify(ctx context.Context, dir string) (Manifest, error) {
 	if err := compareTables(m, rep.Tables); err != nil {
 		return m, err
 	}
+	return m, coversPictures(m, rep.Files)
+}
+
+// coversPictures checks that the backup holds every picture the rows name,
+// or says the site already lacked it.
+func coversPictures(m Manifest, named []string) error {
 	have := map[string]bool{}
 	for _, f := range m.Files {
 		have[f.Name] = true
@@ -256,12 +262,12 @@ func Verify(ctx context.Context, dir string) (Manifest, error) {
 	for _, n := range m.Missing {
 		have[uploadsDir+"/"+n] = true
 	}
-	for _, n := range rep.Files {
+	for _, n := range named {
 		if !have[uploadsDir+"/"+n] {
-			return m, fmt.Errorf("%w: the rows name the picture %s, which the backup does not hold", ErrDamaged, n)
+			return fmt.Errorf("%w: the rows name the picture %s, which the backup does not hold", ErrDamaged, n)
 		}
 	}
-	return m, nil
+	return nil
 }
 
 // verifyFiles reads the manifest and checks every file it lists.
@@ -365,7 +371,10 @@ func Restore(ctx context.Context, dir string, opts storage.Options, store media.
 		CheckSource: func(tables []storage.CopyTableReport) error {
 			return compareTables(m, tables)
 		},
-		BeforeCommit: func(ctx context.Context, _ []string) error {
+		BeforeCommit: func(ctx context.Context, named []string) error {
+			if err := coversPictures(m, named); err != nil {
+				return err
+			}
 			copied = true
 			res, err := media.Copy(ctx, store, &media.Local{Dir: filepath.Join(dir, uploadsDir)}, pictures, func(done, total int) {
 				progress(storage.CopyProgress{Stage: "uploads", Done: int64(done), Total: int64(total)})

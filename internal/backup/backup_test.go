@@ -231,6 +231,15 @@ var damages = []damage{
 			t.Fatal(err)
 		}
 	}},
+	// A picture taken out of the backup and out of its manifest: only
+	// the rows still name it.
+	{"picture gone from the manifest too", func(t *testing.T, dir string) {
+		name := firstPicture(t, dir)
+		if err := os.Remove(filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+		editManifest(t, dir, func(m *backup.Manifest) { m.Files = m.Files[1:] })
+	}},
 	{"missing manifest", func(t *testing.T, dir string) {
 		if err := os.Remove(filepath.Join(dir, "manifest.json")); err != nil {
 			t.Fatal(err)
@@ -284,11 +293,12 @@ func TestRestoreRefusesDamagedBackupsAndLeavesTheTargetAlone(t *testing.T) {
 				if _, err := backup.Verify(ctx, dir); err == nil {
 					t.Errorf("verify passed a backup with a %s", d.name)
 				}
-				// An altered row is found only inside the restore's
-				// transaction: try it on both backends. The others are
-				// refused before the target is touched.
+				// An altered row and a picture gone from the manifest are
+				// found only inside the restore's transaction: try them on
+				// both backends. The others are refused before the target
+				// is touched.
 				targets := []string{"sqlite"}
-				if d.name == "altered row" {
+				if d.name == "altered row" || d.name == "picture gone from the manifest too" {
 					targets = testenv.Backends
 				}
 				for _, to := range targets {
