@@ -9,13 +9,13 @@ import (
 	"time"
 
 	"github.com/insta485/insta485/internal/backup"
-	"github.com/insta485/insta485/internal/media"
+	"github.com/insta485/insta485/internal/blob"
 	"github.com/insta485/insta485/internal/storage"
 )
 
 // backupTo is `insta485 db backup --to PATH`: the report goes to stdout,
 // progress to stderr.
-func backupTo(ctx context.Context, opts storage.Options, uploads media.Store, to string, stdout, stderr io.Writer) error {
+func backupTo(ctx context.Context, opts storage.Options, uploads blob.Store, to string, stdout, stderr io.Writer) error {
 	if to == "" {
 		return usageError{"db backup needs --to: a new directory to write the backup into"}
 	}
@@ -35,7 +35,7 @@ func backupTo(ctx context.Context, opts storage.Options, uploads media.Store, to
 }
 
 // restoreFrom is `insta485 db restore --from PATH [--verify]`.
-func restoreFrom(ctx context.Context, opts storage.Options, uploads media.Store, from string, verifyOnly bool, stdout, stderr io.Writer) error {
+func restoreFrom(ctx context.Context, opts storage.Options, uploads blob.Store, from string, verifyOnly bool, stdout, stderr io.Writer) error {
 	if from == "" {
 		return usageError{"db restore needs --from: the directory a db backup wrote"}
 	}

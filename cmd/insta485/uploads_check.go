@@ -8,8 +8,9 @@ import (
 	"io"
 	"time"
 
+	"github.com/insta485/insta485/internal/blob"
+
 	"github.com/insta485/insta485/internal/config"
-	"github.com/insta485/insta485/internal/media"
 )
 
 // errUploadsProblems is check's exit status 1: it found something that is
@@ -64,7 +65,7 @@ Flags:
 			return errors.New("a backup is running (`insta485 db backup`): run uploads check --fix again once it is done")
 		}
 	}
-	rep, err := media.Check(ctx, uploads, s.Filenames, *grace, *fix, time.Now())
+	rep, err := blob.Check(ctx, uploads, s.Filenames, *grace, *fix, time.Now())
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,7 @@
 // A backup is a directory:
 //
 //	manifest.json      what is in it, with counts and checksums
-//	database.sqlite3   the rows (storage.Snapshot), an SQLite file
+//	database.sqlite3   the rows (dbadmin.Snapshot), an SQLite file
 //	uploads/           the pictures the rows name, with their width variants
 //
 // It restores into either backend through `db copy`'s verified path, so a
@@ -26,6 +26,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/insta485/insta485/internal/blob"
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/storage"
 )
@@ -81,10 +83,10 @@ var ErrDamaged = errors.New("the backup is damaged or incomplete")
 // dir, which must not exist. It is written beside dir under a temporary
 // name and renamed into place when complete, so a dir that exists holds a
 // whole backup.
-func Backup(ctx context.Context, opts storage.Options, store media.Store, dir string, progress func(storage.CopyProgress)) (Manifest, error) {
+func Backup(ctx context.Context, opts storage.Options, store blob.Store, dir string, progress func(dbadmin.CopyProgress)) (Manifest, error) {
 	m := Manifest{Format: Format, Created: time.Now().UTC()}
 	if progress == nil {
-		progress = func(storage.CopyProgress) {}
+		progress = func(dbadmin.CopyProgress) {}
 	}
 	if _, err := os.Stat(dir); err == nil {
 		return m, fmt.Errorf("%s already exists: back up into a new path", dir)
@@ -106,10 +108,10 @@ func Backup(ctx context.Context, opts storage.Options, store media.Store, dir st
 	if err := os.Mkdir(filepath.Join(tmp, uploadsDir), 0o755); err != nil {
 		return m, err
 	}
-	dbPath := filepath.Join(tmp, storage.SnapshotFile)
-	rep, err := storage.Snapshot(ctx, opts, dbPath, storage.SnapshotOptions{
+	dbPath := filepath.Join(tmp, dbadmin.SnapshotFile)
+	rep, err := dbadmin.Snapshot(ctx, opts, dbPath, dbadmin.SnapshotOptions{
 		Progress: progress,
-		Leased: func(ctx context.Context, rep storage.SnapshotReport, s *storage.Store) error {
+		Leased: func(ctx context.Context, rep dbadmin.SnapshotReport, s *storage.Store) error {
 			if err := copyPictures(ctx, store, rep.Files, filepath.Join(tmp, uploadsDir), &m, progress); err != nil {
 				return err
 			}
@@ -125,7 +127,7 @@ func Backup(ctx context.Context, opts storage.Options, store media.Store, dir st
 	for _, t := range rep.Tables {
 		m.Tables = append(m.Tables, Table{Name: t.Table, Rows: t.SourceRows, Checksum: t.SourceCheck, NextID: t.NextID})
 	}
-	if m.Database, err = sumFile(dbPath, storage.SnapshotFile); err != nil {
+	if m.Database, err = sumFile(dbPath, dbadmin.SnapshotFile); err != nil {
 		return m, err
 	}
 	if err := syncFile(dbPath); err != nil {
@@ -152,15 +154,15 @@ func Backup(ctx context.Context, opts storage.Options, store media.Store, dir st
 
 // copyPictures copies each named upload and its width variants from store
 // into dir, recording them in m.
-func copyPictures(ctx context.Context, store media.Store, names []string, dir string, m *Manifest, progress func(storage.CopyProgress)) error {
+func copyPictures(ctx context.Context, store blob.Store, names []string, dir string, m *Manifest, progress func(dbadmin.CopyProgress)) error {
 	for i, name := range names {
-		if !media.ValidName(name) {
+		if !blob.ValidName(name) {
 			m.Missing = append(m.Missing, name) // no store can hold it
 			continue
 		}
 		for _, n := range append([]string{name}, variantNames(name)...) {
 			f, err := copyPicture(ctx, store, n, dir)
-			if errors.Is(err, media.ErrNotFound) {
+			if errors.Is(err, blob.ErrNotFound) {
 				if n == name {
 					m.Missing = append(m.Missing, name)
 				}
@@ -172,7 +174,7 @@ func copyPictures(ctx context.Context, store media.Store, names []string, dir st
 			m.Files = append(m.Files, f)
 		}
 		if (i+1)%1000 == 0 || i+1 == len(names) {
-			progress(storage.CopyProgress{Stage: "uploads", Done: int64(i + 1), Total: int64(len(names))})
+			progress(dbadmin.CopyProgress{Stage: "uploads", Done: int64(i + 1), Total: int64(len(names))})
 		}
 	}
 	return nil
@@ -181,12 +183,12 @@ func copyPictures(ctx context.Context, store media.Store, names []string, dir st
 func variantNames(name string) []string {
 	var vs []string
 	for _, w := range media.VariantWidths {
-		vs = append(vs, media.VariantName(name, w))
+		vs = append(vs, blob.VariantName(name, w))
 	}
 	return vs
 }
 
-func copyPicture(ctx context.Context, store media.Store, name, dir string) (File, error) {
+func copyPicture(ctx context.Context, store blob.Store, name, dir string) (File, error) {
 	src, err := store.Open(ctx, name)
 	if err != nil {
 		return File{}, err
@@ -212,7 +214,7 @@ func copyPicture(ctx context.Context, store media.Store, name, dir string) (File
 
 // removeDeferred deletes from the store the pictures the snapshot named
 // that no row names any more: the app kept them while the lease was held.
-func removeDeferred(ctx context.Context, s *storage.Store, store media.Store, snapshot []string) (int, error) {
+func removeDeferred(ctx context.Context, s *storage.Store, store blob.Store, snapshot []string) (int, error) {
 	now := map[string]bool{}
 	if err := s.Filenames(ctx, func(n string) error {
 		now[n] = true
@@ -222,7 +224,7 @@ func removeDeferred(ctx context.Context, s *storage.Store, store media.Store, sn
 	}
 	removed := 0
 	for _, n := range snapshot {
-		if now[n] || !media.ValidName(n) {
+		if now[n] || !blob.ValidName(n) {
 			continue
 		}
 		if err := media.Remove(ctx, store, n); err != nil {
@@ -242,7 +244,7 @@ func Verify(ctx context.Context, dir string) (Manifest, error) {
 	if err != nil {
 		return m, err
 	}
-	rep, err := storage.ChecksumSnapshot(ctx, filepath.Join(dir, storage.SnapshotFile))
+	rep, err := dbadmin.ChecksumSnapshot(ctx, filepath.Join(dir, dbadmin.SnapshotFile))
 	if err != nil {
 		return m, fmt.Errorf("%w: %v", ErrDamaged, err)
 	}
@@ -289,13 +291,13 @@ func verifyFiles(dir string) (Manifest, error) {
 	if m.Format != Format {
 		return m, fmt.Errorf("the backup's format is %d; this insta485 reads format %d", m.Format, Format)
 	}
-	if m.Database.Name != storage.SnapshotFile {
-		return m, fmt.Errorf("%w: the manifest names no %s", ErrDamaged, storage.SnapshotFile)
+	if m.Database.Name != dbadmin.SnapshotFile {
+		return m, fmt.Errorf("%w: the manifest names no %s", ErrDamaged, dbadmin.SnapshotFile)
 	}
 	for _, f := range append([]File{m.Database}, m.Files...) {
-		if f.Name != storage.SnapshotFile {
+		if f.Name != dbadmin.SnapshotFile {
 			base, ok := strings.CutPrefix(f.Name, uploadsDir+"/")
-			if !ok || !media.ValidName(base) {
+			if !ok || !blob.ValidName(base) {
 				return m, fmt.Errorf("%w: the manifest lists %q, which is not a picture name", ErrDamaged, f.Name)
 			}
 		}
@@ -315,7 +317,7 @@ func verifyFiles(dir string) (Manifest, error) {
 
 // compareTables checks tables read from the backup's database against the
 // manifest.
-func compareTables(m Manifest, tables []storage.CopyTableReport) error {
+func compareTables(m Manifest, tables []dbadmin.CopyTableReport) error {
 	if len(tables) != len(m.Tables) {
 		return fmt.Errorf("%w: the manifest lists %d tables, the backup's database has %d", ErrDamaged, len(m.Tables), len(tables))
 	}
@@ -336,10 +338,10 @@ var ErrTargetNotEmpty = errors.New("restore only into an empty site")
 // database opts names (an SQLite file that does not exist yet, or a
 // PostgreSQL database without insta485 tables) and store, which must be
 // empty. On any failure the database and the store are left as they were.
-func Restore(ctx context.Context, dir string, opts storage.Options, store media.Store, progress func(storage.CopyProgress)) (Manifest, storage.CopyReport, error) {
-	var rep storage.CopyReport
+func Restore(ctx context.Context, dir string, opts storage.Options, store blob.Store, progress func(dbadmin.CopyProgress)) (Manifest, dbadmin.CopyReport, error) {
+	var rep dbadmin.CopyReport
 	if progress == nil {
-		progress = func(storage.CopyProgress) {}
+		progress = func(dbadmin.CopyProgress) {}
 	}
 	m, err := verifyFiles(dir)
 	if err != nil {
@@ -349,12 +351,12 @@ func Restore(ctx context.Context, dir string, opts storage.Options, store media.
 		if _, err := os.Stat(opts.DSN); err == nil {
 			return m, rep, fmt.Errorf("%w: the SQLite database %s already exists (restore creates it: move it away, or run `insta485 db destroy`)", ErrTargetNotEmpty, opts.DSN)
 		}
-	} else if ok, err := storage.Exists(ctx, opts); err != nil {
+	} else if ok, err := dbadmin.Exists(ctx, opts); err != nil {
 		return m, rep, err
 	} else if ok {
 		return m, rep, fmt.Errorf("%w: the PostgreSQL database already has insta485's tables (restore into a new database, or run `insta485 db destroy` on this one)", ErrTargetNotEmpty)
 	}
-	if names, err := media.Names(ctx, store); err != nil {
+	if names, err := blob.Names(ctx, store); err != nil {
 		return m, rep, fmt.Errorf("list the upload store: %w", err)
 	} else if len(names) > 0 {
 		return m, rep, fmt.Errorf("%w: the upload store holds %d files (restore into an empty one, or run `insta485 db destroy`)", ErrTargetNotEmpty, len(names))
@@ -366,9 +368,9 @@ func Restore(ctx context.Context, dir string, opts storage.Options, store media.
 	}
 	slices.Sort(pictures)
 	copied := false
-	rep, err = storage.CopyFrom(ctx, filepath.Join(dir, storage.SnapshotFile), opts, storage.CopyOptions{
+	rep, err = dbadmin.CopyFrom(ctx, filepath.Join(dir, dbadmin.SnapshotFile), opts, dbadmin.CopyOptions{
 		Progress: progress,
-		CheckSource: func(tables []storage.CopyTableReport) error {
+		CheckSource: func(tables []dbadmin.CopyTableReport) error {
 			return compareTables(m, tables)
 		},
 		BeforeCommit: func(ctx context.Context, named []string) error {
@@ -376,8 +378,8 @@ func Restore(ctx context.Context, dir string, opts storage.Options, store media.
 				return err
 			}
 			copied = true
-			res, err := media.Copy(ctx, store, &media.Local{Dir: filepath.Join(dir, uploadsDir)}, pictures, func(done, total int) {
-				progress(storage.CopyProgress{Stage: "uploads", Done: int64(done), Total: int64(total)})
+			res, err := blob.Copy(ctx, store, &blob.Local{Dir: filepath.Join(dir, uploadsDir)}, pictures, func(done, total int) {
+				progress(dbadmin.CopyProgress{Stage: "uploads", Done: int64(done), Total: int64(total)})
 			})
 			if err != nil {
 				return fmt.Errorf("copy the pictures into the upload store: %w", err)

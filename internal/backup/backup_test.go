@@ -27,6 +27,8 @@ import (
 
 	"github.com/insta485/insta485/internal/auth"
 	"github.com/insta485/insta485/internal/backup"
+	"github.com/insta485/insta485/internal/blob"
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
@@ -40,13 +42,13 @@ func site(t *testing.T, backend, store string) *testenv.App {
 	ctx := context.Background()
 	var files []string
 	for range 3 {
-		name := media.NewName(".jpg")
+		name := blob.NewName(".jpg")
 		if err := media.PutPicture(ctx, a.Media, name, media.Landscape(name, 400)); err != nil {
 			t.Fatal(err)
 		}
 		files = append(files, name)
 	}
-	if _, err := a.Store.Populate(ctx, storage.Bulk{Users: 10, Posts: 30, Follows: 20, Likes: 80, Comments: 25,
+	if _, err := dbadmin.Populate(ctx, a.Store, dbadmin.Bulk{Users: 10, Posts: 30, Follows: 20, Likes: 80, Comments: 25,
 		Files: files, ProfileFiles: files[:1], PasswordHash: "sha512$salt$00", Seed: 3}); err != nil {
 		t.Fatal(err)
 	}
@@ -65,13 +67,13 @@ func site(t *testing.T, backend, store string) *testenv.App {
 
 // emptySite is where a restore goes: a database of backend that does not
 // exist yet (SQLite) or has no tables (PostgreSQL), and an empty store.
-func emptySite(t *testing.T, backend, store string) (storage.Options, media.Store) {
+func emptySite(t *testing.T, backend, store string) (storage.Options, blob.Store) {
 	t.Helper()
 	opts := testenv.NewDatabase(t, backend)
 	if store == "s3" {
 		return opts, testenv.NewS3Bucket(t).Open(t)
 	}
-	st, err := media.NewLocal(filepath.Join(t.TempDir(), "restored-uploads"))
+	st, err := blob.NewLocal(filepath.Join(t.TempDir(), "restored-uploads"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,15 +88,15 @@ func dump(t *testing.T, opts storage.Options) string {
 	}
 	defer s.Close()
 	var b bytes.Buffer
-	if err := s.Dump(context.Background(), &b); err != nil {
+	if err := dbadmin.Dump(context.Background(), s, &b); err != nil {
 		t.Fatal(err)
 	}
 	return b.String()
 }
 
-func storeFiles(t *testing.T, st media.Store) map[string]string {
+func storeFiles(t *testing.T, st blob.Store) map[string]string {
 	t.Helper()
-	names, err := media.Names(context.Background(), st)
+	names, err := blob.Names(context.Background(), st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +225,7 @@ type damage struct {
 }
 
 var damages = []damage{
-	{"truncated database", func(t *testing.T, dir string) { truncate(t, filepath.Join(dir, storage.SnapshotFile)) }},
+	{"truncated database", func(t *testing.T, dir string) { truncate(t, filepath.Join(dir, dbadmin.SnapshotFile)) }},
 	{"truncated picture", func(t *testing.T, dir string) { truncate(t, filepath.Join(dir, firstPicture(t, dir))) }},
 	{"altered picture", func(t *testing.T, dir string) { flipByte(t, filepath.Join(dir, firstPicture(t, dir))) }},
 	{"missing picture", func(t *testing.T, dir string) {
@@ -253,7 +255,7 @@ var damages = []damage{
 	// rows' checksums can tell, and they are compared inside the restore's
 	// transaction.
 	{"altered row", func(t *testing.T, dir string) {
-		db, err := sql.Open("sqlite", filepath.Join(dir, storage.SnapshotFile))
+		db, err := sql.Open("sqlite", filepath.Join(dir, dbadmin.SnapshotFile))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -261,7 +263,7 @@ var damages = []damage{
 			t.Fatal(err)
 		}
 		db.Close()
-		f, err := os.ReadFile(filepath.Join(dir, storage.SnapshotFile))
+		f, err := os.ReadFile(filepath.Join(dir, dbadmin.SnapshotFile))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -346,17 +348,17 @@ func TestRestoreRefusesASiteThatHasData(t *testing.T) {
 }
 
 // assertUntouched checks that a failed restore left no database and no files.
-func assertUntouched(t *testing.T, opts storage.Options, st media.Store) {
+func assertUntouched(t *testing.T, opts storage.Options, st blob.Store) {
 	t.Helper()
 	assertNoDatabase(t, opts)
-	if names, err := media.Names(context.Background(), st); err != nil || len(names) > 0 {
+	if names, err := blob.Names(context.Background(), st); err != nil || len(names) > 0 {
 		t.Errorf("a failed restore left %d files in the store (%v)", len(names), err)
 	}
 }
 
 func assertNoDatabase(t *testing.T, opts storage.Options) {
 	t.Helper()
-	if ok, err := storage.Exists(context.Background(), opts); err != nil || ok {
+	if ok, err := dbadmin.Exists(context.Background(), opts); err != nil || ok {
 		t.Errorf("a failed restore left a database (exists %v, %v)", ok, err)
 	}
 	if !storage.IsPostgres(opts.DSN) {
@@ -428,12 +430,12 @@ func flipByte(t *testing.T, path string) {
 // the backup opens a picture (the snapshot is taken by then), the site's
 // owner deletes a post through the web form, as a person would.
 type deleteOnOpen struct {
-	media.Store
+	blob.Store
 	once   sync.Once
 	onOpen func()
 }
 
-func (d *deleteOnOpen) Open(ctx context.Context, name string) (media.File, error) {
+func (d *deleteOnOpen) Open(ctx context.Context, name string) (blob.File, error) {
 	d.once.Do(d.onOpen)
 	return d.Store.Open(ctx, name)
 }
@@ -591,7 +593,7 @@ func TestBackupWhileTheSiteWritesIsConsistent(t *testing.T) {
 		}
 		waitFor(3)
 		dir := filepath.Join(t.TempDir(), "backup")
-		m, err := backup.Backup(ctx, a.Options, a.Media, dir, func(p storage.CopyProgress) {
+		m, err := backup.Backup(ctx, a.Options, a.Media, dir, func(p dbadmin.CopyProgress) {
 			if p.Stage == "copy" && p.Table == "posts" && p.Done == p.Total {
 				waitFor(5) // writes between reading posts and the rest
 			}
