@@ -23,7 +23,7 @@ import (
 var dbFlags = []string{"database", "db-password", "db-password-file", "db-sslmode", "db-sslrootcert", "db-connect-timeout", "db-statement-timeout", "db-prepared-statements", "uploads"}
 
 func db(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const dbUsage = "Usage: insta485 db (create|destroy|reset|dump|random|migrate|copy) [flags]"
+	const dbUsage = "Usage: insta485 db (create|destroy|reset|dump|random|migrate|copy|backup|restore) [flags]"
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, dbUsage)
 		return usageError{"no db command given"}
@@ -51,12 +51,21 @@ func db(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.StringVar(&from, "from", "", "the SQLite database file to copy from (required)")
 		fs.StringVar(&uploadsFrom, "uploads-from", "", "the old site's upload directory (or s3://BUCKET[/PREFIX]): copy the files the rows name into the upload store")
 	}
+	var to string
+	var verifyOnly bool
+	switch verb {
+	case "backup":
+		fs.StringVar(&to, "to", "", "the new directory to write the backup into (required)")
+	case "restore":
+		fs.StringVar(&from, "from", "", "the directory db backup wrote (required)")
+		fs.BoolVar(&verifyOnly, "verify", false, "only check the backup's checksums; restore nothing")
+	}
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: insta485 db %s [flags]\n\nFlags:\n", verb)
 		fs.PrintDefaults()
 	}
 	switch verb {
-	case "create", "destroy", "reset", "dump", "random", "migrate", "copy":
+	case "create", "destroy", "reset", "dump", "random", "migrate", "copy", "backup", "restore":
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, dbUsage)
 		return nil
@@ -77,12 +86,19 @@ func db(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if verb == "restore" && verifyOnly {
+		return restoreFrom(ctx, opts, nil, from, true, stdout, stderr)
+	}
 	uploads, err := blob.Open(ctx, cfg.Uploads)
 	if err != nil {
 		return err
 	}
 
 	switch verb {
+	case "backup":
+		return backupTo(ctx, opts, uploads, to, stdout, stderr)
+	case "restore":
+		return restoreFrom(ctx, opts, uploads, from, false, stdout, stderr)
 	case "copy":
 		return copyFrom(ctx, opts, uploads, from, uploadsFrom, cfg.Uploads, stdout, stderr)
 	case "create":

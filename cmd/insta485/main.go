@@ -27,6 +27,8 @@ Usage:
       random    add generated posts (and, with flags, users, follows, likes, comments)
       migrate   apply schema migrations this version needs
       copy      copy a whole SQLite database into the configured one (--from PATH)
+      backup    write a verified backup of the database and pictures (--to PATH)
+      restore   restore a backup into an empty site (--from PATH; --verify only checks)
   insta485 uploads copy --from SRC
                                   copy every uploaded image from the store SRC
                                   (a directory or s3://BUCKET[/PREFIX]) into --uploads

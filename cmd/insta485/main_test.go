@@ -181,7 +181,7 @@ func TestHelpExitsZero(t *testing.T) {
 }
 
 func TestClassicDBWrapperRejectsBadArguments(t *testing.T) {
-	for _, args := range [][]string{{}, {"bogus"}, {"create", "extra"}} {
+	for _, args := range [][]string{{}, {"bogus"}, {"create", "extra"}, {"backup"}, {"restore"}} {
 		cmd := exec.Command("../../bin/insta485db", args...)
 		out, err := cmd.CombinedOutput()
 		var exit *exec.ExitError

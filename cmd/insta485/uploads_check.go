@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -56,6 +57,14 @@ Flags:
 		return err
 	}
 	defer s.Close()
+	if *fix {
+		// A running backup may still copy a file no row names any more.
+		if busy, err := s.BackupRunning(ctx); err != nil {
+			return err
+		} else if busy {
+			return errors.New("a backup is running (`insta485 db backup`): run uploads check --fix again once it is done")
+		}
+	}
 	rep, err := blob.Check(ctx, uploads, s.Filenames, *grace, *fix, time.Now())
 	if err != nil {
 		return err

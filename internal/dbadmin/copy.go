@@ -46,6 +46,11 @@ type CopyOptions struct {
 	// commit; an error rolls the whole copy back. The db command copies the
 	// uploads here, so the rows are never committed without their files.
 	BeforeCommit func(ctx context.Context, files []string) error
+	// CheckSource, when set, is called with what was read from the source
+	// (row counts and checksums) once the target verifies, before
+	// BeforeCommit; an error rolls the copy back. Restore compares a
+	// backup's manifest here.
+	CheckSource func(tables []CopyTableReport) error
 }
 
 // CopyTableReport is what CopyFrom found for one table.
@@ -256,6 +261,11 @@ func CopyFrom(ctx context.Context, sourcePath string, target storage.Options, o 
 		rep.Files = append(rep.Files, f)
 	}
 	slices.Sort(rep.Files)
+	if o.CheckSource != nil {
+		if err := o.CheckSource(rep.Tables); err != nil {
+			return rep, err
+		}
+	}
 	if o.BeforeCommit != nil {
 		if err := o.BeforeCommit(ctx, rep.Files); err != nil {
 			return rep, err

@@ -8,6 +8,7 @@ package pictures
 
 import (
 	"context"
+	"fmt"
 	"io"
 
 	"github.com/insta485/insta485/internal/blob"
@@ -25,6 +26,12 @@ type Pictures struct {
 	// Forget, when set, is told of each picture before it is removed, so
 	// that nothing hands out URLs of it (media.Delivery.Forget).
 	Forget func(name string)
+	// Keep, when set, says whether files must stay although nothing names
+	// them: while a backup holds its lease (storage.Store.BackupRunning)
+	// they may be in its snapshot, and the backup removes them itself once
+	// it has copied them. An error keeps them too (`insta485 uploads check
+	// --fix` removes strays).
+	Keep func(ctx context.Context) (bool, error)
 }
 
 // Upload is a picture as a client sent it.
@@ -75,10 +82,24 @@ func (p Pictures) Delete(ctx context.Context, del func() (orphans []string, err 
 // variants, even when ctx is cancelled: the rows have changed already.
 func (p Pictures) Remove(ctx context.Context, names ...string) {
 	ctx = context.WithoutCancel(ctx)
-	for _, n := range names {
-		if p.Forget != nil {
+	if len(names) == 0 {
+		return
+	}
+	// Nothing hands out a picture that is gone, even one a backup keeps.
+	if p.Forget != nil {
+		for _, n := range names {
 			p.Forget(n)
 		}
+	}
+	if p.Keep != nil {
+		if keep, err := p.Keep(ctx); keep || err != nil {
+			if err != nil && p.RemoveFailed != nil {
+				p.RemoveFailed(names[0], fmt.Errorf("check for a running backup, so keeping %d unused file(s): %w", len(names), err))
+			}
+			return
+		}
+	}
+	for _, n := range names {
 		if err := media.Remove(ctx, p.Store, n); err != nil && p.RemoveFailed != nil {
 			p.RemoveFailed(n, err)
 		}

@@ -60,7 +60,7 @@ func CreateAtVersionForTest(ctx context.Context, opts Options, v int) (*Store, e
 		return nil, err
 	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, createSchemaMigrations); err != nil {
+		if _, err := tx.ExecContext(ctx, CreateSchemaMigrations); err != nil {
 			return err
 		}
 		for _, m := range ms {

@@ -165,7 +165,9 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 	return applied, nil
 }
 
-const createSchemaMigrations = "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY)"
+// CreateSchemaMigrations creates the table that records the schema
+// version (dbadmin writes it into backups).
+const CreateSchemaMigrations = "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY)"
 
 func applyMigration(ctx context.Context, tx *sql.Tx, m migration) error {
 	if check := migrationChecks[m.version]; check != nil {
@@ -212,7 +214,7 @@ func (s *Store) ApplySchema(ctx context.Context, tx *sql.Tx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, createSchemaMigrations); err != nil {
+	if _, err := tx.ExecContext(ctx, CreateSchemaMigrations); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	for _, m := range ms {

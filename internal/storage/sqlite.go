@@ -19,10 +19,18 @@ import (
 // (the db tool while the server runs) waits instead of failing, foreign keys
 // on, and IMMEDIATE transactions so a transaction takes the write lock when it
 // begins rather than failing when it first writes.
+//
+// These are also what Litestream (deploy/litestream.yml) needs: WAL, a
+// busy timeout of at least 5 s for the moments its checkpoints hold the
+// write lock, and automatic checkpoints only once the WAL is ten times
+// the usual 1000 pages (~40 MB), so that Litestream, which checkpoints
+// every 1000 pages once it has copied them, does them and the app's own
+// rarely race it.
 func sqliteDSN(path string, readOnly bool) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "wal_autocheckpoint(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Set("_txlock", "immediate")
@@ -62,7 +70,7 @@ func openSQLite(ctx context.Context, opts Options) (*Store, error) {
 	}
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	return &Store{r: r, w: w, rd: newStmtCache(r), dialect: sqliteDialect{}}, nil
+	return &Store{r: r, w: w, rd: newStmtCache(r), dialect: sqliteDialect{}, path: opts.DSN}, nil
 }
 
 type sqliteDialect struct{}

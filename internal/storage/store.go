@@ -93,6 +93,8 @@ type Store struct {
 	// pgUser and pgDatabase name the role and database on PostgreSQL, for
 	// messages that say which GRANT to run.
 	pgUser, pgDatabase string
+	// path is the SQLite database file ("" on PostgreSQL).
+	path string
 	// replicas, when configured, serve reads (see replicas.go); lastWrite
 	// is the primary's WAL position after this process's latest write.
 	replicas  *replicaSet

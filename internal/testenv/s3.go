@@ -51,31 +51,7 @@ type s3Process struct {
 // skipped, except under CI, where it fails.
 func VersityGW(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv("INSTA485_VERSITYGW"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("INSTA485_VERSITYGW=%s: %v", p, err)
-		}
-		return p
-	}
-	if p, err := exec.LookPath("versitygw"); err == nil {
-		return p
-	}
-	cache := os.Getenv("XDG_CACHE_HOME")
-	if cache == "" {
-		if home, err := os.UserHomeDir(); err == nil {
-			cache = filepath.Join(home, ".cache")
-		}
-	}
-	p := filepath.Join(cache, "insta485", "bin", "versitygw")
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	const hint = "versitygw not found (set INSTA485_VERSITYGW, or: go install github.com/versity/versitygw/cmd/versitygw@v1.8.0)"
-	if os.Getenv("CI") != "" {
-		t.Fatal(hint + "; it is required under CI")
-	}
-	t.Skip(hint)
-	return ""
+	return cachedTool(t, "versitygw", "INSTA485_VERSITYGW", "github.com/versity/versitygw/cmd/versitygw@v1.8.0")
 }
 
 // StartS3 starts an S3 server of the test's own with an empty bucket,

@@ -104,9 +104,10 @@ func (h *Handler) savePicture(r *http.Request, required bool, write func(name st
 
 // pictures is the upload store for r: a leftover file that cannot be
 // removed is logged with the request id, not shown, since the user's
-// change already happened.
+// change already happened. While a backup runs, unused files are kept for
+// it (storage/backup.go).
 func (h *Handler) pictures(r *http.Request) pictures.Pictures {
-	return pictures.Pictures{Store: h.Media, Forget: h.Delivery.Forget, RemoveFailed: func(name string, err error) {
+	return pictures.Pictures{Store: h.Media, Forget: h.Delivery.Forget, Keep: h.Store.BackupRunning, RemoveFailed: func(name string, err error) {
 		h.log().Error("delete unused upload", "id", requestID(r), "file", name, "err", err)
 	}}
 }
