@@ -782,7 +782,6 @@ func fetchProfile(addr, file string, d time.Duration) error {
 	return f.Close()
 }
 
-
 // vmHWM reads the peak resident set size of pid in kB.
 func vmHWM(pid int) int64 {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
