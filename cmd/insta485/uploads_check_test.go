@@ -39,7 +39,7 @@ func TestUploadsCheckFindsOrphansAndMissingFiles(t *testing.T) {
 		store, _ := media.NewLocal(dir)
 		ctx := context.Background()
 		save := func() string {
-			name, err := media.Save(ctx, store, bytes.NewReader(media.Landscape("orphan", 700)), "a.jpg", 1<<20)
+			name, _, err := media.Save(ctx, store, bytes.NewReader(media.Landscape("orphan", 700)), "a.jpg", 1<<20)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -125,7 +125,7 @@ func TestUploadsCheckOnS3(t *testing.T) {
 		}
 		ctx := context.Background()
 		store := srv.Open(t)
-		orphan, err := media.Save(ctx, store, bytes.NewReader(media.Landscape("orphan", 700)), "a.jpg", 1<<20)
+		orphan, _, err := media.Save(ctx, store, bytes.NewReader(media.Landscape("orphan", 700)), "a.jpg", 1<<20)
 		if err != nil {
 			t.Fatal(err)
 		}

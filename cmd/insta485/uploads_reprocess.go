@@ -9,6 +9,7 @@ import (
 
 	"github.com/insta485/insta485/internal/config"
 	"github.com/insta485/insta485/internal/media"
+	"github.com/insta485/insta485/internal/storage"
 )
 
 // uploadsReprocess is `insta485 uploads reprocess`: every picture a row
@@ -27,7 +28,8 @@ Runs every picture stored before this version's image pipeline through it:
 turned upright, at most 1080 pixels, and without EXIF, GPS or other metadata,
 under the same name, with its smaller copies. Pictures that need nothing are
 left alone, so it can be run again; one that cannot be read is reported and
-left as it is.
+left as it is. Every picture's size and placeholder colour is recorded for
+the pages (pictures stored before this version have none).
 
 Flags:
 `)
@@ -55,7 +57,12 @@ Flags:
 	}
 	var changed, failed int
 	for _, n := range names {
-		ok, err := media.Reprocess(ctx, uploads, n)
+		ok, info, err := media.Reprocess(ctx, uploads, n)
+		if err == nil {
+			// Pictures stored before migration 0004 get their size and
+			// colour here, processed or not.
+			err = s.PutPicture(ctx, storage.Picture{Filename: n, Width: info.Width, Height: info.Height, Color: info.Color})
+		}
 		switch {
 		case errors.Is(err, media.ErrNotFound):
 			fmt.Fprintf(stdout, "missing: %s\n", n)

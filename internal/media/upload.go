@@ -37,21 +37,22 @@ func NewName(ext string) string {
 // or is over the pixel limits), stores the result and its width variants
 // under a new name and returns the name. A JPEG keeps a ".jpeg" extension
 // when the original name had one; otherwise the extension is the stored
-// format's. On any error nothing is left in the store.
-func Save(ctx context.Context, store Store, r io.Reader, originalName string, limit int64) (string, error) {
+// format's. It returns the picture's Info too, for the database. On any
+// error nothing is left in the store.
+func Save(ctx context.Context, store Store, r io.Reader, originalName string, limit int64) (string, Info, error) {
 	data, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
-		return "", fmt.Errorf("read upload: %w", err)
+		return "", Info{}, fmt.Errorf("read upload: %w", err)
 	}
 	if len(data) == 0 {
-		return "", ErrEmpty
+		return "", Info{}, ErrEmpty
 	}
 	if int64(len(data)) > limit {
-		return "", ErrTooLarge
+		return "", Info{}, ErrTooLarge
 	}
 	pic, err := Process(ctx, data)
 	if err != nil {
-		return "", err
+		return "", Info{}, err
 	}
 	ext := pic.Ext
 	if ext == ".jpg" && strings.ToLower(filepath.Ext(originalName)) == ".jpeg" {
@@ -59,9 +60,9 @@ func Save(ctx context.Context, store Store, r io.Reader, originalName string, li
 	}
 	name := NewName(ext)
 	if err := pic.Put(ctx, store, name); err != nil {
-		return "", fmt.Errorf("save upload: %w", err)
+		return "", Info{}, fmt.Errorf("save upload: %w", err)
 	}
-	return name, nil
+	return name, pic.Info(), nil
 }
 
 // Put stores p under name and its variants beside it. The variants go
@@ -82,13 +83,14 @@ func (p *Picture) Put(ctx context.Context, store Store, name string) error {
 }
 
 // PutPicture runs data (a picture insta485 made itself, such as the sample
-// data's) through Process and stores it under name with its variants.
-func PutPicture(ctx context.Context, store Store, name string, data []byte) error {
+// data's) through Process, stores it under name with its variants and
+// returns its Info.
+func PutPicture(ctx context.Context, store Store, name string, data []byte) (Info, error) {
 	pic, err := Process(ctx, data)
 	if err != nil {
-		return fmt.Errorf("process %s: %w", name, err)
+		return Info{}, fmt.Errorf("process %s: %w", name, err)
 	}
-	return pic.Put(ctx, store, name)
+	return pic.Info(), pic.Put(ctx, store, name)
 }
 
 // Remove deletes the upload name and its width variants.

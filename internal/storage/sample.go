@@ -120,5 +120,10 @@ func loadSample(ctx context.Context, tx *sql.Tx) error {
 			return fmt.Errorf("sample like %d: %w", l.LikeID, err)
 		}
 	}
+	for _, p := range SamplePictures {
+		if _, err := tx.ExecContext(ctx, putPicture, p.Filename, p.Width, p.Height, p.Color); err != nil {
+			return fmt.Errorf("sample picture %s: %w", p.Filename, err)
+		}
+	}
 	return nil
 }

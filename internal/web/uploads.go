@@ -9,6 +9,7 @@ import (
 
 	"github.com/insta485/insta485/internal/auth"
 	"github.com/insta485/insta485/internal/media"
+	"github.com/insta485/insta485/internal/storage"
 )
 
 // upload serves an uploaded picture, or one of its width variants, to
@@ -76,7 +77,7 @@ func (h *Handler) saveUpload(r *http.Request, required bool) (string, error) {
 		return "", badRequest("The uploaded file could not be read. Please try again.")
 	}
 	defer f.Close()
-	name, err := media.Save(r.Context(), h.Media, f, hdr.Filename, h.maxUpload())
+	name, info, err := media.Save(r.Context(), h.Media, f, hdr.Filename, h.maxUpload())
 	switch {
 	case errors.Is(err, media.ErrTooLarge):
 		return "", &formError{http.StatusRequestEntityTooLarge,
@@ -90,6 +91,11 @@ func (h *Handler) saveUpload(r *http.Request, required bool) (string, error) {
 	case err != nil:
 		return "", h.storeError(r, err)
 	}
+	// Its size and colour, so that pages lay it out before it arrives.
+	if err := h.Store.PutPicture(r.Context(), storage.Picture{Filename: name, Width: info.Width, Height: info.Height, Color: info.Color}); err != nil {
+		h.removeFiles(r, name)
+		return "", err
+	}
 	return name, nil
 }
 
@@ -100,6 +106,9 @@ func (h *Handler) saveUpload(r *http.Request, required bool) (string, error) {
 func (h *Handler) removeFiles(r *http.Request, names ...string) {
 	// The files must go even if the client has hung up meanwhile.
 	ctx := context.WithoutCancel(r.Context())
+	if err := h.Store.DeletePictures(ctx, names...); err != nil {
+		h.log().Error("forget unused pictures", "id", requestID(r), "files", names, "err", err)
+	}
 	for _, n := range names {
 		if err := media.Remove(ctx, h.Media, n); err != nil {
 			h.log().Error("delete unused upload", "id", requestID(r), "file", n, "err", err)
