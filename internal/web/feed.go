@@ -32,10 +32,22 @@ func (h *Handler) feed(w http.ResponseWriter, r *http.Request, v viewer) {
 		h.serverError(w, r, err)
 		return
 	}
+	names := make([]string, len(posts))
+	for i, p := range posts {
+		names[i] = p.Filename
+	}
+	pics, err := h.pictures(ctx, names...)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
 	page := feedPage{base: base{Title: "Feed", Logname: v.Logname(), LiveFeed: true}}
 	csrf := h.csrfToken(v)
-	for _, p := range posts {
-		page.Posts = append(page.Posts, postView{Post: p, Logname: v.Logname(), CSRF: csrf, Target: "/"})
+	for i, p := range posts {
+		// The first post fills a phone's first screen; the rest wait
+		// until the reader scrolls near them.
+		page.Posts = append(page.Posts, postView{Post: p, Logname: v.Logname(), CSRF: csrf, Target: "/",
+			Picture: pics[p.Filename], Lazy: i > 0})
 	}
 	if len(ids) == feedPageSize {
 		// Pin the next pages to the posts that existed when this one was

@@ -19,6 +19,11 @@ type postView struct {
 	// Detail is set on the post's own page, which adds delete buttons for
 	// the logname's comments and post.
 	Detail bool
+	// Picture is the size and colour of the post's picture (zero when
+	// unknown); Lazy defers its loading (and the avatar's) for posts
+	// below the first screen.
+	Picture storage.Picture
+	Lazy    bool
 }
 
 // DeleteTarget is where deleting the post leads: the logname's page.
@@ -45,10 +50,15 @@ func (h *Handler) postPage(w http.ResponseWriter, r *http.Request, v viewer) {
 		h.serverError(w, r, err)
 		return
 	}
+	pics, err := h.pictures(r.Context(), p.Filename)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
 	h.render(w, r, http.StatusOK, "post.html", postPage{
 		base: base{Title: "Post", Logname: v.Logname()},
 		Post: postView{Post: p, Logname: v.Logname(), CSRF: h.csrfToken(v),
-			Target: fmt.Sprintf("/posts/%d/", p.PostID), Detail: true},
+			Target: fmt.Sprintf("/posts/%d/", p.PostID), Detail: true, Picture: pics[p.Filename]},
 	})
 }
 

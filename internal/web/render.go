@@ -34,6 +34,8 @@ var templateFuncs = template.FuncMap{
 	"count":  count,
 	"target": withTarget,
 	"sizes":  imgSizes,
+	// placeholder: the classes that paint a picture's colour until it loads.
+	"placeholder": placeholderClasses,
 }
 
 // imgSrcset is what the "srcset" template needs for one img.

@@ -23,7 +23,7 @@ type userPage struct {
 	Self    bool
 	// Relation drives the follow or unfollow form on someone else's page.
 	Relation personView
-	Posts    []storage.PostThumb
+	Posts    []thumbView
 	CSRF     string
 	Target   string
 }
@@ -52,6 +52,19 @@ func (h *Handler) userPage(w http.ResponseWriter, r *http.Request, v viewer) {
 		h.serverError(w, r, err)
 		return
 	}
+	names := make([]string, len(posts))
+	for i, p := range posts {
+		names[i] = p.Filename
+	}
+	pics, err := h.pictures(ctx, names...)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	thumbs := make([]thumbView, len(posts))
+	for i, p := range posts {
+		thumbs[i] = thumbView{PostThumb: p, Picture: pics[p.Filename], Lazy: i >= eagerThumbs}
+	}
 	csrf, target := h.csrfToken(v), userPath(name)
 	// The title leaves the username out: the classic tests count how often
 	// it appears in the page's text.
@@ -63,7 +76,7 @@ func (h *Handler) userPage(w http.ResponseWriter, r *http.Request, v viewer) {
 			Relation: storage.Relation{Username: p.Username, Filename: p.Filename, LognameFollows: p.LognameFollows},
 			CSRF:     csrf, Target: target,
 		},
-		Posts:  posts,
+		Posts:  thumbs,
 		CSRF:   csrf,
 		Target: target,
 	})
