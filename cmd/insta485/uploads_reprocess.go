@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 
 	"github.com/insta485/insta485/internal/config"
 	"github.com/insta485/insta485/internal/media"
@@ -55,12 +57,20 @@ Flags:
 	}); err != nil {
 		return err
 	}
+	// Pictures stored before migration 0004 have no size and colour yet.
+	known := map[string]storage.Picture{}
+	for batch := range slices.Chunk(names, 500) {
+		got, err := s.Pictures(ctx, batch)
+		if err != nil {
+			return err
+		}
+		maps.Copy(known, got)
+	}
 	var changed, failed int
 	for _, n := range names {
-		ok, info, err := media.Reprocess(ctx, uploads, n)
-		if err == nil {
-			// Pictures stored before migration 0004 get their size and
-			// colour here, processed or not.
+		_, hasRow := known[n]
+		ok, info, err := media.Reprocess(ctx, uploads, n, !hasRow)
+		if err == nil && (ok || !hasRow) {
 			err = s.PutPicture(ctx, storage.Picture{Filename: n, Width: info.Width, Height: info.Height, Color: info.Color})
 		}
 		switch {

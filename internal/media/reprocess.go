@@ -15,9 +15,10 @@ import (
 // that need nothing (NeedsProcessing) are left alone and it returns false.
 // A file the pipeline refuses is left as it is and the error says why.
 // The variants are written before the picture, and nothing is removed on
-// failure: the upload is never lost. It returns the stored picture's Info
-// either way, for the database.
-func Reprocess(ctx context.Context, store Store, name string) (bool, Info, error) {
+// failure: the upload is never lost. It returns the Info of the picture it
+// stored, and, when describe is set, of a picture it left alone (which
+// costs decoding it).
+func Reprocess(ctx context.Context, store Store, name string, describe bool) (bool, Info, error) {
 	f, err := store.Open(ctx, name)
 	if err != nil {
 		return false, Info{}, err
@@ -28,6 +29,9 @@ func Reprocess(ctx context.Context, store Store, name string) (bool, Info, error
 		return false, Info{}, fmt.Errorf("read %s: %w", name, err)
 	}
 	if !NeedsProcessing(data) {
+		if !describe {
+			return false, Info{}, nil
+		}
 		info, err := Describe(data)
 		if err != nil {
 			return false, Info{}, fmt.Errorf("%s: %w", name, err)
