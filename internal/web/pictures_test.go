@@ -113,4 +113,3 @@ func TestPicturesWithoutRowsStillShow(t *testing.T) {
 		t.Fatalf("no img of post 3 on the feed: %d", res.Status)
 	})
 }
-
