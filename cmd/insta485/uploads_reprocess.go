@@ -9,6 +9,8 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/insta485/insta485/internal/blob"
+
 	"github.com/insta485/insta485/internal/config"
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/storage"
@@ -74,7 +76,7 @@ Flags:
 			err = s.PutPicture(ctx, storage.Picture{Filename: n, Width: info.Width, Height: info.Height, Color: info.Color})
 		}
 		switch {
-		case errors.Is(err, media.ErrNotFound):
+		case errors.Is(err, blob.ErrNotFound):
 			fmt.Fprintf(stdout, "missing: %s\n", n)
 		case errors.Is(err, media.ErrNotImage) || errors.Is(err, media.ErrTooManyPixels):
 			failed++

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/insta485/insta485/internal/blob"
+	"github.com/insta485/insta485/internal/dbadmin"
+
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
@@ -27,7 +30,7 @@ func TestUploadsReprocess(t *testing.T) {
 			t.Fatalf("db create: %v\n%s", err, out)
 		}
 		const old = "2ec7cf8ae158b3b1f40065abfb33e81143707842.jpg" // post 4's picture
-		store, _ := media.NewLocal(dir)
+		store, _ := blob.NewLocal(dir)
 		if err := media.Remove(context.Background(), store, old); err != nil {
 			t.Fatal(err)
 		}
@@ -59,19 +62,19 @@ func TestUploadsReprocess(t *testing.T) {
 			t.Errorf("after reprocess %s is %dx%d (%v), EXIF left: %v", old, cfg.Width, cfg.Height, err, bytes.Contains(data, []byte("Exif")))
 		}
 		for _, w := range media.VariantWidths {
-			if _, err := os.Stat(filepath.Join(dir, media.VariantName(old, w))); err != nil {
+			if _, err := os.Stat(filepath.Join(dir, blob.VariantName(old, w))); err != nil {
 				t.Errorf("no %d variant: %v", w, err)
 			}
 		}
 		var all []string
-		for _, p := range storage.SamplePictures {
+		for _, p := range dbadmin.SamplePictures {
 			all = append(all, p.Filename)
 		}
 		pics, err := s.Pictures(context.Background(), all)
 		if err != nil || pics[old].Width != 540 || pics[old].Height != 1080 || pics[old].Color == "" {
 			t.Errorf("after reprocess %s's row is %+v (%v); want 540×1080 with a colour", old, pics[old], err)
 		}
-		for _, p := range storage.SamplePictures {
+		for _, p := range dbadmin.SamplePictures {
 			if p.Filename != old && pics[p.Filename] != p {
 				t.Errorf("reprocess changed the row of %s, which needed nothing: %+v, was %+v", p.Filename, pics[p.Filename], p)
 			}

@@ -11,24 +11,25 @@ import (
 	"io"
 	"testing"
 
+	"github.com/insta485/insta485/internal/blob"
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/media"
-	"github.com/insta485/insta485/internal/storage"
 )
 
 // TestSamplePicturesMatchTheirRows: the size and colour rows the sample
-// data carries (storage.SamplePictures, sql/data.sql) are what the pipeline
+// data carries (dbadmin.SamplePictures, sql/data.sql) are what the pipeline
 // makes of the sample pictures.
 func TestSamplePicturesMatchTheirRows(t *testing.T) {
 	ctx := context.Background()
-	store, err := media.NewLocal(t.TempDir())
+	store, err := blob.NewLocal(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	profiles, posts := storage.SampleImages()
+	profiles, posts := dbadmin.SampleImages()
 	if err := media.WriteSample(ctx, store, profiles, posts); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range storage.SamplePictures {
+	for _, want := range dbadmin.SamplePictures {
 		f, err := store.Open(ctx, want.Filename)
 		if err != nil {
 			t.Fatal(err)
@@ -54,7 +55,7 @@ func TestSamplePicturesMatchTheirRows(t *testing.T) {
 // size and average colour, for each stored format, transparency ignored.
 func TestSaveReturnsSizeAndColour(t *testing.T) {
 	ctx := context.Background()
-	store, err := media.NewLocal(t.TempDir())
+	store, err := blob.NewLocal(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"image"
 	"io"
+
+	"github.com/insta485/insta485/internal/blob"
 )
 
 // Reprocess runs an upload stored before the image pipeline existed through
@@ -18,7 +20,7 @@ import (
 // failure: the upload is never lost. It returns the Info of the picture it
 // stored, and, when describe is set, of a picture it left alone (which
 // costs decoding it).
-func Reprocess(ctx context.Context, store Store, name string, describe bool) (bool, Info, error) {
+func Reprocess(ctx context.Context, store blob.Store, name string, describe bool) (bool, Info, error) {
 	f, err := store.Open(ctx, name)
 	if err != nil {
 		return false, Info{}, err
@@ -43,7 +45,7 @@ func Reprocess(ctx context.Context, store Store, name string, describe bool) (bo
 		return false, Info{}, fmt.Errorf("%s: %w", name, err)
 	}
 	for _, v := range pic.Variants {
-		if err := store.Put(ctx, VariantName(name, v.Width), bytes.NewReader(v.Data)); err != nil {
+		if err := store.Put(ctx, blob.VariantName(name, v.Width), bytes.NewReader(v.Data)); err != nil {
 			return false, Info{}, fmt.Errorf("store a variant of %s: %w", name, err)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"testing"
 
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -23,12 +24,12 @@ func TestSamplePicturesHaveTheirRows(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
 		t.Parallel()
 		s := testenv.NewStore(t, backend)
-		got, err := s.Pictures(context.Background(), append(names(storage.SamplePictures), "ffffffffffffffffffffffffffffffff.jpg"))
+		got, err := s.Pictures(context.Background(), append(names(dbadmin.SamplePictures), "ffffffffffffffffffffffffffffffff.jpg"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := map[string]storage.Picture{}
-		for _, p := range storage.SamplePictures {
+		for _, p := range dbadmin.SamplePictures {
 			want[p.Filename] = p
 		}
 		if !maps.Equal(got, want) {
@@ -70,7 +71,7 @@ func TestPictureRowsGoWithTheLastRowNamingTheirFile(t *testing.T) {
 		}
 
 		// A new profile photo: the old one's row goes.
-		old := storage.SampleUsers[3].Filename // jag's
+		old := dbadmin.SampleUsers[3].Filename // jag's
 		if _, err := s.UpdateUser(ctx, "jag", "H.V. Jagadish", "jag@umich.edu", photo.Filename); err != nil || known(old) || !known(photo.Filename) {
 			t.Errorf("after a new profile photo: %v; old row kept %v, new row kept %v; want old gone, new kept", err, known(old), known(photo.Filename))
 		}
@@ -78,12 +79,12 @@ func TestPictureRowsGoWithTheLastRowNamingTheirFile(t *testing.T) {
 		if _, err := s.DeleteUser(ctx, "awdeorio"); err != nil {
 			t.Fatal(err)
 		}
-		for _, n := range []string{storage.SampleUsers[0].Filename, storage.SamplePosts[0].Filename, storage.SamplePosts[2].Filename} {
+		for _, n := range []string{dbadmin.SampleUsers[0].Filename, dbadmin.SamplePosts[0].Filename, dbadmin.SamplePosts[2].Filename} {
 			if known(n) {
 				t.Errorf("%s's row outlived awdeorio", n)
 			}
 		}
-		if !known(storage.SamplePosts[1].Filename) {
+		if !known(dbadmin.SamplePosts[1].Filename) {
 			t.Errorf("jflinn's picture lost its row with awdeorio")
 		}
 

@@ -325,7 +325,7 @@ func openReplicas(primary *sql.DB, opts Options) (*replicaSet, error) {
 	for _, u := range opts.Replicas {
 		ropts := opts
 		ropts.DSN = u
-		cfg, err := pgConfig(ropts)
+		cfg, err := PGConfig(ropts)
 		if err != nil {
 			rs.close()
 			return nil, fmt.Errorf("replica: %w", err)
@@ -416,8 +416,11 @@ func (rs *replicaSet) read(ctx context.Context, min LSN, fn func(readQuerier) er
 func connectionLost(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P") ||
-			pgErr.Code == "53300" || pgErr.Code == "3D000" || strings.HasPrefix(pgErr.Code, "28")
+		// An outage, and also what only a replica's set-up causes: the
+		// database gone (3D000, 57P04), the role refused (class 28), an
+		// administrator's termination (57P0x).
+		return pgOutageCode(pgErr.Code) || strings.HasPrefix(pgErr.Code, "57P") ||
+			pgErr.Code == "3D000" || strings.HasPrefix(pgErr.Code, "28")
 	}
 	return true // no answer from the server at all
 }

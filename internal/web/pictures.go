@@ -23,9 +23,9 @@ type thumbView struct {
 	Lazy    bool
 }
 
-// pictures reads what is known of the files names (their size and
+// pictureRows reads what is known of the files names (their size and
 // colour); files without a row are missing from the map.
-func (h *Handler) pictures(ctx context.Context, names ...string) (map[string]storage.Picture, error) {
+func (h *Handler) pictureRows(ctx context.Context, names ...string) (map[string]storage.Picture, error) {
 	return h.Store.Pictures(ctx, names)
 }
 

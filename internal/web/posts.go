@@ -50,7 +50,7 @@ func (h *Handler) postPage(w http.ResponseWriter, r *http.Request, v viewer) {
 		h.serverError(w, r, err)
 		return
 	}
-	pics, err := h.pictures(r.Context(), p.Filename)
+	pics, err := h.pictureRows(r.Context(), p.Filename)
 	if err != nil {
 		h.serverError(w, r, err)
 		return
@@ -81,15 +81,10 @@ func (h *Handler) posts(w http.ResponseWriter, r *http.Request, v viewer) {
 }
 
 func (h *Handler) createPost(r *http.Request, v viewer) error {
-	name, err := h.saveUpload(r, true)
-	if err != nil {
-		return err
-	}
-	if _, err := h.Store.CreatePost(r.Context(), v.Logname(), name); err != nil {
-		h.removeFiles(r, name)
-		return err
-	}
-	return nil
+	return h.savePicture(r, true, func(name string) ([]string, error) {
+		_, err := h.Store.CreatePost(r.Context(), v.Logname(), name)
+		return nil, err
+	})
 }
 
 func (h *Handler) deletePost(r *http.Request, v viewer) error {
@@ -97,7 +92,9 @@ func (h *Handler) deletePost(r *http.Request, v viewer) error {
 	if err != nil {
 		return err
 	}
-	orphans, err := h.Store.DeletePost(r.Context(), id, v.Logname())
+	err = h.pictures(r).Delete(r.Context(), func() ([]string, error) {
+		return h.Store.DeletePost(r.Context(), id, v.Logname())
+	})
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return &formError{http.StatusNotFound, "There is no such post. It may have been deleted already."}
@@ -106,6 +103,5 @@ func (h *Handler) deletePost(r *http.Request, v viewer) error {
 	case err != nil:
 		return err
 	}
-	h.removeFiles(r, orphans...)
 	return nil
 }

@@ -56,7 +56,7 @@ func (h *Handler) userPage(w http.ResponseWriter, r *http.Request, v viewer) {
 	for i, p := range posts {
 		names[i] = p.Filename
 	}
-	pics, err := h.pictures(ctx, names...)
+	pics, err := h.pictureRows(ctx, names...)
 	if err != nil {
 		h.serverError(w, r, err)
 		return
