@@ -44,3 +44,14 @@ INSERT INTO likes (owner, postid) VALUES
   ('awdeorio', 2),
   ('michjc', 2),
   ('awdeorio', 3);
+
+-- Each sample picture's size and placeholder colour (table pictures).
+INSERT INTO pictures (filename, width, height, color) VALUES
+  ('e1a7c5c32973862ee15173b0259e3efdb6a391af.jpg', 320, 320, '#736c65'),
+  ('505083b8b56c97429a728b68f31b0b2a089e5113.jpg', 320, 320, '#7cbaa6'),
+  ('5ecde7677b83304132cb2871516ea50032ff7a4f.jpg', 320, 320, '#813192'),
+  ('73ab33bd357c3fd42292487b825880958c595655.jpg', 320, 320, '#6f846c'),
+  ('122a7d27ca1d7420a1072f695d9290fad4501a41.jpg', 640, 640, '#263c50'),
+  ('ad7790405c539894d25ab8dcf0b79eed3341e109.jpg', 640, 640, '#c35b1a'),
+  ('9887e06812ef434d291e4936417d125cd594b38a.jpg', 640, 640, '#8cb5a8'),
+  ('2ec7cf8ae158b3b1f40065abfb33e81143707842.jpg', 640, 640, '#836e9a');

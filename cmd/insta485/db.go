@@ -196,11 +196,14 @@ func random(ctx context.Context, s *storage.Store, uploads blob.Store, b dbadmin
 	}()
 	// Generated pictures go through the upload pipeline too, so that they
 	// have the same width variants as uploads.
+	var pictures []storage.Picture
 	put := func(name string, img []byte) error {
-		if err := media.PutPicture(ctx, uploads, name, img); err != nil {
+		info, err := media.PutPicture(ctx, uploads, name, img)
+		if err != nil {
 			return err
 		}
 		written = append(written, name)
+		pictures = append(pictures, storage.Picture{Filename: name, Width: info.Width, Height: info.Height, Color: info.Color})
 		return nil
 	}
 	for range min(b.Posts, images) {
@@ -223,6 +226,11 @@ func random(ctx context.Context, s *storage.Store, uploads blob.Store, b dbadmin
 	res, err := dbadmin.Populate(ctx, s, b)
 	if err != nil {
 		return err
+	}
+	for _, p := range pictures {
+		if err := s.PutPicture(ctx, p); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(stdout, "added %d users, %d posts, %d follows, %d likes, %d comments (%d images) in %s\n",
 		res.Users, res.Posts, res.Follows, res.Likes, res.Comments, len(written), time.Since(start).Round(time.Millisecond))

@@ -41,7 +41,7 @@ func TestUploadsCheckFindsOrphansAndMissingFiles(t *testing.T) {
 		store, _ := blob.NewLocal(dir)
 		ctx := context.Background()
 		save := func() string {
-			name, err := media.Save(ctx, store, bytes.NewReader(media.Landscape("orphan", 700)), "a.jpg", 1<<20)
+			name, _, err := media.Save(ctx, store, bytes.NewReader(media.Landscape("orphan", 700)), "a.jpg", 1<<20)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -127,7 +127,7 @@ func TestUploadsCheckOnS3(t *testing.T) {
 		}
 		ctx := context.Background()
 		store := srv.Open(t)
-		orphan, err := media.Save(ctx, store, bytes.NewReader(media.Landscape("orphan", 700)), "a.jpg", 1<<20)
+		orphan, _, err := media.Save(ctx, store, bytes.NewReader(media.Landscape("orphan", 700)), "a.jpg", 1<<20)
 		if err != nil {
 			t.Fatal(err)
 		}

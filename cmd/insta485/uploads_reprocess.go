@@ -6,11 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 
 	"github.com/insta485/insta485/internal/blob"
 
 	"github.com/insta485/insta485/internal/config"
 	"github.com/insta485/insta485/internal/media"
+	"github.com/insta485/insta485/internal/storage"
 )
 
 // uploadsReprocess is `insta485 uploads reprocess`: every picture a row
@@ -29,7 +32,8 @@ Runs every picture stored before this version's image pipeline through it:
 turned upright, at most 1080 pixels, and without EXIF, GPS or other metadata,
 under the same name, with its smaller copies. Pictures that need nothing are
 left alone, so it can be run again; one that cannot be read is reported and
-left as it is.
+left as it is. Every picture's size and placeholder colour is recorded for
+the pages (pictures stored before this version have none).
 
 Flags:
 `)
@@ -55,9 +59,22 @@ Flags:
 	}); err != nil {
 		return err
 	}
+	// Pictures stored before migration 0004 have no size and colour yet.
+	known := map[string]storage.Picture{}
+	for batch := range slices.Chunk(names, 500) {
+		got, err := s.Pictures(ctx, batch)
+		if err != nil {
+			return err
+		}
+		maps.Copy(known, got)
+	}
 	var changed, failed int
 	for _, n := range names {
-		ok, err := media.Reprocess(ctx, uploads, n)
+		_, hasRow := known[n]
+		ok, info, err := media.Reprocess(ctx, uploads, n, !hasRow)
+		if err == nil && (ok || !hasRow) {
+			err = s.PutPicture(ctx, storage.Picture{Filename: n, Width: info.Width, Height: info.Height, Color: info.Color})
+		}
 		switch {
 		case errors.Is(err, blob.ErrNotFound):
 			fmt.Fprintf(stdout, "missing: %s\n", n)

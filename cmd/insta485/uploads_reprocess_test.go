@@ -10,8 +10,10 @@ import (
 	"testing"
 
 	"github.com/insta485/insta485/internal/blob"
+	"github.com/insta485/insta485/internal/dbadmin"
 
 	"github.com/insta485/insta485/internal/media"
+	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
 )
 
@@ -41,6 +43,15 @@ func TestUploadsReprocess(t *testing.T) {
 			err := run(context.Background(), []string{"uploads", "reprocess", "--database", opts.DSN, "--uploads", dir}, &out, &errOut)
 			return out.String() + errOut.String(), err
 		}
+		// A picture from before migration 0004 has no size row.
+		s, err := storage.Open(context.Background(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := s.DeletePictures(context.Background(), old); err != nil {
+			t.Fatal(err)
+		}
 		out, err := reprocess()
 		if err != nil || !strings.Contains(out, "reprocessed: "+old) || !strings.Contains(out, "reprocessed 1 of 8 picture(s)") {
 			t.Fatalf("uploads reprocess: %v\n%s", err, out)
@@ -53,6 +64,19 @@ func TestUploadsReprocess(t *testing.T) {
 		for _, w := range media.VariantWidths {
 			if _, err := os.Stat(filepath.Join(dir, blob.VariantName(old, w))); err != nil {
 				t.Errorf("no %d variant: %v", w, err)
+			}
+		}
+		var all []string
+		for _, p := range dbadmin.SamplePictures {
+			all = append(all, p.Filename)
+		}
+		pics, err := s.Pictures(context.Background(), all)
+		if err != nil || pics[old].Width != 540 || pics[old].Height != 1080 || pics[old].Color == "" {
+			t.Errorf("after reprocess %s's row is %+v (%v); want 540×1080 with a colour", old, pics[old], err)
+		}
+		for _, p := range dbadmin.SamplePictures {
+			if p.Filename != old && pics[p.Filename] != p {
+				t.Errorf("reprocess changed the row of %s, which needed nothing: %+v, was %+v", p.Filename, pics[p.Filename], p)
 			}
 		}
 		if out, err := reprocess(); err != nil || !strings.Contains(out, "reprocessed 0 of 8 picture(s)") {

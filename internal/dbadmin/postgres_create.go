@@ -61,7 +61,7 @@ func pgCreateDatabase(ctx context.Context, opts storage.Options) error {
 }
 
 // insta485Tables in the order they can be dropped.
-var insta485Tables = []string{"sessions", "login_failures", "feed", "likes", "comments", "following", "posts", "users", "schema_migrations"}
+var insta485Tables = []string{"sessions", "login_failures", "feed", "pictures", "likes", "comments", "following", "posts", "users", "schema_migrations"}
 
 func pgDestroy(ctx context.Context, opts storage.Options) error {
 	m, cfg, err := pgMaintenance(ctx, opts)

@@ -23,6 +23,20 @@ var SampleUsers = []storage.User{
 		Password: "sha512$0b2b8d18beba4c2ba7dad0365d1dd885$130546cafab793f769a86607466fb07476b03c5de1f32f666c1e72e8b48b5e7e08494ec85ede12df72d259112bca3d5783983937361fe0aa2c341ae7bd0c2da4"},
 }
 
+// SamplePictures are the rows of the sample data's pictures: what the
+// image pipeline makes of the pictures media.WriteSample draws (a test
+// keeps the two in step), in SampleImages order.
+var SamplePictures = []storage.Picture{
+	{Filename: "e1a7c5c32973862ee15173b0259e3efdb6a391af.jpg", Width: 320, Height: 320, Color: "#736c65"},
+	{Filename: "505083b8b56c97429a728b68f31b0b2a089e5113.jpg", Width: 320, Height: 320, Color: "#7cbaa6"},
+	{Filename: "5ecde7677b83304132cb2871516ea50032ff7a4f.jpg", Width: 320, Height: 320, Color: "#813192"},
+	{Filename: "73ab33bd357c3fd42292487b825880958c595655.jpg", Width: 320, Height: 320, Color: "#6f846c"},
+	{Filename: "122a7d27ca1d7420a1072f695d9290fad4501a41.jpg", Width: 640, Height: 640, Color: "#263c50"},
+	{Filename: "ad7790405c539894d25ab8dcf0b79eed3341e109.jpg", Width: 640, Height: 640, Color: "#c35b1a"},
+	{Filename: "9887e06812ef434d291e4936417d125cd594b38a.jpg", Width: 640, Height: 640, Color: "#8cb5a8"},
+	{Filename: "2ec7cf8ae158b3b1f40065abfb33e81143707842.jpg", Width: 640, Height: 640, Color: "#836e9a"},
+}
+
 // SamplePosts are the posts of SPEC §2; post i+1 is SamplePosts[i].
 var SamplePosts = []storage.PostThumb{
 	{PostID: 1, Filename: "122a7d27ca1d7420a1072f695d9290fad4501a41.jpg"},
@@ -119,6 +133,11 @@ func loadSample(ctx context.Context, tx *sql.Tx) error {
 	for _, l := range SampleLikes {
 		if _, err := tx.ExecContext(ctx, "INSERT INTO likes (owner, postid) VALUES ($1, $2)", l.Owner, l.PostID); err != nil {
 			return fmt.Errorf("sample like %d: %w", l.LikeID, err)
+		}
+	}
+	for _, p := range SamplePictures {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO pictures (filename, width, height, color) VALUES ($1, $2, $3, $4)", p.Filename, p.Width, p.Height, p.Color); err != nil {
+			return fmt.Errorf("sample picture %s: %w", p.Filename, err)
 		}
 	}
 	return nil

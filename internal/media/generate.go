@@ -169,7 +169,8 @@ func writeSample(ctx context.Context, store blob.Store, profiles, posts []string
 			return err
 		}
 		n++
-		return PutPicture(ctx, store, name, img())
+		_, err = PutPicture(ctx, store, name, img())
+		return err
 	}
 	for i, name := range profiles {
 		if err := put(name, func() []byte { return avatar(i, 320) }); err != nil {

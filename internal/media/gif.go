@@ -82,7 +82,7 @@ func processGIF(data []byte) (*Picture, error) {
 			}
 		}
 	}
-	p := &Picture{Ext: ".gif", Width: tw, Height: th}
+	p := &Picture{Ext: ".gif", Width: tw, Height: th, Color: averageColor(g.Image[0])}
 	if p.Data, err = encodeGIF(outs[0]); err != nil {
 		return nil, err
 	}

@@ -70,7 +70,7 @@ func TestSaveAcceptsImagesByContent(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			store, _ := blob.NewLocal(dir)
-			name, err := media.Save(context.Background(), store, bytes.NewReader(c.data), c.original, 2000)
+			name, _, err := media.Save(context.Background(), store, bytes.NewReader(c.data), c.original, 2000)
 			if c.wantErr != nil {
 				if !errors.Is(err, c.wantErr) {
 					t.Fatalf("Save = %q, %v; want %v", name, err, c.wantErr)
@@ -167,7 +167,7 @@ func TestClearRemovesOnlyUploads(t *testing.T) {
 	dir := t.TempDir()
 	store, _ := blob.NewLocal(dir)
 	ctx := context.Background()
-	name, err := media.Save(ctx, store, bytes.NewReader(pngBytes(t, 4)), "a.png", 1<<20)
+	name, _, err := media.Save(ctx, store, bytes.NewReader(pngBytes(t, 4)), "a.png", 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}

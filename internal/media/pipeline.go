@@ -57,6 +57,8 @@ type Picture struct {
 	Ext           string
 	Data          []byte
 	Width, Height int
+	// Color is the placeholder colour (Info).
+	Color string
 	// Variants holds one encoding per VariantWidths entry, in that order.
 	Variants []Variant
 }
@@ -123,7 +125,7 @@ func Process(ctx context.Context, data []byte) (*Picture, error) {
 	sw, sh := orientedSize(tw, th, o)
 	canvas := orient(scaleRGBA(img, sw, sh), o)
 
-	p := &Picture{Ext: ".jpg", Width: tw, Height: th}
+	p := &Picture{Ext: ".jpg", Width: tw, Height: th, Color: averageColor(canvas)}
 	if format == "png" || (format == "webp" && !canvas.Opaque()) {
 		p.Ext = ".png"
 	}

@@ -112,7 +112,7 @@ func TestExiftoolFindsNoMetadata(t *testing.T) {
 	}
 	store, _ := blob.NewLocal(filepath.Join(dir, "uploads"))
 	data, _ := os.ReadFile(in)
-	name, err := media.Save(context.Background(), store, bytes.NewReader(data), "in.jpg", 1<<20)
+	name, _, err := media.Save(context.Background(), store, bytes.NewReader(data), "in.jpg", 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func TestBombsAndJunkAreRefused(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			store, _ := blob.NewLocal(dir)
-			name, err := media.Save(context.Background(), store, bytes.NewReader(c.data), "x.png", 1<<20)
+			name, _, err := media.Save(context.Background(), store, bytes.NewReader(c.data), "x.png", 1<<20)
 			if !errors.Is(err, c.want) {
 				t.Fatalf("Save = %q, %v; want %v", name, err, c.want)
 			}
@@ -214,7 +214,7 @@ func TestWebPBecomesJPEGOrPNG(t *testing.T) {
 			t.Fatal(err)
 		}
 		store, _ := blob.NewLocal(t.TempDir())
-		name, err := media.Save(context.Background(), store, bytes.NewReader(data), "photo.webp", 1<<20)
+		name, _, err := media.Save(context.Background(), store, bytes.NewReader(data), "photo.webp", 1<<20)
 		if err != nil {
 			t.Fatalf("%s: %v", file, err)
 		}

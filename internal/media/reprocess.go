@@ -17,33 +17,42 @@ import (
 // that need nothing (NeedsProcessing) are left alone and it returns false.
 // A file the pipeline refuses is left as it is and the error says why.
 // The variants are written before the picture, and nothing is removed on
-// failure: the upload is never lost.
-func Reprocess(ctx context.Context, store blob.Store, name string) (bool, error) {
+// failure: the upload is never lost. It returns the Info of the picture it
+// stored, and, when describe is set, of a picture it left alone (which
+// costs decoding it).
+func Reprocess(ctx context.Context, store blob.Store, name string, describe bool) (bool, Info, error) {
 	f, err := store.Open(ctx, name)
 	if err != nil {
-		return false, err
+		return false, Info{}, err
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxLazyBytes))
 	f.Close()
 	if err != nil {
-		return false, fmt.Errorf("read %s: %w", name, err)
+		return false, Info{}, fmt.Errorf("read %s: %w", name, err)
 	}
 	if !NeedsProcessing(data) {
-		return false, nil
+		if !describe {
+			return false, Info{}, nil
+		}
+		info, err := Describe(data)
+		if err != nil {
+			return false, Info{}, fmt.Errorf("%s: %w", name, err)
+		}
+		return false, info, nil
 	}
 	pic, err := Process(ctx, data)
 	if err != nil {
-		return false, fmt.Errorf("%s: %w", name, err)
+		return false, Info{}, fmt.Errorf("%s: %w", name, err)
 	}
 	for _, v := range pic.Variants {
 		if err := store.Put(ctx, blob.VariantName(name, v.Width), bytes.NewReader(v.Data)); err != nil {
-			return false, fmt.Errorf("store a variant of %s: %w", name, err)
+			return false, Info{}, fmt.Errorf("store a variant of %s: %w", name, err)
 		}
 	}
 	if err := store.Put(ctx, name, bytes.NewReader(pic.Data)); err != nil {
-		return false, fmt.Errorf("store %s: %w", name, err)
+		return false, Info{}, fmt.Errorf("store %s: %w", name, err)
 	}
-	return true, nil
+	return true, pic.Info(), nil
 }
 
 // NeedsProcessing reports whether a stored picture is not what the

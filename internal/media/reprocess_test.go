@@ -73,7 +73,7 @@ func TestReprocessStripsAnOldUpload(t *testing.T) {
 	if err := store.Put(ctx, name, bytes.NewReader(testenv.WithEXIF(testenv.MarkedPhoto(t, 64, 32), 6))); err != nil {
 		t.Fatal(err)
 	}
-	changed, err := media.Reprocess(ctx, store, name)
+	changed, _, err := media.Reprocess(ctx, store, name, false)
 	if err != nil || !changed {
 		t.Fatalf("Reprocess = %v, %v; want true", changed, err)
 	}
@@ -87,7 +87,7 @@ func TestReprocessStripsAnOldUpload(t *testing.T) {
 			t.Errorf("variant %d: %v", w, err)
 		}
 	}
-	if changed, err := media.Reprocess(ctx, store, name); changed || err != nil {
+	if changed, _, err := media.Reprocess(ctx, store, name, false); changed || err != nil {
 		t.Errorf("second Reprocess = %v, %v; want nothing to do", changed, err)
 	}
 }

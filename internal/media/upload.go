@@ -25,21 +25,22 @@ var (
 // or is over the pixel limits), stores the result and its width variants
 // under a new name and returns the name. A JPEG keeps a ".jpeg" extension
 // when the original name had one; otherwise the extension is the stored
-// format's. On any error nothing is left in the store.
-func Save(ctx context.Context, store blob.Store, r io.Reader, originalName string, limit int64) (string, error) {
+// format's. It returns the picture's Info too, for the database. On any
+// error nothing is left in the store.
+func Save(ctx context.Context, store blob.Store, r io.Reader, originalName string, limit int64) (string, Info, error) {
 	data, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
-		return "", fmt.Errorf("read upload: %w", err)
+		return "", Info{}, fmt.Errorf("read upload: %w", err)
 	}
 	if len(data) == 0 {
-		return "", ErrEmpty
+		return "", Info{}, ErrEmpty
 	}
 	if int64(len(data)) > limit {
-		return "", ErrTooLarge
+		return "", Info{}, ErrTooLarge
 	}
 	pic, err := Process(ctx, data)
 	if err != nil {
-		return "", err
+		return "", Info{}, err
 	}
 	ext := pic.Ext
 	if ext == ".jpg" && strings.ToLower(filepath.Ext(originalName)) == ".jpeg" {
@@ -47,9 +48,9 @@ func Save(ctx context.Context, store blob.Store, r io.Reader, originalName strin
 	}
 	name := blob.NewName(ext)
 	if err := pic.Put(ctx, store, name); err != nil {
-		return "", fmt.Errorf("save upload: %w", err)
+		return "", Info{}, fmt.Errorf("save upload: %w", err)
 	}
-	return name, nil
+	return name, pic.Info(), nil
 }
 
 // Put stores p under name and its variants beside it. The variants go
@@ -84,13 +85,14 @@ func removeAfterFailure(ctx context.Context, store blob.Store, name string) {
 }
 
 // PutPicture runs data (a picture insta485 made itself, such as the sample
-// data's) through Process and stores it under name with its variants.
-func PutPicture(ctx context.Context, store blob.Store, name string, data []byte) error {
+// data's) through Process, stores it under name with its variants and
+// returns its Info.
+func PutPicture(ctx context.Context, store blob.Store, name string, data []byte) (Info, error) {
 	pic, err := Process(ctx, data)
 	if err != nil {
-		return fmt.Errorf("process %s: %w", name, err)
+		return Info{}, fmt.Errorf("process %s: %w", name, err)
 	}
-	return pic.Put(ctx, store, name)
+	return pic.Info(), pic.Put(ctx, store, name)
 }
 
 // Remove deletes the upload name and its width variants.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/insta485/insta485/internal/blob"
 	"github.com/insta485/insta485/internal/media"
+	"github.com/insta485/insta485/internal/storage"
 )
 
 // Pictures is an upload store with what to do when a leftover file cannot
@@ -32,6 +33,16 @@ type Pictures struct {
 	// it has copied them. An error keeps them too (`insta485 uploads check
 	// --fix` removes strays).
 	Keep func(ctx context.Context) (bool, error)
+	// Info, when set, keeps each new picture's size and placeholder colour
+	// for the pages (before write runs, so that no row names a picture
+	// without them) and forgets those of the pictures Remove removes.
+	Info InfoStore
+}
+
+// InfoStore keeps pictures' sizes and colours: storage.Store.
+type InfoStore interface {
+	PutPicture(ctx context.Context, p storage.Picture) error
+	DeletePictures(ctx context.Context, names ...string) error
 }
 
 // Upload is a picture as a client sent it.
@@ -54,9 +65,16 @@ func (p Pictures) Save(ctx context.Context, up *Upload, write func(name string) 
 	name := ""
 	if up != nil {
 		var err error
-		name, err = media.Save(ctx, p.Store, up.Body, up.Name, up.Limit)
+		var info media.Info
+		name, info, err = media.Save(ctx, p.Store, up.Body, up.Name, up.Limit)
 		if err != nil {
 			return err
+		}
+		if p.Info != nil {
+			if err := p.Info.PutPicture(ctx, storage.Picture{Filename: name, Width: info.Width, Height: info.Height, Color: info.Color}); err != nil {
+				p.Remove(ctx, name)
+				return err
+			}
 		}
 	}
 	orphans, err := write(name)
@@ -84,6 +102,11 @@ func (p Pictures) Remove(ctx context.Context, names ...string) {
 	ctx = context.WithoutCancel(ctx)
 	if len(names) == 0 {
 		return
+	}
+	if p.Info != nil {
+		if err := p.Info.DeletePictures(ctx, names...); err != nil && p.RemoveFailed != nil {
+			p.RemoveFailed(names[0], err)
+		}
 	}
 	// Nothing hands out a picture that is gone, even one a backup keeps.
 	if p.Forget != nil {

@@ -26,9 +26,9 @@ func (s *Store) RecordWrite(ctx context.Context) { s.afterWrite(ctx) }
 // should hold, for loaders that set the feed triggers aside.
 const FeedFillSQL = feedFill
 
-// PostgresFunctions are the PostgreSQL functions the feed triggers run;
-// dropping the tables leaves them behind.
-var PostgresFunctions = []string{"feed_post_added()", "feed_post_removed()", "feed_follow_added()", "feed_follow_removed()", "feed_user_removed()"}
+// PostgresFunctions are the PostgreSQL functions the feed and pictures
+// triggers run; dropping the tables leaves them behind.
+var PostgresFunctions = []string{"feed_post_added()", "feed_post_removed()", "feed_follow_added()", "feed_follow_removed()", "feed_user_removed()", "pictures_file_unused()"}
 
 // Reader returns the pool reads of the primary go to (read-only
 // connections on SQLite; the primary's pool on PostgreSQL).

@@ -34,7 +34,7 @@ const (
 )
 
 // dataTables are the tables the site reads and writes.
-var dataTables = []string{"users", "posts", "following", "comments", "likes", "feed", "sessions", "login_failures"}
+var dataTables = []string{"users", "posts", "following", "comments", "likes", "feed", "pictures", "sessions", "login_failures"}
 
 // tablePrivileges is what the catalog says about one existing table.
 type tablePrivileges struct {

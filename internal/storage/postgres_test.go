@@ -82,6 +82,7 @@ var catalogQueries = map[string]string{
 		FROM information_schema.triggers WHERE trigger_schema = 'public' ORDER BY 1`,
 	"functions": `SELECT p.proname || ' ' || pg_get_functiondef(p.oid) FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace ORDER BY 1`,
 	"feed":      `SELECT username || ' ' || postid FROM feed ORDER BY 1`,
+	"pictures":  `SELECT filename || ' ' || width || 'x' || height || ' ' || color FROM pictures ORDER BY 1`,
 }
 
 func queryRows(t *testing.T, url, q string) []string {

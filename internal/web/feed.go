@@ -32,9 +32,20 @@ func (h *Handler) feed(w http.ResponseWriter, r *http.Request, v viewer) {
 		h.serverError(w, r, err)
 		return
 	}
+	names := make([]string, len(posts))
+	for i, p := range posts {
+		names[i] = p.Filename
+	}
+	pics, err := h.pictureRows(ctx, names...)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
 	page := feedPage{
-		base:  base{Title: "Feed", Logname: v.Logname(), LiveFeed: true},
-		Posts: postViews(posts, v.Logname(), h.csrfToken(v), "/", false),
+		base: base{Title: "Feed", Logname: v.Logname(), LiveFeed: true},
+		// The first post fills a phone's first screen; the rest wait
+		// until the reader scrolls near them.
+		Posts: postViews(posts, pics, 1, v.Logname(), h.csrfToken(v), "/", false),
 	}
 	if len(ids) == feedPageSize {
 		// Pin the next pages to the posts that existed when this one was

@@ -32,6 +32,11 @@ type postView struct {
 	// page when the logname owns the post.
 	DeleteAction string
 	CSRF         string
+	// Width and Height are the picture's size ("" when unknown),
+	// Placeholder the classes that paint its colour until it loads; Lazy
+	// defers its loading (and the avatar's) below the first screen.
+	Width, Height, Placeholder string
+	Lazy                       bool
 }
 
 // commentView is one comment under a post.
@@ -44,7 +49,9 @@ type commentView struct {
 // postViews turns posts into what the page shows them as, for logname
 // on page (the path the forms come back to). detail is set on the post's
 // own page, which adds delete buttons for the logname's comments and post.
-func postViews(posts []storage.Post, logname, csrf, page string, detail bool) []postView {
+// pics holds the pictures' sizes and colours; the first eager posts load
+// their pictures at once, the rest lazily.
+func postViews(posts []storage.Post, pics map[string]storage.Picture, eager int, logname, csrf, page string, detail bool) []postView {
 	now := time.Now()
 	likeAction, commentAction := withTarget("/likes/", page), withTarget("/comments/", page)
 	// One slice holds every comment of the page: one allocation, not one
@@ -71,6 +78,11 @@ func postViews(posts []storage.Post, logname, csrf, page string, detail bool) []
 			Comments:   comments[start:len(comments):len(comments)],
 			LikeAction: likeAction, CommentAction: commentAction, CSRF: csrf,
 		}
+		if pic, ok := pics[p.Filename]; ok && pic.Width > 0 {
+			v.Width, v.Height = strconv.Itoa(pic.Width), strconv.Itoa(pic.Height)
+			v.Placeholder = placeholderClasses(pic)
+		}
+		v.Lazy = i >= eager
 		if detail && p.Owner == logname {
 			v.DeleteAction = withTarget("/posts/", userPath(logname))
 		}
@@ -99,9 +111,14 @@ func (h *Handler) postPage(w http.ResponseWriter, r *http.Request, v viewer) {
 		h.serverError(w, r, err)
 		return
 	}
+	pics, err := h.pictureRows(r.Context(), p.Filename)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
 	h.render(w, r, http.StatusOK, "post.html", postPage{
 		base: base{Title: "Post", Logname: v.Logname()},
-		Post: postViews([]storage.Post{p}, v.Logname(), h.csrfToken(v), "/posts/"+strconv.FormatInt(p.PostID, 10)+"/", true)[0],
+		Post: postViews([]storage.Post{p}, pics, 1, v.Logname(), h.csrfToken(v), "/posts/"+strconv.FormatInt(p.PostID, 10)+"/", true)[0],
 	})
 }
 

@@ -109,5 +109,5 @@ func (h *Handler) savePicture(r *http.Request, required bool, write func(name st
 func (h *Handler) pictures(r *http.Request) pictures.Pictures {
 	return pictures.Pictures{Store: h.Media, Forget: h.Delivery.Forget, Keep: h.Store.BackupRunning, RemoveFailed: func(name string, err error) {
 		h.log().Error("delete unused upload", "id", requestID(r), "file", name, "err", err)
-	}}
+	}, Info: h.Store}
 }

@@ -39,20 +39,24 @@ type userPage struct {
 // the same however many posts its user has.
 const userPagePosts = 12
 
-// thumbView is one picture of a user page's grid.
+// thumbView is one picture of a user page's grid, as postView.
 type thumbView struct {
-	ID       string
-	Filename string
-	Srcset   string
+	ID, Filename, Srcset       string
+	Width, Height, Placeholder string
+	Lazy                       bool
 }
 
 // thumbViews works out the grid's text before rendering, as postViews
 // does.
-func thumbViews(posts []storage.PostThumb) []thumbView {
+func thumbViews(posts []storage.PostThumb, pics map[string]storage.Picture) []thumbView {
 	out := make([]thumbView, len(posts))
 	for i, p := range posts {
 		out[i] = thumbView{ID: strconv.FormatInt(p.PostID, 10), Filename: p.Filename,
-			Srcset: cachedSrcset(p.Filename)}
+			Srcset: cachedSrcset(p.Filename), Lazy: i >= eagerThumbs}
+		if pic, ok := pics[p.Filename]; ok && pic.Width > 0 {
+			out[i].Width, out[i].Height = strconv.Itoa(pic.Width), strconv.Itoa(pic.Height)
+			out[i].Placeholder = placeholderClasses(pic)
+		}
 	}
 	return out
 }
@@ -88,6 +92,15 @@ func (h *Handler) userPage(w http.ResponseWriter, r *http.Request, v viewer) {
 	}
 	csrf, target := h.csrfToken(v), userPath(name)
 	posts, more := postsBefore(posts, before, userPagePosts)
+	names := make([]string, len(posts))
+	for i, p := range posts {
+		names[i] = p.Filename
+	}
+	pics, err := h.pictureRows(ctx, names...)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
 	// The title leaves the username out: the classic tests count how often
 	// it appears in the page's text.
 	page := userPage{
@@ -98,7 +111,7 @@ func (h *Handler) userPage(w http.ResponseWriter, r *http.Request, v viewer) {
 			Relation: storage.Relation{Username: p.Username, Filename: p.Filename, LognameFollows: p.LognameFollows},
 			CSRF:     csrf, Target: target,
 		},
-		Posts:   thumbViews(posts),
+		Posts:   thumbViews(posts, pics),
 		NoPosts: "No posts yet.",
 		CSRF:    csrf,
 		Target:  target,

@@ -84,6 +84,19 @@ class Feed {
     this.loading = false;
     this.requested = new Set(); // page URLs already asked for: never load one twice
     this.shown = new Set(); // postids on the page: a post never appears twice
+    // What the server's markup says of each picture it rendered: size,
+    // placeholder classes and whether it loads lazily. The API has no
+    // sizes (SPEC §5 fixes its JSON), so the live posts of the first page
+    // take them from there; later pages are laid out once decoded.
+    this.known = new Map([...root.querySelectorAll('img.post-image')].map((img) => [img.getAttribute('src'), {
+      className: img.className,
+      width: img.getAttribute('width'),
+      height: img.getAttribute('height'),
+      // Lazy only with a size to hold its place; and not when already
+      // here: the copy comes from the cache, so wait for it rather than
+      // flash its placeholder.
+      lazy: img.loading === 'lazy' && img.hasAttribute('height') && !(img.complete && img.naturalWidth > 0),
+    }]));
     this.status = h('p', { class: 'feed-status', role: 'status' });
     this.sentinel = h('div', { class: 'feed-more' }, this.status);
     this.observer = new IntersectionObserver((entries) => {
@@ -242,8 +255,11 @@ class Feed {
     };
     likeButton.addEventListener('click', toggleLike);
 
+    const known = this.known.get(post.imgUrl);
+    const lazy = known?.lazy ? 'lazy' : null;
     const image = h('img', {
-      class: 'post-image', src: post.imgUrl, alt: `Photo posted by ${post.owner}`,
+      class: known?.className ?? 'post-image', src: post.imgUrl, alt: `Photo posted by ${post.owner}`,
+      width: known?.width, height: known?.height, loading: lazy,
       ...variants(post.imgUrl, '(max-width: 614px) 100vw, 614px'),
     });
     // Double-click likes; it never unlikes, as people expect from photo apps.
@@ -282,7 +298,7 @@ class Feed {
 
     const owner = h('a', { class: 'post-owner', href: post.ownerShowUrl },
       h('img', {
-        class: 'avatar', src: post.ownerImgUrl, alt: `Profile photo of ${post.owner}`, width: 32, height: 32,
+        class: 'avatar', src: post.ownerImgUrl, alt: `Profile photo of ${post.owner}`, width: 32, height: 32, loading: lazy,
         ...variants(post.ownerImgUrl, '32px'),
       }),
       h('span', { class: 'username' }, post.owner));
@@ -343,11 +359,18 @@ function emptyFeed() {
 }
 
 // decoded waits until the images in articles can be painted at once, so
-// that swapping them in never shows empty boxes. Failures are not ours to
-// report here: a broken image still gets its alt text.
+// that swapping them in never shows empty boxes, and gives each its size
+// in the markup. Lazy images are not waited for: they have their size and
+// placeholder already, and load when the reader comes near. Failures are
+// not ours to report here: a broken image still gets its alt text.
 function decoded(articles) {
-  return Promise.all(articles.flatMap((a) => [...a.querySelectorAll('img')])
-    .map((img) => img.decode().catch(() => {})));
+  return Promise.all(articles.flatMap((a) => [...a.querySelectorAll('img:not([loading="lazy"])')])
+    .map((img) => img.decode().then(() => {
+      if (!img.hasAttribute('width') && img.naturalWidth > 0) {
+        img.width = img.naturalWidth;
+        img.height = img.naturalHeight;
+      }
+    }, () => {})));
 }
 
 const root = document.getElementById('feed');
