@@ -70,7 +70,7 @@ func (s *Store) Populate(ctx context.Context, b Bulk) (BulkResult, error) {
 	if err := s.checkPrivileges(ctx, "db random", accessRebuild); err != nil {
 		return res, err
 	}
-	conn, err := s.w.Conn(ctx)
+	conn, err := s.primary.Conn(ctx)
 	if err != nil {
 		return res, err
 	}

@@ -27,7 +27,7 @@ func scanComment(row interface{ Scan(...any) error }) (Comment, error) {
 // CreateComment adds owner's comment on postid; ErrNotFound when the post
 // does not exist.
 func (s *Store) CreateComment(ctx context.Context, owner string, postid int64, text string) (Comment, error) {
-	c, err := scanComment(s.w.QueryRowContext(ctx,
+	c, err := scanComment(s.primary.QueryRowContext(ctx,
 		"INSERT INTO comments (owner, postid, text) VALUES ($1, $2, $3) RETURNING commentid, postid, owner, text, created",
 		owner, postid, text))
 	if s.dialect.isForeignKeyViolation(err) {
@@ -43,7 +43,7 @@ func (s *Store) CreateComment(ctx context.Context, owner string, postid int64, t
 // Comment returns one comment, or ErrNotFound.
 func (s *Store) Comment(ctx context.Context, commentid int64) (Comment, error) {
 	var c Comment
-	err := s.read(ctx, func(q readQuerier) (err error) {
+	err := s.readOwnWrites(ctx, func(q reader) (err error) {
 		c, err = scanComment(q.QueryRowContext(ctx,
 			"SELECT commentid, postid, owner, text, created FROM comments WHERE commentid = $1", commentid))
 		return err

@@ -151,7 +151,7 @@ func CopyFrom(ctx context.Context, sourcePath string, target Options, o CopyOpti
 		return rep, err
 	}
 
-	conn, err := s.w.Conn(ctx)
+	conn, err := s.primary.Conn(ctx)
 	if err != nil {
 		return rep, err
 	}
@@ -302,7 +302,7 @@ func (s *Store) copyTargetReady(ctx context.Context) (haveSchema bool, err error
 	}
 	for _, t := range copyTables {
 		var one int
-		err := s.r.QueryRowContext(ctx, "SELECT 1 FROM "+t.name+" LIMIT 1").Scan(&one)
+		err := s.latestDB.QueryRowContext(ctx, "SELECT 1 FROM "+t.name+" LIMIT 1").Scan(&one)
 		if err == nil {
 			return false, ErrTargetNotEmpty
 		}

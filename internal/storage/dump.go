@@ -34,7 +34,7 @@ func (s *Store) Dump(ctx context.Context, w io.Writer) error {
 }
 
 func (s *Store) dumpTable(ctx context.Context, w io.Writer, table, order string) error {
-	rows, err := s.r.QueryContext(ctx, "SELECT * FROM "+table+" ORDER BY "+order)
+	rows, err := s.latestDB.QueryContext(ctx, "SELECT * FROM "+table+" ORDER BY "+order)
 	if err != nil {
 		return fmt.Errorf("dump %s: %w", table, err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"math"
 	"strings"
 )
 
@@ -49,35 +48,18 @@ func (s *Store) rebuildFeed(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
-// feedQuery returns the SQL and arguments for page of logname's feed; ok is
-// false when the page lies beyond any feed (its offset overflows).
-func (s *Store) feedQuery(logname string, page FeedPage) (query string, args []any, ok bool, err error) {
-	if page.Size < 1 || page.Page < 0 || page.PostIDLTE < 0 {
-		return "", nil, false, fmt.Errorf("%w: feed page %+v", ErrInvalid, page)
-	}
-	size, pageNo := int64(page.Size), int64(page.Page)
-	if pageNo > 0 && size > (math.MaxInt64-size)/pageNo {
-		return "", nil, false, nil
-	}
-	lte := page.PostIDLTE
-	if lte == 0 {
-		lte = math.MaxInt64
-	}
-	return feedPageQuery, []any{logname, lte, size, pageNo * size}, true, nil
-}
-
 // Feed returns the ids of the posts on logname's feed (their own and those
 // of everyone they follow) for page, newest first. The work is bounded by
 // the page (offset plus size rows of one index), never by the number of
 // people followed or the size of posts.
 // ErrInvalid for a page size below 1 or a negative page or bound.
 func (s *Store) Feed(ctx context.Context, logname string, page FeedPage) ([]int64, error) {
-	query, args, ok, err := s.feedQuery(logname, page)
+	query, args, ok, err := feedArgs(logname, page)
 	if err != nil || !ok {
 		return nil, err
 	}
 	var ids []int64
-	err = s.read(ctx, func(q readQuerier) (err error) {
+	err = s.readOwnWrites(ctx, func(q reader) (err error) {
 		ids, err = queryInts(ctx, q, query, args...)
 		return err
 	})
@@ -95,7 +77,7 @@ func (s *Store) Feed(ctx context.Context, logname string, page FeedPage) ([]int6
 // statement it plans once for any parameters (plan_cache_mode =
 // force_generic_plan): what a statement cache or a PL/pgSQL trigger runs.
 func (s *Store) ExplainFeed(ctx context.Context, logname string, page FeedPage, generic bool) ([]string, error) {
-	query, args, ok, err := s.feedQuery(logname, page)
+	query, args, ok, err := feedArgs(logname, page)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +92,7 @@ func (s *Store) explain(ctx context.Context, query string, args []any, generic b
 	if s.dialect.name() == "postgres" {
 		return s.pgExplain(ctx, query, args, generic)
 	}
-	rows, err := s.r.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
+	rows, err := s.latestDB.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("explain: %w", err)
 	}
@@ -133,7 +115,7 @@ func (s *Store) explain(ctx context.Context, query string, args []any, generic b
 // EXECUTE takes no bind parameters, so the server quotes the arguments into
 // the statement itself (format's %L), never this code.
 func (s *Store) pgExplain(ctx context.Context, query string, args []any, generic bool) (lines []string, err error) {
-	conn, err := s.r.Conn(ctx)
+	conn, err := s.latestDB.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}

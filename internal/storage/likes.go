@@ -41,7 +41,7 @@ func (s *Store) Like(ctx context.Context, owner string, postid int64) (like Like
 
 // Unlike removes owner's like of postid; ErrConflict when there is none.
 func (s *Store) Unlike(ctx context.Context, owner string, postid int64) error {
-	res, err := s.w.ExecContext(ctx, "DELETE FROM likes WHERE owner = $1 AND postid = $2", owner, postid)
+	res, err := s.primary.ExecContext(ctx, "DELETE FROM likes WHERE owner = $1 AND postid = $2", owner, postid)
 	if err != nil {
 		return fmt.Errorf("unlike: %w", err)
 	}
@@ -55,7 +55,7 @@ func (s *Store) Unlike(ctx context.Context, owner string, postid int64) error {
 // LikeByID returns one like, or ErrNotFound.
 func (s *Store) LikeByID(ctx context.Context, likeid int64) (Like, error) {
 	l := Like{LikeID: likeid}
-	err := s.read(ctx, func(q readQuerier) error {
+	err := s.readOwnWrites(ctx, func(q reader) error {
 		return q.QueryRowContext(ctx, "SELECT owner, postid FROM likes WHERE likeid = $1", likeid).Scan(&l.Owner, &l.PostID)
 	})
 	if errors.Is(err, sql.ErrNoRows) {

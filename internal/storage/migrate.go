@@ -66,7 +66,7 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 		q = "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'schema_migrations'"
 	}
 	var n int
-	if err := s.r.QueryRowContext(ctx, q).Scan(&n); err != nil {
+	if err := s.latestDB.QueryRowContext(ctx, q).Scan(&n); err != nil {
 		if strings.Contains(err.Error(), "not a database") {
 			return 0, fmt.Errorf("the SQLite file is not a database (corrupted?): run `insta485 db reset` to start over")
 		}
@@ -76,7 +76,7 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	var v sql.NullInt64
-	if err := s.r.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&v); err != nil {
+	if err := s.latestDB.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&v); err != nil {
 		return 0, fmt.Errorf("read schema version: %w", err)
 	}
 	return int(v.Int64), nil
@@ -119,7 +119,7 @@ func (s *Store) pendingMigrations(ctx context.Context) ([]migration, error) {
 	if err != nil {
 		return nil, err
 	}
-	done, err := queryInts(ctx, s.r, "SELECT version FROM schema_migrations")
+	done, err := queryInts(ctx, s.latestDB, "SELECT version FROM schema_migrations")
 	if err != nil {
 		return nil, fmt.Errorf("read schema versions: %w", err)
 	}
@@ -310,7 +310,7 @@ func Destroy(ctx context.Context, opts Options) error {
 // pgMaintenance connects to the server's maintenance database with the same
 // credentials, for CREATE and DROP DATABASE.
 func pgMaintenance(ctx context.Context, opts Options) (*pgx.Conn, *pgx.ConnConfig, error) {
-	cfg, err := pgConfig(opts)
+	cfg, err := pgConfig(opts, nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -330,7 +330,7 @@ func pgMaintenance(ctx context.Context, opts Options) (*pgx.Conn, *pgx.ConnConfi
 }
 
 func pgCreateDatabase(ctx context.Context, opts Options) error {
-	cfg, err := pgConfig(opts)
+	cfg, err := pgConfig(opts, nil)
 	if err != nil {
 		return err
 	}
@@ -398,11 +398,11 @@ func pgDestroy(ctx context.Context, opts Options) error {
 	if err := s.checkPrivileges(ctx, "db destroy", accessOwner); err != nil {
 		return err
 	}
-	_, err = s.w.ExecContext(ctx, "DROP TABLE IF EXISTS "+strings.Join(insta485Tables, ", ")+" CASCADE")
+	_, err = s.primary.ExecContext(ctx, "DROP TABLE IF EXISTS "+strings.Join(insta485Tables, ", ")+" CASCADE")
 	if err != nil {
 		return fmt.Errorf("drop insta485 tables: %w", err)
 	}
-	_, err = s.w.ExecContext(ctx, "DROP FUNCTION IF EXISTS "+strings.Join(insta485Functions, ", "))
+	_, err = s.primary.ExecContext(ctx, "DROP FUNCTION IF EXISTS "+strings.Join(insta485Functions, ", "))
 	if err != nil {
 		return fmt.Errorf("drop insta485 functions: %w", err)
 	}

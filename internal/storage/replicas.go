@@ -135,19 +135,14 @@ func (f *freshness) raise(lsn LSN, written bool) {
 	}
 }
 
-// readQuerier is what a read runs on: a replica's pool or the primary's.
-type readQuerier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// read runs fn, a read, on a database that has replayed what ctx requires:
-// a healthy replica when there is one, else the primary. When fn fails on a
-// replica it runs again on the primary, so fn must build its result afresh
-// on each call.
-func (s *Store) read(ctx context.Context, fn func(q readQuerier) error) error {
+// readOwnWrites runs fn, a read, on a database that has replayed what ctx
+// requires (the request's own writes, see readyourwrites.go): a healthy
+// replica when there is one, else the primary. When fn fails on a replica
+// it runs again on the primary, so fn must build its result afresh on each
+// call.
+func (s *Store) readOwnWrites(ctx context.Context, fn func(q reader) error) error {
 	if s.replicas == nil {
-		return fn(s.rd)
+		return fn(s.latest)
 	}
 	min := LSN(s.lastWrite.Load())
 	if f := freshnessFrom(ctx); f != nil {
@@ -192,7 +187,7 @@ func (s *Store) HasReplicas() bool { return s.replicas != nil }
 // no session state, so it works behind a transaction-mode pooler.
 func (s *Store) PrimaryLSN(ctx context.Context) (LSN, error) {
 	var text string
-	if err := s.w.QueryRowContext(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&text); err != nil {
+	if err := s.primary.QueryRowContext(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&text); err != nil {
 		return 0, fmt.Errorf("read the primary's WAL position: %w", err)
 	}
 	return ParseLSN(text)
@@ -310,7 +305,7 @@ func (st *replicaState) describe() string {
 // openReplicas connects a pool to each replica URL with the primary's
 // password, timeouts and pool size, and starts polling them. A replica
 // that is down now is not an error: it is skipped until it answers.
-func openReplicas(primary *sql.DB, opts Options) (*replicaSet, error) {
+func openReplicas(primary *sql.DB, opts Options, calls *Calls) (*replicaSet, error) {
 	log := opts.Log
 	if log == nil {
 		log = slog.Default()
@@ -325,7 +320,7 @@ func openReplicas(primary *sql.DB, opts Options) (*replicaSet, error) {
 	for _, u := range opts.Replicas {
 		ropts := opts
 		ropts.DSN = u
-		cfg, err := pgConfig(ropts)
+		cfg, err := pgConfig(ropts, calls)
 		if err != nil {
 			rs.close()
 			return nil, fmt.Errorf("replica: %w", err)
@@ -387,7 +382,7 @@ func (rs *replicaSet) pick(min LSN) (*replica, bool) {
 	return nil, anyHealthy
 }
 
-func (rs *replicaSet) read(ctx context.Context, min LSN, fn func(readQuerier) error) error {
+func (rs *replicaSet) read(ctx context.Context, min LSN, fn func(reader) error) error {
 	r, anyHealthy := rs.pick(min)
 	if r == nil {
 		if anyHealthy || min == MaxLSN {

@@ -72,7 +72,7 @@ func (s *Store) FilenamesInUse(ctx context.Context, names []string) (map[string]
 	used := map[string]bool{}
 	for _, n := range names {
 		var one int
-		err := s.r.QueryRowContext(ctx, `SELECT 1 WHERE EXISTS (SELECT 1 FROM users WHERE filename = $1)
+		err := s.latestDB.QueryRowContext(ctx, `SELECT 1 WHERE EXISTS (SELECT 1 FROM users WHERE filename = $1)
 			OR EXISTS (SELECT 1 FROM posts WHERE filename = $1)`, n).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue

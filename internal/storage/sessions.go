@@ -38,13 +38,13 @@ func (s *Store) CreateSession(ctx context.Context, id, username string, expires 
 
 // SessionUser returns the user whose live session id is, in one query (it
 // runs on every request); ErrNotFound when the session ended or expired or
-// its user is gone. It reads the primary (s.rd: on PostgreSQL the primary's
+// its user is gone. It reads the primary (s.latest: on PostgreSQL the primary's
 // pool, on SQLite the read pool with its statements kept prepared), never a
 // read replica: a logout or password change on another instance must hold
 // at once, and a replica may not have replayed it yet.
 func (s *Store) SessionUser(ctx context.Context, id string) (User, error) {
 	var u User
-	err := s.rd.QueryRowContext(ctx,
+	err := s.latest.QueryRowContext(ctx,
 		`SELECT u.username, u.fullname, u.email, u.filename, u.password, u.created
 		FROM sessions s JOIN users u ON u.username = s.username WHERE s.id = $1 AND s.expires >= $2`,
 		id, time.Now().Unix()).Scan(&u.Username, &u.Fullname, &u.Email, &u.Filename, &u.Password, &u.Created)
@@ -60,7 +60,7 @@ func (s *Store) SessionUser(ctx context.Context, id string) (User, error) {
 
 // EndSession removes session id; ending one that is gone is not an error.
 func (s *Store) EndSession(ctx context.Context, id string) error {
-	if _, err := s.w.ExecContext(ctx, "DELETE FROM sessions WHERE id = $1", id); err != nil {
+	if _, err := s.primary.ExecContext(ctx, "DELETE FROM sessions WHERE id = $1", id); err != nil {
 		return fmt.Errorf("end session: %w", err)
 	}
 	return nil
@@ -78,7 +78,7 @@ type LoginFailures struct {
 func (s *Store) LoginFailures(ctx context.Context, name string) (LoginFailures, error) {
 	var n int
 	var last int64
-	err := s.r.QueryRowContext(ctx, "SELECT failures, last_failure FROM login_failures WHERE name = $1", name).Scan(&n, &last)
+	err := s.latestDB.QueryRowContext(ctx, "SELECT failures, last_failure FROM login_failures WHERE name = $1", name).Scan(&n, &last)
 	if errors.Is(err, sql.ErrNoRows) {
 		return LoginFailures{}, nil
 	}
@@ -95,7 +95,7 @@ func (s *Store) LoginFailures(ctx context.Context, name string) (LoginFailures, 
 func (s *Store) AddLoginFailure(ctx context.Context, name string, now time.Time, forget time.Duration) (LoginFailures, error) {
 	cutoff := now.Add(-forget).Unix()
 	var n int
-	err := s.w.QueryRowContext(ctx, `INSERT INTO login_failures (name, failures, last_failure) VALUES ($1, 1, $2)
+	err := s.primary.QueryRowContext(ctx, `INSERT INTO login_failures (name, failures, last_failure) VALUES ($1, 1, $2)
 		ON CONFLICT (name) DO UPDATE SET
 		  failures = CASE WHEN login_failures.last_failure < $3 THEN 1 ELSE login_failures.failures + 1 END,
 		  last_failure = $2
@@ -104,7 +104,7 @@ func (s *Store) AddLoginFailure(ctx context.Context, name string, now time.Time,
 		return LoginFailures{}, fmt.Errorf("count login failure: %w", err)
 	}
 	if now.UnixNano()%64 == 0 {
-		if _, err := s.w.ExecContext(ctx, "DELETE FROM login_failures WHERE last_failure < $1", cutoff); err != nil {
+		if _, err := s.primary.ExecContext(ctx, "DELETE FROM login_failures WHERE last_failure < $1", cutoff); err != nil {
 			return LoginFailures{}, fmt.Errorf("forget old login failures: %w", err)
 		}
 	}
@@ -113,7 +113,7 @@ func (s *Store) AddLoginFailure(ctx context.Context, name string, now time.Time,
 
 // ClearLoginFailures forgets the failures of name, after a right password.
 func (s *Store) ClearLoginFailures(ctx context.Context, name string) error {
-	if _, err := s.w.ExecContext(ctx, "DELETE FROM login_failures WHERE name = $1", name); err != nil {
+	if _, err := s.primary.ExecContext(ctx, "DELETE FROM login_failures WHERE name = $1", name); err != nil {
 		return fmt.Errorf("clear login failures: %w", err)
 	}
 	return nil

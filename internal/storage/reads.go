@@ -1,0 +1,434 @@
+package storage
+
+// Reads in one statement.
+//
+// A page or an API call reads the viewer's session (or, for HTTP Basic,
+// the viewer's password hash) and then its data. On PostgreSQL every
+// statement is a network round trip, and the machines this runs on share
+// their cores with the database, so ReadAs runs both in one statement: the
+// viewer's row, and beside it one JSON value per Load (json_agg on
+// PostgreSQL, json_group_array on SQLite) holding, say, the feed's posts
+// with their like counts and comments. A statement is also one implicit
+// transaction, so the reads agree with each other, and a connection pooler
+// in transaction mode has nothing to keep between statements.
+//
+// With read replicas the viewer's row still comes from the primary (a
+// replica may not have replayed a logout or password change yet) and the
+// loads go where readOwnWrites sends them: two statements.
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Viewer is who a read is for.
+type Viewer struct {
+	// Username is the user the read is for: the name a signed session
+	// cookie carries, or the one HTTP Basic sends.
+	Username string
+	// SessionID, when set, must be a live session of Username. When it is
+	// empty the caller checks a password against the row ReadAs returns.
+	SessionID string
+}
+
+// Load is a read ReadAs runs in the statement that checks the viewer.
+type Load interface {
+	// sql returns an SQL expression giving the result as JSON text (or
+	// NULL). $1 is the viewer's username; p adds other arguments.
+	sql(d dialect, p *params) string
+	// decode reads that result; it may be called more than once (a read
+	// retried on the primary) and must start afresh each time.
+	decode(data []byte) error
+}
+
+// params collects a statement's arguments.
+type params struct{ args []any }
+
+// add appends v and returns its placeholder.
+func (p *params) add(v any) string {
+	p.args = append(p.args, v)
+	return "$" + strconv.Itoa(len(p.args))
+}
+
+// ReadAs checks the viewer and runs loads for them in one statement. It
+// returns the viewer's row, password hash included, or ErrNotFound when
+// there is no such user or, with a SessionID, the session has ended or
+// expired. The loads are filled only when it returns no error.
+func (s *Store) ReadAs(ctx context.Context, v Viewer, loads ...Load) (User, error) {
+	p := &params{args: []any{v.Username}}
+	exprs := make([]string, len(loads))
+	for i, l := range loads {
+		exprs[i] = "(" + l.sql(s.dialect, p) + ")"
+	}
+	data := make([][]byte, len(loads))
+	var u User
+	var err error
+	if s.replicas == nil || len(loads) == 0 {
+		dest := []any{&u.Username, &u.Fullname, &u.Email, &u.Filename, &u.Password, &u.Created}
+		for i := range data {
+			dest = append(dest, &data[i])
+		}
+		q := "SELECT u.username, u.fullname, u.email, u.filename, u.password, u.created"
+		for _, e := range exprs {
+			q += ", " + e
+		}
+		err = s.latest.QueryRowContext(ctx, q+viewerFrom(v, p), p.args...).Scan(dest...)
+	} else {
+		loadArgs := p.args
+		check := &params{args: []any{v.Username}}
+		err = s.latest.QueryRowContext(ctx,
+			"SELECT u.username, u.fullname, u.email, u.filename, u.password, u.created"+viewerFrom(v, check), check.args...).
+			Scan(&u.Username, &u.Fullname, &u.Email, &u.Filename, &u.Password, &u.Created)
+		if err == nil {
+			err = s.readOwnWrites(ctx, func(q reader) error {
+				dest := make([]any, len(data))
+				for i := range data {
+					dest[i] = &data[i]
+				}
+				return q.QueryRowContext(ctx, "SELECT "+strings.Join(exprs, ", "), loadArgs...).Scan(dest...)
+			})
+		}
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, ErrNotFound
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("read as %s: %w", v.Username, err)
+	}
+	u.Created = utc(u.Created)
+	if err := decodeLoads(loads, data); err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+// viewerFrom is the FROM clause that finds the viewer's row.
+func viewerFrom(v Viewer, p *params) string {
+	if v.SessionID == "" {
+		return " FROM users u WHERE u.username = $1"
+	}
+	return " FROM sessions s JOIN users u ON u.username = s.username WHERE s.id = " + p.add(v.SessionID) +
+		" AND s.expires >= " + p.add(time.Now().Unix()) + " AND s.username = $1"
+}
+
+// load runs loads for logname without checking anyone, in one statement
+// that readOwnWrites routes.
+func (s *Store) load(ctx context.Context, logname string, loads ...Load) error {
+	p := &params{args: []any{logname}}
+	exprs := make([]string, len(loads))
+	for i, l := range loads {
+		exprs[i] = "(" + l.sql(s.dialect, p) + ")"
+	}
+	data := make([][]byte, len(loads))
+	err := s.readOwnWrites(ctx, func(q reader) error {
+		dest := make([]any, len(data))
+		for i := range data {
+			dest[i] = &data[i]
+		}
+		return q.QueryRowContext(ctx, "SELECT "+strings.Join(exprs, ", "), p.args...).Scan(dest...)
+	})
+	if err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	return decodeLoads(loads, data)
+}
+
+func decodeLoads(loads []Load, data [][]byte) error {
+	for i, l := range loads {
+		if err := l.decode(data[i]); err != nil {
+			return fmt.Errorf("decode %T: %w", l, err)
+		}
+	}
+	return nil
+}
+
+// unmarshal decodes JSON text, NULL (nil) leaving v as it is.
+func unmarshal(data []byte, v any) error {
+	if data == nil {
+		return nil
+	}
+	return json.Unmarshal(data, v)
+}
+
+// postsJSON is the JSON expression of the posts p (joined with their
+// owners o) that from and where select, newest first, as logname ($1) sees
+// them: one object per post with its like count, logname's like and its
+// comments, oldest first.
+func postsJSON(d dialect, from, where string) string {
+	comment := d.jsonObject("'id', c.commentid", "'o', c.owner", "'t', c.text", "'c', "+d.epoch("c.created"))
+	post := d.jsonObject("'id', p.postid", "'f', p.filename", "'o', p.owner", "'of', o.filename", "'c', "+d.epoch("p.created"),
+		"'l', (SELECT count(*) FROM likes l WHERE l.postid = p.postid)",
+		"'m', COALESCE((SELECT l.likeid FROM likes l WHERE l.postid = p.postid AND l.owner = $1), 0)",
+		"'cm', "+d.jsonSub("SELECT "+d.jsonArray(comment, "c.commentid")+" FROM comments c WHERE c.postid = p.postid"))
+	return "SELECT " + d.jsonArray(post, "p.postid DESC") + " FROM " + from + " JOIN users o ON o.username = p.owner " + where
+}
+
+type postJSON struct {
+	ID            int64  `json:"id"`
+	Filename      string `json:"f"`
+	Owner         string `json:"o"`
+	OwnerFilename string `json:"of"`
+	Created       int64  `json:"c"`
+	Likes         int    `json:"l"`
+	LikeID        int64  `json:"m"`
+	Comments      []struct {
+		ID      int64  `json:"id"`
+		Owner   string `json:"o"`
+		Text    string `json:"t"`
+		Created int64  `json:"c"`
+	} `json:"cm"`
+}
+
+func decodePosts(data []byte) ([]Post, error) {
+	var in []postJSON
+	if err := unmarshal(data, &in); err != nil {
+		return nil, err
+	}
+	out := make([]Post, len(in))
+	for i, p := range in {
+		out[i] = Post{PostID: p.ID, Filename: p.Filename, Owner: p.Owner, OwnerFilename: p.OwnerFilename,
+			Created: time.Unix(p.Created, 0).UTC(), Likes: p.Likes, LognameLikeID: p.LikeID}
+		if len(p.Comments) > 0 {
+			out[i].Comments = make([]Comment, len(p.Comments))
+			for j, c := range p.Comments {
+				out[i].Comments[j] = Comment{CommentID: c.ID, PostID: p.ID, Owner: c.Owner, Text: c.Text, Created: time.Unix(c.Created, 0).UTC()}
+			}
+		}
+	}
+	return out, nil
+}
+
+// FeedLoad reads a page of the viewer's feed (see Feed).
+type FeedLoad struct {
+	Page FeedPage
+	// WithPosts reads the posts themselves (as Posts does) rather than
+	// their ids alone.
+	WithPosts bool
+	// WithNewest reads the id of the newest post on the whole feed too.
+	WithNewest bool
+
+	// IDs are the page's post ids, newest first; Posts the posts, when
+	// WithPosts; Newest the newest id, when WithNewest (0: empty feed).
+	IDs    []int64
+	Posts  []Post
+	Newest int64
+}
+
+func (l *FeedLoad) sql(d dialect, p *params) string {
+	_, args, ok, err := feedArgs("", l.Page)
+	if err != nil || !ok {
+		// A page beyond any feed is empty; a bad one the caller refuses
+		// before reading (parsePageQuery, Feed).
+		return "SELECT NULL"
+	}
+	page := "SELECT postid FROM feed WHERE username = $1 AND postid <= " + p.add(args[1]) +
+		" ORDER BY postid DESC LIMIT " + p.add(args[2]) + " OFFSET " + p.add(args[3])
+	fields := []string{}
+	if l.WithPosts {
+		fields = append(fields, "'posts', "+d.jsonSub(postsJSON(d, "("+page+") x JOIN posts p ON p.postid = x.postid", "")))
+	} else {
+		fields = append(fields, "'ids', "+d.jsonSub("SELECT "+d.jsonArray("x.postid", "x.postid DESC")+" FROM ("+page+") x"))
+	}
+	if l.WithNewest {
+		fields = append(fields, "'newest', COALESCE((SELECT postid FROM feed WHERE username = $1 ORDER BY postid DESC LIMIT 1), 0)")
+	}
+	return "SELECT " + d.jsonObject(fields...)
+}
+
+func (l *FeedLoad) decode(data []byte) error {
+	var in struct {
+		IDs    []int64         `json:"ids"`
+		Posts  json.RawMessage `json:"posts"`
+		Newest int64           `json:"newest"`
+	}
+	l.IDs, l.Posts, l.Newest = nil, nil, 0
+	if err := unmarshal(data, &in); err != nil {
+		return err
+	}
+	l.Newest = in.Newest
+	if !l.WithPosts {
+		l.IDs = in.IDs
+		return nil
+	}
+	posts, err := decodePosts(in.Posts)
+	if err != nil {
+		return err
+	}
+	l.Posts = posts
+	for _, p := range posts {
+		l.IDs = append(l.IDs, p.PostID)
+	}
+	return nil
+}
+
+// PostLoad reads one post as the viewer sees it.
+type PostLoad struct {
+	PostID int64
+
+	Found bool
+	Post  Post
+}
+
+func (l *PostLoad) sql(d dialect, p *params) string {
+	return postsJSON(d, "posts p", "WHERE p.postid = "+p.add(l.PostID))
+}
+
+func (l *PostLoad) decode(data []byte) error {
+	posts, err := decodePosts(data)
+	l.Found, l.Post = len(posts) > 0, Post{}
+	if l.Found {
+		l.Post = posts[0]
+	}
+	return err
+}
+
+// postsLoad reads the posts with the given ids, newest first.
+type postsLoad struct {
+	ids   []int64
+	posts []Post
+}
+
+func (l *postsLoad) sql(d dialect, p *params) string {
+	in := make([]string, len(l.ids))
+	for i, id := range l.ids {
+		in[i] = p.add(id)
+	}
+	return postsJSON(d, "posts p", "WHERE p.postid IN ("+strings.Join(in, ", ")+")")
+}
+
+func (l *postsLoad) decode(data []byte) (err error) {
+	l.posts, err = decodePosts(data)
+	return err
+}
+
+// ProfileLoad reads a user's page: the user, their counts as the viewer
+// sees them, and their posts, newest first.
+type ProfileLoad struct {
+	Username string
+
+	Found   bool
+	Profile Profile
+	Posts   []PostThumb
+}
+
+func (l *ProfileLoad) sql(d dialect, p *params) string {
+	return "SELECT " + d.jsonObject("'u', t.username", "'n', t.fullname", "'e', t.email", "'f', t.filename", "'c', "+d.epoch("t.created"),
+		"'p', (SELECT count(*) FROM posts WHERE owner = t.username)",
+		"'fr', (SELECT count(*) FROM following WHERE followee = t.username)",
+		"'fg', (SELECT count(*) FROM following WHERE follower = t.username)",
+		"'lf', (SELECT count(*) FROM following WHERE follower = $1 AND followee = t.username)",
+		"'ps', "+d.jsonSub("SELECT "+d.jsonArray(d.jsonObject("'id', x.postid", "'f', x.filename"), "x.postid DESC")+" FROM posts x WHERE x.owner = t.username"),
+	) + " FROM users t WHERE t.username = " + p.add(l.Username)
+}
+
+func (l *ProfileLoad) decode(data []byte) error {
+	var in struct {
+		Username  string `json:"u"`
+		Fullname  string `json:"n"`
+		Email     string `json:"e"`
+		Filename  string `json:"f"`
+		Created   int64  `json:"c"`
+		Posts     int    `json:"p"`
+		Followers int    `json:"fr"`
+		Following int    `json:"fg"`
+		Follows   int    `json:"lf"`
+		Thumbs    []struct {
+			ID       int64  `json:"id"`
+			Filename string `json:"f"`
+		} `json:"ps"`
+	}
+	l.Found, l.Profile, l.Posts = data != nil, Profile{}, nil
+	if err := unmarshal(data, &in); err != nil || !l.Found {
+		return err
+	}
+	l.Profile = Profile{
+		User:  User{Username: in.Username, Fullname: in.Fullname, Email: in.Email, Filename: in.Filename, Created: time.Unix(in.Created, 0).UTC()},
+		Posts: in.Posts, Followers: in.Followers, Following: in.Following, LognameFollows: in.Follows > 0,
+	}
+	for _, t := range in.Thumbs {
+		l.Posts = append(l.Posts, PostThumb{PostID: t.ID, Filename: t.Filename})
+	}
+	return nil
+}
+
+// Relations a RelationsLoad lists.
+const (
+	RelFollowers = "followers" // who follows Username
+	RelFollowing = "following" // whom Username follows
+	RelExplore   = "explore"   // whom the viewer does not follow yet
+)
+
+// RelationsLoad lists users related to Username (or, for RelExplore, to
+// the viewer), by name, with whether the viewer follows each.
+type RelationsLoad struct {
+	Kind     string
+	Username string
+
+	// Found is false when Username does not exist (always true for
+	// RelExplore).
+	Found  bool
+	People []Relation
+}
+
+func (l *RelationsLoad) sql(d dialect, p *params) string {
+	person := func(follows string) string {
+		return d.jsonObject("'u', x.username", "'f', x.filename", "'lf', "+follows)
+	}
+	follows := "(SELECT count(*) FROM following y WHERE y.follower = $1 AND y.followee = x.username)"
+	switch l.Kind {
+	case RelExplore:
+		return "SELECT " + d.jsonObject("'r', "+d.jsonSub("SELECT "+d.jsonArray(person("0"), "x.username")+
+			" FROM users x WHERE x.username <> $1 AND NOT EXISTS (SELECT 1 FROM following f WHERE f.follower = $1 AND f.followee = x.username)"))
+	case RelFollowers, RelFollowing:
+		them, us := "follower", "followee"
+		if l.Kind == RelFollowing {
+			them, us = us, them
+		}
+		return "SELECT " + d.jsonObject("'r', "+d.jsonSub("SELECT "+d.jsonArray(person(follows), "x.username")+
+			" FROM following f JOIN users x ON x.username = f."+them+" WHERE f."+us+" = t.username")) +
+			" FROM users t WHERE t.username = " + p.add(l.Username)
+	}
+	panic("storage: unknown relation " + l.Kind)
+}
+
+func (l *RelationsLoad) decode(data []byte) error {
+	var in struct {
+		R []struct {
+			Username string `json:"u"`
+			Filename string `json:"f"`
+			Follows  int    `json:"lf"`
+		} `json:"r"`
+	}
+	l.Found, l.People = data != nil, nil
+	if err := unmarshal(data, &in); err != nil {
+		return err
+	}
+	for _, r := range in.R {
+		l.People = append(l.People, Relation{Username: r.Username, Filename: r.Filename, LognameFollows: r.Follows > 0})
+	}
+	return nil
+}
+
+// feedArgs checks page and returns Feed's query arguments for logname; ok
+// is false when the page lies beyond any feed (its offset overflows).
+func feedArgs(logname string, page FeedPage) (query string, args []any, ok bool, err error) {
+	if page.Size < 1 || page.Page < 0 || page.PostIDLTE < 0 {
+		return "", nil, false, fmt.Errorf("%w: feed page %+v", ErrInvalid, page)
+	}
+	size, pageNo := int64(page.Size), int64(page.Page)
+	if pageNo > 0 && size > (math.MaxInt64-size)/pageNo {
+		return "", nil, false, nil
+	}
+	lte := page.PostIDLTE
+	if lte == 0 {
+		lte = math.MaxInt64
+	}
+	return feedPageQuery, []any{logname, lte, size, pageNo * size}, true, nil
+}
