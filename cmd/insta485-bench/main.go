@@ -63,21 +63,23 @@ func main() {
 
 type options struct {
 	backend, scaleName, pgURL, out, dir string
-	quick, reuse                        bool
+	quick, reuse, pgbouncer             bool
 	profile                             string
 	duration                            time.Duration
-	conns                               int
+	conns, pgbouncerPool                int
 }
 
 func run() error {
 	var o options
-	flag.StringVar(&o.backend, "backend", "sqlite", "database: sqlite or postgres")
+	flag.StringVar(&o.backend, "backend", "sqlite", "database: sqlite, postgres, or both (each scenario on each, in turn, and the ratios of PostgreSQL to SQLite)")
 	flag.StringVar(&o.scaleName, "scale", "small", "dataset: small (1k users, 10k posts) or large (10k users, 1M posts, 5M likes, 1M comments)")
 	flag.BoolVar(&o.quick, "quick", false, "short scenarios (2 s each), the whole run under a minute at small scale")
 	flag.DurationVar(&o.duration, "duration", 0, "length of each scenario (default 8s, 2s with --quick)")
 	flag.IntVar(&o.conns, "conns", 32, "concurrent connections")
 	flag.StringVar(&o.pgURL, "postgres", envOr("INSTA485_BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432/?sslmode=disable"),
 		"PostgreSQL server URL (its role must create databases); the database name is replaced")
+	flag.BoolVar(&o.pgbouncer, "pgbouncer", false, "with postgres or both: also serve through PgBouncer in transaction mode (started here, pool of --pgbouncer-pool server connections) and print the ratio to the direct connection")
+	flag.IntVar(&o.pgbouncerPool, "pgbouncer-pool", 10, "server connections of PgBouncer's pool (the app's own pool is 10)")
 	flag.StringVar(&o.dir, "dir", "", "work directory for the binary, SQLite file and uploads (default .cache/bench-<backend>-<scale>)")
 	flag.BoolVar(&o.reuse, "reuse", false, "reuse the dataset a previous run left in --dir (skips the load)")
 	flag.StringVar(&o.profile, "profile", "", "record a CPU profile of the server during the scenarios whose name contains this (written to --dir; builds with -tags pprof)")
@@ -87,8 +89,12 @@ func run() error {
 	if !ok {
 		return fmt.Errorf("unknown --scale %q: use small or large", o.scaleName)
 	}
-	if o.backend != "sqlite" && o.backend != "postgres" {
-		return fmt.Errorf("unknown --backend %q: use sqlite or postgres", o.backend)
+	backends := map[string][]string{"sqlite": {"sqlite"}, "postgres": {"postgres"}, "both": {"sqlite", "postgres"}}[o.backend]
+	if backends == nil {
+		return fmt.Errorf("unknown --backend %q: use sqlite, postgres or both", o.backend)
+	}
+	if o.pgbouncer && o.backend == "sqlite" {
+		return errors.New("--pgbouncer needs --backend postgres or both")
 	}
 	if o.duration == 0 {
 		o.duration = 8 * time.Second
@@ -106,8 +112,11 @@ func run() error {
 	if o.out == "" {
 		// A quick run has its own file: it must not replace a full one.
 		suffix := ""
+		if o.pgbouncer {
+			suffix += "-pgbouncer"
+		}
 		if o.quick {
-			suffix = "-quick"
+			suffix += "-quick"
 		}
 		o.out = filepath.Join(root, "bench", "results-"+o.backend+"-"+o.scaleName+suffix+".txt")
 	}
@@ -126,80 +135,262 @@ func run() error {
 		return fmt.Errorf("go build: %w", err)
 	}
 
-	dsn := filepath.Join(o.dir, "insta485.sqlite3")
-	if o.backend == "postgres" {
+	var targets []*bench
+	var loads []string
+	defer func() {
+		for _, b := range targets {
+			b.stop()
+		}
+	}()
+	for _, backend := range backends {
+		dir := o.dir
+		if len(backends) > 1 {
+			dir = filepath.Join(o.dir, backend)
+		}
+		db, err := prepare(o, sc, backend, bin, dir)
+		if err != nil {
+			return err
+		}
+		if db.loadTime > 0 {
+			loads = append(loads, fmt.Sprintf("%s bulk load %s", backend, db.loadTime.Round(time.Second)))
+		}
+		b, err := startServer(o, backend, bin, dir, db.env, db.ds, "")
+		if err != nil {
+			return err
+		}
+		targets = append(targets, b)
+		if backend == "postgres" && o.pgbouncer {
+			pooled, stop, err := startPgBouncer(dir, db.dsn, o.pgbouncerPool)
+			if err != nil {
+				return err
+			}
+			defer stop()
+			env := append(slices.Clone(db.env), "INSTA485_DATABASE="+pooled)
+			b, err := startServer(o, "pgbouncer", bin, dir, env, db.ds, "pgbouncer-")
+			if err != nil {
+				return err
+			}
+			targets = append(targets, b)
+		}
+	}
+
+	var out strings.Builder
+	commit, _ := exec.Command("git", "-C", root, "rev-parse", "--short", "HEAD").Output()
+	load, _ := os.ReadFile("/proc/loadavg")
+	flags := ""
+	if o.pgbouncer {
+		flags += " --pgbouncer"
+	}
+	if o.quick {
+		flags += " --quick"
+	}
+	fmt.Fprintf(&out, "insta485-bench --backend %s --scale %s%s  (%s, commit %s, %d cores, loadavg %s)\n",
+		o.backend, o.scaleName, flags,
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), strings.TrimSpace(string(commit)), runtime.NumCPU(),
+		strings.Join(strings.Fields(string(load))[:3], " "))
+	ds := targets[0].ds
+	fmt.Fprintf(&out, "dataset: %d users, %d posts, %d follows, %d likes, %d comments; %s follows %d, heavy user %s follows %d",
+		ds.users, ds.posts, ds.follows, ds.likes, ds.comments, ds.users0[0], ds.followees0, ds.heavy, ds.heavyFollowees)
+	if len(loads) > 0 {
+		fmt.Fprintf(&out, "; %s", strings.Join(loads, ", "))
+	}
+	fmt.Fprintf(&out, "\n%d connections, %s per scenario; each scenario runs on each server in turn.\n", o.conns, o.duration)
+	fmt.Fprintf(&out, "stmts/req and trips/req: statements sent to PostgreSQL and round trips, per request, as the server counts them\n\n")
+	fmt.Fprintf(&out, "%-28s %-9s %9s %8s %9s %9s %7s %8s %9s %9s\n", "scenario", "server", "req/s", "ceiling", "p50", "p99", "errors", "peakRSS", "stmts/req", "trips/req")
+	fmt.Print(out.String())
+
+	results := map[string]map[string]result{} // scenario → server → result
+	for i, s := range targets[0].scenarios() {
+		results[s.name] = map[string]result{}
+		for _, b := range targets {
+			s := b.scenarios()[i]
+			var profiled chan error
+			if o.profile != "" && strings.Contains(s.name, o.profile) {
+				profiled = make(chan error, 1)
+				file := filepath.Join(o.dir, "cpu-"+b.name+"-"+strings.NewReplacer(" ", "_", "/", "_", "<", "", ">", "").Replace(s.name)+".pprof")
+				go func() { profiled <- fetchProfile(b.pprofAddr, file, o.duration) }()
+			}
+			r, err := b.runScenario(s)
+			if profiled != nil {
+				if err := <-profiled; err != nil {
+					return fmt.Errorf("profile %s: %w", s.name, err)
+				}
+			}
+			if err != nil {
+				return fmt.Errorf("%s on %s: %w", s.name, b.name, err)
+			}
+			if s.name == "ceiling /healthz" {
+				b.ceiling = r.rps
+			}
+			results[s.name][b.name] = r
+			perReq := func(v float64) string {
+				if b.name == "sqlite" {
+					return "-" // in the process: no round trips
+				}
+				return fmt.Sprintf("%.2f", v)
+			}
+			line := fmt.Sprintf("%-28s %-9s %9.0f %7.1f%% %9s %9s %7d %6.0fMB %9s %9s\n", s.name, b.name, r.rps, 100*r.rps/b.ceiling,
+				fmtDur(r.p50), fmtDur(r.p99), r.errors, float64(r.peakKB)/1024, perReq(r.stmtsPerReq), perReq(r.tripsPerReq))
+			fmt.Print(line)
+			out.WriteString(line)
+			if r.firstErr != "" {
+				logf("  first error: %s", r.firstErr)
+			}
+		}
+	}
+	summary := targetsTable(results, targets)
+	fmt.Print(summary)
+	out.WriteString(summary)
+	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(o.out, []byte(out.String()), 0o644)
+}
+
+// targetsTable prints the measures issue #16 sets targets for, from one
+// run: ratios between servers measured side by side, never across runs.
+func targetsTable(results map[string]map[string]result, targets []*bench) string {
+	var b strings.Builder
+	ratio := func(scenario, num, den string) string {
+		n, ok1 := results[scenario][num]
+		d, ok2 := results[scenario][den]
+		if !ok1 || !ok2 || d.rps == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.2f", n.rps/d.rps)
+	}
+	fmt.Fprintf(&b, "\n%-44s %s\n", "measure (same run)", "value")
+	for _, sc := range []string{"api feed page 0 (cookie)", "api post detail", "page /", "api like+unlike", "form like+unlike"} {
+		if v := ratio(sc, "postgres", "sqlite"); v != "-" {
+			fmt.Fprintf(&b, "%-44s %s\n", "PostgreSQL ÷ SQLite: "+sc, v)
+		}
+	}
+	for _, sc := range []string{"api feed page 0 (cookie)", "api post detail", "api like+unlike"} {
+		if v := ratio(sc, "pgbouncer", "postgres"); v != "-" {
+			errs := results[sc]["pgbouncer"].errors
+			fmt.Fprintf(&b, "%-44s %s (%d errors)\n", "PgBouncer transaction ÷ direct: "+sc, v, errs)
+		}
+	}
+	for _, t := range targets {
+		if t.name == "sqlite" {
+			continue
+		}
+		most := 0.0
+		for name, rs := range results {
+			if r, ok := rs[t.name]; ok && isGet(name) {
+				most = max(most, r.tripsPerReq)
+			}
+		}
+		fmt.Fprintf(&b, "%-44s %.2f\n", "most round trips per GET, "+t.name, most)
+	}
+	var peak int64
+	for _, rs := range results {
+		for _, r := range rs {
+			peak = max(peak, r.peakKB)
+		}
+	}
+	fmt.Fprintf(&b, "%-44s %.0f MB\n", "peak RSS, any scenario and server", float64(peak)/1024)
+	return b.String()
+}
+
+// isGet says whether a scenario sends only GETs (that read the database).
+func isGet(name string) bool {
+	return strings.HasPrefix(name, "api feed") || strings.HasPrefix(name, "page ") || name == "api post detail"
+}
+
+// database is a loaded dataset and how to reach it.
+type database struct {
+	dsn      string
+	env      []string
+	ds       *dataset
+	loadTime time.Duration
+}
+
+// prepare loads (or, with --reuse, finds) the dataset of backend in dir.
+func prepare(o options, sc scale, backend, bin, dir string) (*database, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	dsn := filepath.Join(dir, "insta485.sqlite3")
+	if backend == "postgres" {
 		u, err := url.Parse(o.pgURL)
 		if err != nil {
-			return fmt.Errorf("--postgres: %w", err)
+			return nil, fmt.Errorf("--postgres: %w", err)
 		}
 		u.Path = "/insta485_bench_" + o.scaleName
 		dsn = u.String()
 	}
-	env := append(os.Environ(), "INSTA485_DATABASE="+dsn, "INSTA485_UPLOADS="+filepath.Join(o.dir, "uploads"),
-		"INSTA485_SECRET_KEY_FILE="+filepath.Join(o.dir, "secret_key"))
+	env := append(os.Environ(), "INSTA485_DATABASE="+dsn, "INSTA485_UPLOADS="+filepath.Join(dir, "uploads"),
+		"INSTA485_SECRET_KEY_FILE="+filepath.Join(dir, "secret_key"))
 	tool := func(args ...string) error {
 		c := exec.Command(bin, args...)
 		c.Env, c.Stdout, c.Stderr = env, os.Stderr, os.Stderr
 		return c.Run()
 	}
-	var loadTime time.Duration
-	marker := filepath.Join(o.dir, "loaded-"+o.backend)
+	db := &database{dsn: dsn, env: env}
+	marker := filepath.Join(dir, "loaded-"+backend)
 	if _, err := os.Stat(marker); o.reuse && err == nil {
-		logf("reusing the dataset in %s", o.dir)
+		logf("reusing the %s dataset in %s", backend, dir)
 	} else {
 		_ = os.Remove(marker)
 		if err := tool("db", "reset"); err != nil {
-			return fmt.Errorf("db reset: %w", err)
+			return nil, fmt.Errorf("db reset: %w", err)
 		}
-		logf("loading the %s dataset", o.scaleName)
+		logf("loading the %s dataset on %s", o.scaleName, backend)
 		start := time.Now()
 		if err := tool("db", "random", "--users", fmt.Sprint(sc.users), "--posts", fmt.Sprint(sc.posts),
 			"--follows", fmt.Sprint(sc.follows), "--likes", fmt.Sprint(sc.likes), "--comments", fmt.Sprint(sc.comments),
 			"--heavy-follows", fmt.Sprint(sc.heavy), "--images", "20", "--seed", "485"); err != nil {
-			return fmt.Errorf("db random: %w", err)
+			return nil, fmt.Errorf("db random: %w", err)
 		}
-		loadTime = time.Since(start)
+		db.loadTime = time.Since(start)
 		if err := os.WriteFile(marker, nil, 0o644); err != nil {
-			return err
+			return nil, err
 		}
 	}
+	var err error
+	db.ds, err = readDataset(backend, dsn)
+	return db, err
+}
 
-	ds, err := readDataset(o.backend, dsn)
-	if err != nil {
-		return err
-	}
-
+// startServer starts insta485 serve with env and logs in its users.
+func startServer(o options, name, bin, dir string, env []string, ds *dataset, logPrefix string) (*bench, error) {
 	addr, err := freeAddr()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	logFile, err := os.Create(filepath.Join(o.dir, "server.log"))
+	metricsAddr, err := freeAddr()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer logFile.Close()
+	logFile, err := os.Create(filepath.Join(dir, logPrefix+"server.log"))
+	if err != nil {
+		return nil, err
+	}
 	srv := exec.Command(bin, "serve", "--addr", addr)
-	srv.Env, srv.Stdout, srv.Stderr = env, logFile, logFile
-	pprofAddr := ""
+	srv.Env, srv.Stdout, srv.Stderr = append(slices.Clone(env), "INSTA485_METRICS_ADDR="+metricsAddr), logFile, logFile
+	b := &bench{name: name, pid: 0, conns: o.conns, duration: o.duration, ds: ds, metricsAddr: metricsAddr}
 	if o.profile != "" {
-		if pprofAddr, err = freeAddr(); err != nil {
-			return err
+		if b.pprofAddr, err = freeAddr(); err != nil {
+			return nil, err
 		}
-		srv.Env = append(srv.Env, "INSTA485_PPROF_ADDR="+pprofAddr)
+		srv.Env = append(srv.Env, "INSTA485_PPROF_ADDR="+b.pprofAddr)
 	}
 	if err := srv.Start(); err != nil {
-		return err
+		logFile.Close()
+		return nil, err
 	}
-	defer func() {
+	b.stop = func() {
 		_ = srv.Process.Signal(os.Interrupt)
 		_ = srv.Wait()
-	}()
-	base := "http://" + addr
-	if err := waitReady(base + "/readyz"); err != nil {
-		return err
+		logFile.Close()
 	}
-
-	b := &bench{base: base, pid: srv.Process.Pid, conns: o.conns, duration: o.duration, ds: ds}
+	b.pid = srv.Process.Pid
+	b.base = "http://" + addr
+	if err := waitReady(b.base + "/readyz"); err != nil {
+		b.stop()
+		return nil, err
+	}
 	b.client = &http.Client{
 		Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 0, DisableCompression: true},
 		CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -208,56 +399,10 @@ func run() error {
 		Timeout: 30 * time.Second,
 	}
 	if err := b.login(); err != nil {
-		return err
+		b.stop()
+		return nil, err
 	}
-
-	var out strings.Builder
-	commit, _ := exec.Command("git", "-C", root, "rev-parse", "--short", "HEAD").Output()
-	load, _ := os.ReadFile("/proc/loadavg")
-	fmt.Fprintf(&out, "insta485-bench --backend %s --scale %s%s  (%s, commit %s, %d cores, loadavg %s)\n",
-		o.backend, o.scaleName, map[bool]string{true: " --quick", false: ""}[o.quick],
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), strings.TrimSpace(string(commit)), runtime.NumCPU(),
-		strings.Join(strings.Fields(string(load))[:3], " "))
-	fmt.Fprintf(&out, "dataset: %d users, %d posts, %d follows, %d likes, %d comments; %s follows %d, heavy user %s follows %d",
-		ds.users, ds.posts, ds.follows, ds.likes, ds.comments, ds.users0[0], ds.followees0, ds.heavy, ds.heavyFollowees)
-	if loadTime > 0 {
-		fmt.Fprintf(&out, "; bulk load %s", loadTime.Round(time.Second))
-	}
-	fmt.Fprintf(&out, "\n%d connections, %s per scenario\n\n", o.conns, o.duration)
-	fmt.Fprintf(&out, "%-28s %9s %8s %9s %9s %7s %8s\n", "scenario", "req/s", "ceiling", "p50", "p99", "errors", "peakRSS")
-	fmt.Print(out.String())
-
-	for _, s := range b.scenarios() {
-		var profiled chan error
-		if o.profile != "" && strings.Contains(s.name, o.profile) {
-			profiled = make(chan error, 1)
-			file := filepath.Join(o.dir, "cpu-"+strings.NewReplacer(" ", "_", "/", "_", "<", "", ">", "").Replace(s.name)+".pprof")
-			go func() { profiled <- fetchProfile(pprofAddr, file, o.duration) }()
-		}
-		r, err := b.runScenario(s)
-		if profiled != nil {
-			if err := <-profiled; err != nil {
-				return fmt.Errorf("profile %s: %w", s.name, err)
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", s.name, err)
-		}
-		if s.name == "ceiling /healthz" {
-			b.ceiling = r.rps
-		}
-		line := fmt.Sprintf("%-28s %9.0f %7.1f%% %9s %9s %7d %6.0fMB\n", s.name, r.rps, 100*r.rps/b.ceiling,
-			fmtDur(r.p50), fmtDur(r.p99), r.errors, float64(r.peakKB)/1024)
-		fmt.Print(line)
-		out.WriteString(line)
-		if r.firstErr != "" {
-			logf("  first error: %s", r.firstErr)
-		}
-	}
-	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(o.out, []byte(out.String()), 0o644)
+	return b, nil
 }
 
 // dataset is what the scenarios need to know about the loaded data.
@@ -318,13 +463,17 @@ func readDataset(backend, dsn string) (*dataset, error) {
 }
 
 type bench struct {
-	base     string
-	pid      int
-	conns    int
-	duration time.Duration
-	client   *http.Client
-	ds       *dataset
-	ceiling  float64
+	name        string // sqlite, postgres or pgbouncer
+	stop        func()
+	metricsAddr string
+	pprofAddr   string
+	base        string
+	pid         int
+	conns       int
+	duration    time.Duration
+	client      *http.Client
+	ds          *dataset
+	ceiling     float64
 	// per generated user: session cookie and the CSRF token of its forms
 	cookies, tokens []string
 	heavyCookie     string
@@ -572,11 +721,14 @@ func (b *bench) scenarios() []scenario {
 }
 
 type result struct {
-	rps      float64
-	p50, p99 time.Duration
-	errors   int
-	peakKB   int64
-	firstErr string
+	// stmtsPerReq and tripsPerReq are statements and round trips to
+	// PostgreSQL per request, counted by the server.
+	stmtsPerReq, tripsPerReq float64
+	rps                      float64
+	p50, p99                 time.Duration
+	errors                   int
+	peakKB                   int64
+	firstErr                 string
 }
 
 func (b *bench) runScenario(s scenario) (result, error) {
@@ -587,6 +739,7 @@ func (b *bench) runScenario(s scenario) (result, error) {
 	// Reset the server's peak RSS so VmHWM is this scenario's peak
 	// (warm-up included).
 	_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", b.pid), []byte("5"), 0)
+	before := scrape(b.metricsAddr)
 	var stop atomic.Bool
 	workers := make([]*worker, conns)
 	var wg, warm sync.WaitGroup
@@ -636,6 +789,11 @@ func (b *bench) runScenario(s scenario) (result, error) {
 	r.p50 = lat[len(lat)/2]
 	r.p99 = lat[len(lat)*99/100]
 	r.peakKB = vmHWM(b.pid)
+	if after := scrape(b.metricsAddr); after.requests > before.requests {
+		n := after.requests - before.requests
+		r.stmtsPerReq = (after.statements - before.statements) / n
+		r.tripsPerReq = (after.roundTrips - before.roundTrips) / n
+	}
 	return r, nil
 }
 
