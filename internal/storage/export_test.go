@@ -122,3 +122,9 @@ func (s *Store) QueryStringForTest(ctx context.Context, query string, args ...an
 	err := s.latestDB.QueryRowContext(ctx, query, args...).Scan(&v)
 	return v, err
 }
+
+// ReadAsQueryForTest returns the statement ReadAs runs (without replicas).
+func (s *Store) ReadAsQueryForTest(v Viewer, loads ...Load) (string, []any) {
+	q, args, _, _ := readAsQuery(s.dialect, v, loads)
+	return q, args
+}

@@ -62,11 +62,7 @@ func (p *params) add(v any) string {
 // there is no such user or, with a SessionID, the session has ended or
 // expired. The loads are filled only when it returns no error.
 func (s *Store) ReadAs(ctx context.Context, v Viewer, loads ...Load) (User, error) {
-	p := &params{args: []any{v.Username}}
-	exprs := make([]string, len(loads))
-	for i, l := range loads {
-		exprs[i] = "(" + l.sql(s.dialect, p) + ")"
-	}
+	q, args, exprs, loadArgs := readAsQuery(s.dialect, v, loads)
 	data := make([][]byte, len(loads))
 	var u User
 	var err error
@@ -75,16 +71,10 @@ func (s *Store) ReadAs(ctx context.Context, v Viewer, loads ...Load) (User, erro
 		for i := range data {
 			dest = append(dest, &data[i])
 		}
-		q := "SELECT u.username, u.fullname, u.email, u.filename, u.password, u.created"
-		for _, e := range exprs {
-			q += ", " + e
-		}
-		err = s.latest.QueryRowContext(ctx, q+viewerFrom(v, p), p.args...).Scan(dest...)
+		err = s.latest.QueryRowContext(ctx, q, args...).Scan(dest...)
 	} else {
-		loadArgs := p.args
 		check := &params{args: []any{v.Username}}
-		err = s.latest.QueryRowContext(ctx,
-			"SELECT u.username, u.fullname, u.email, u.filename, u.password, u.created"+viewerFrom(v, check), check.args...).
+		err = s.latest.QueryRowContext(ctx, viewerColumns+viewerFrom(v, check), check.args...).
 			Scan(&u.Username, &u.Fullname, &u.Email, &u.Filename, &u.Password, &u.Created)
 		if err == nil {
 			err = s.readOwnWrites(ctx, func(q reader) error {
@@ -107,6 +97,25 @@ func (s *Store) ReadAs(ctx context.Context, v Viewer, loads ...Load) (User, erro
 		return User{}, err
 	}
 	return u, nil
+}
+
+const viewerColumns = "SELECT u.username, u.fullname, u.email, u.filename, u.password, u.created"
+
+// readAsQuery returns ReadAs's one statement and its arguments, and the
+// loads' expressions and arguments alone (for a store with replicas).
+func readAsQuery(d dialect, v Viewer, loads []Load) (query string, args []any, exprs []string, loadArgs []any) {
+	p := &params{args: []any{v.Username}}
+	exprs = make([]string, len(loads))
+	for i, l := range loads {
+		exprs[i] = "(" + l.sql(d, p) + ")"
+	}
+	loadArgs = p.args
+	query = viewerColumns
+	for _, e := range exprs {
+		query += ", " + e
+	}
+	query += viewerFrom(v, p)
+	return query, p.args, exprs, loadArgs
 }
 
 // viewerFrom is the FROM clause that finds the viewer's row.

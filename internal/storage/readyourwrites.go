@@ -170,4 +170,3 @@ func (s *Store) afterWrite(ctx context.Context) {
 		f.raise(lsn, true)
 	}
 }
-
