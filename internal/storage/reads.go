@@ -387,21 +387,24 @@ type RelationsLoad struct {
 }
 
 func (l *RelationsLoad) sql(d dialect, p *params) string {
-	person := func(follows string) string {
-		return d.jsonObject("'u', x.username", "'f', x.filename", "'lf', "+follows)
+	follows := func(name string) string {
+		return "(SELECT count(*) FROM following y WHERE y.follower = $1 AND y.followee = " + name + ")"
 	}
-	follows := "(SELECT count(*) FROM following y WHERE y.follower = $1 AND y.followee = x.username)"
 	switch l.Kind {
 	case RelExplore:
-		return "SELECT " + d.jsonObject("'r', "+d.jsonSub("SELECT "+d.jsonArray(person("0"), "x.username")+
+		person := d.jsonObject("'u', x.username", "'f', x.filename", "'lf', 0")
+		return "SELECT " + d.jsonObject("'r', "+d.jsonSub("SELECT "+d.jsonArray(person, "x.username")+
 			" FROM users x WHERE x.username <> $1 AND NOT EXISTS (SELECT 1 FROM following f WHERE f.follower = $1 AND f.followee = x.username)"))
 	case RelFollowers, RelFollowing:
-		them, us := "follower", "followee"
+		them, us := "f.follower", "f.followee"
 		if l.Kind == RelFollowing {
 			them, us = us, them
 		}
-		return "SELECT " + d.jsonObject("'r', "+d.jsonSub("SELECT "+d.jsonArray(person(follows), "x.username")+
-			" FROM following f JOIN users x ON x.username = f."+them+" WHERE f."+us+" = t.username")) +
+		// The picture is a lookup by key per person, so the list costs
+		// what its length does, never a pass over users.
+		person := d.jsonObject("'u', "+them, "'f', (SELECT x.filename FROM users x WHERE x.username = "+them+")", "'lf', "+follows(them))
+		return "SELECT " + d.jsonObject("'r', "+d.jsonSub("SELECT "+d.jsonArray(person, them)+
+			" FROM following f WHERE "+us+" = t.username")) +
 			" FROM users t WHERE t.username = " + p.add(l.Username)
 	}
 	panic("storage: unknown relation " + l.Kind)
