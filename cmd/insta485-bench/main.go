@@ -8,6 +8,14 @@
 //
 //	go run ./cmd/insta485-bench --backend sqlite --scale small --quick
 //	go run ./cmd/insta485-bench --backend postgres --scale large
+//	go run ./cmd/insta485-bench --backend both --pgbouncer
+//
+// With --backend both (and --pgbouncer, a server reaching PostgreSQL
+// through PgBouncer in transaction mode) each scenario runs on each server
+// in turn, and the run ends with the ratios between them: only ratios
+// taken in one run mean anything on a shared machine. Each line also says
+// how many statements and round trips to PostgreSQL a request cost, as
+// the server counts them (its metrics).
 //
 // Results are also written to bench/results-<backend>-<scale>.txt.
 package main
@@ -66,7 +74,7 @@ type options struct {
 	quick, reuse, pgbouncer             bool
 	profile                             string
 	duration                            time.Duration
-	conns, pgbouncerPool                int
+	conns, pgbouncerPool, rounds        int
 }
 
 func run() error {
@@ -76,6 +84,7 @@ func run() error {
 	flag.BoolVar(&o.quick, "quick", false, "short scenarios (2 s each), the whole run under a minute at small scale")
 	flag.DurationVar(&o.duration, "duration", 0, "length of each scenario (default 8s, 2s with --quick)")
 	flag.IntVar(&o.conns, "conns", 32, "concurrent connections")
+	flag.IntVar(&o.rounds, "rounds", 4, "with several servers, the slices each scenario is cut into, the servers taking turns")
 	flag.StringVar(&o.pgURL, "postgres", envOr("INSTA485_BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432/?sslmode=disable"),
 		"PostgreSQL server URL (its role must create databases); the database name is replaced")
 	flag.BoolVar(&o.pgbouncer, "pgbouncer", false, "with postgres or both: also serve through PgBouncer in transaction mode (started here, pool of --pgbouncer-pool server connections) and print the ratio to the direct connection")
@@ -96,6 +105,10 @@ func run() error {
 	if o.pgbouncer && o.backend == "sqlite" {
 		return errors.New("--pgbouncer needs --backend postgres or both")
 	}
+	if len(backends) == 1 && !o.pgbouncer {
+		o.rounds = 1
+	}
+	o.rounds = max(1, o.rounds)
 	if o.duration == 0 {
 		o.duration = 8 * time.Second
 		if o.quick {
@@ -194,7 +207,7 @@ func run() error {
 	if len(loads) > 0 {
 		fmt.Fprintf(&out, "; %s", strings.Join(loads, ", "))
 	}
-	fmt.Fprintf(&out, "\n%d connections, %s per scenario; each scenario runs on each server in turn.\n", o.conns, o.duration)
+	fmt.Fprintf(&out, "\n%d connections, %s per scenario and server, in %d slices, the servers taking turns\n", o.conns, o.duration, o.rounds)
 	fmt.Fprintf(&out, "stmts/req and trips/req: statements sent to PostgreSQL and round trips, per request, as the server counts them\n\n")
 	fmt.Fprintf(&out, "%-28s %-9s %9s %8s %9s %9s %7s %8s %9s %9s\n", "scenario", "server", "req/s", "ceiling", "p50", "p99", "errors", "peakRSS", "stmts/req", "trips/req")
 	fmt.Print(out.String())
@@ -202,23 +215,32 @@ func run() error {
 	results := map[string]map[string]result{} // scenario → server → result
 	for i, s := range targets[0].scenarios() {
 		results[s.name] = map[string]result{}
-		for _, b := range targets {
-			s := b.scenarios()[i]
-			var profiled chan error
-			if o.profile != "" && strings.Contains(s.name, o.profile) {
-				profiled = make(chan error, 1)
-				file := filepath.Join(o.dir, "cpu-"+b.name+"-"+strings.NewReplacer(" ", "_", "/", "_", "<", "", ">", "").Replace(s.name)+".pprof")
-				go func() { profiled <- fetchProfile(b.pprofAddr, file, o.duration) }()
-			}
-			r, err := b.runScenario(s)
-			if profiled != nil {
-				if err := <-profiled; err != nil {
-					return fmt.Errorf("profile %s: %w", s.name, err)
+		// Servers take turns in short slices, so that the load of a
+		// shared machine falls on each alike.
+		samples := make([][]sample, len(targets))
+		for range o.rounds {
+			for j, b := range targets {
+				s := b.scenarios()[i]
+				var profiled chan error
+				if o.profile != "" && strings.Contains(s.name, o.profile) {
+					profiled = make(chan error, 1)
+					file := filepath.Join(o.dir, "cpu-"+b.name+"-"+strings.NewReplacer(" ", "_", "/", "_", "<", "", ">", "").Replace(s.name)+".pprof")
+					go func() { profiled <- fetchProfile(b.pprofAddr, file, o.duration/time.Duration(o.rounds)) }()
 				}
+				smp, err := b.runScenario(s, o.duration/time.Duration(o.rounds))
+				if profiled != nil {
+					if err := <-profiled; err != nil {
+						return fmt.Errorf("profile %s: %w", s.name, err)
+					}
+				}
+				if err != nil {
+					return fmt.Errorf("%s on %s: %w", s.name, b.name, err)
+				}
+				samples[j] = append(samples[j], smp)
 			}
-			if err != nil {
-				return fmt.Errorf("%s on %s: %w", s.name, b.name, err)
-			}
+		}
+		for j, b := range targets {
+			r := combine(samples[j])
 			if s.name == "ceiling /healthz" {
 				b.ceiling = r.rps
 			}
@@ -731,7 +753,19 @@ type result struct {
 	firstErr                 string
 }
 
-func (b *bench) runScenario(s scenario) (result, error) {
+// sample is one slice of a scenario on one server.
+type sample struct {
+	lat             []time.Duration
+	elapsed         time.Duration
+	errors          int
+	firstErr        string
+	peakKB          int64
+	requests, stmts float64
+	trips           float64
+}
+
+// runScenario runs s on b for d and returns what it measured.
+func (b *bench) runScenario(s scenario, d time.Duration) (sample, error) {
 	conns := s.conns
 	if conns == 0 {
 		conns = b.conns
@@ -768,33 +802,51 @@ func (b *bench) runScenario(s scenario) (result, error) {
 	warm.Wait()
 	start := time.Now()
 	started.Done()
-	time.Sleep(b.duration)
+	time.Sleep(d)
 	stop.Store(true)
 	wg.Wait()
-	elapsed := time.Since(start)
-	var r result
-	var lat []time.Duration
+	var r sample
+	r.elapsed = time.Since(start)
 	for _, w := range workers {
-		lat = append(lat, w.lat...)
+		r.lat = append(r.lat, w.lat...)
 		r.errors += w.errors
 		if r.firstErr == "" {
 			r.firstErr = w.first
 		}
 	}
-	if len(lat) == 0 {
+	r.peakKB = vmHWM(b.pid)
+	after := scrape(b.metricsAddr)
+	r.requests, r.stmts, r.trips = after.requests-before.requests, after.statements-before.statements, after.roundTrips-before.roundTrips
+	if len(r.lat) == 0 {
 		return r, errors.New("no request completed")
+	}
+	return r, nil
+}
+
+// combine sums the slices of one scenario on one server into its result.
+func combine(samples []sample) result {
+	var r result
+	var lat []time.Duration
+	var elapsed time.Duration
+	var requests, stmts, trips float64
+	for _, s := range samples {
+		lat = append(lat, s.lat...)
+		elapsed += s.elapsed
+		r.errors += s.errors
+		if r.firstErr == "" {
+			r.firstErr = s.firstErr
+		}
+		r.peakKB = max(r.peakKB, s.peakKB)
+		requests, stmts, trips = requests+s.requests, stmts+s.stmts, trips+s.trips
 	}
 	slices.Sort(lat)
 	r.rps = float64(len(lat)) / elapsed.Seconds()
 	r.p50 = lat[len(lat)/2]
 	r.p99 = lat[len(lat)*99/100]
-	r.peakKB = vmHWM(b.pid)
-	if after := scrape(b.metricsAddr); after.requests > before.requests {
-		n := after.requests - before.requests
-		r.stmtsPerReq = (after.statements - before.statements) / n
-		r.tripsPerReq = (after.roundTrips - before.roundTrips) / n
+	if requests > 0 {
+		r.stmtsPerReq, r.tripsPerReq = stmts/requests, trips/requests
 	}
-	return r, nil
+	return r
 }
 
 // fetchProfile saves a CPU profile of the server taken over d.
