@@ -634,6 +634,9 @@ func (w *worker) req(method, path, cookie string, body io.Reader) *http.Request 
 	req, _ := http.NewRequest(method, w.b.base+path, body)
 	if cookie != "" {
 		req.Header.Set("Cookie", cookie)
+		// As a browser's fetch does: the API takes cookie writes only
+		// from the site's own origin.
+		req.Header.Set("Origin", w.b.base)
 	}
 	return req
 }

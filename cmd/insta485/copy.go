@@ -10,7 +10,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/insta485/insta485/internal/media"
+	"github.com/insta485/insta485/internal/blob"
+
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/storage"
 )
 
@@ -18,32 +20,32 @@ import (
 // whole SQLite database at PATH into the configured database, verified, and
 // with --uploads-from the upload files its rows name into the upload store.
 // The report goes to stdout, progress to stderr.
-func copyFrom(ctx context.Context, opts storage.Options, uploads media.Store, from, uploadsFrom, uploadsName string, stdout, stderr io.Writer) error {
+func copyFrom(ctx context.Context, opts storage.Options, uploads blob.Store, from, uploadsFrom, uploadsName string, stdout, stderr io.Writer) error {
 	if from == "" {
 		return usageError{"db copy needs --from: the path of the SQLite database to copy"}
 	}
 	if storage.IsPostgres(from) {
 		return usageError{"db copy copies from an SQLite database file: --from must be its path, and --database (or INSTA485_DATABASE) names the target"}
 	}
-	var oldUploads media.Store
+	var oldUploads blob.Store
 	switch {
 	case strings.HasPrefix(uploadsFrom, "s3://"):
 		var err error
-		if oldUploads, err = media.Open(ctx, uploadsFrom); err != nil {
+		if oldUploads, err = blob.Open(ctx, uploadsFrom); err != nil {
 			return fmt.Errorf("--uploads-from: %w", err)
 		}
 	case uploadsFrom != "":
-		// Not media.Open: a mistyped directory must not be created empty.
+		// Not blob.Open: a mistyped directory must not be created empty.
 		if st, err := os.Stat(uploadsFrom); err != nil || !st.IsDir() {
 			return fmt.Errorf("--uploads-from %s is not a directory: give the old site's upload directory (or its s3://BUCKET[/PREFIX])", uploadsFrom)
 		}
-		oldUploads = &media.Local{Dir: uploadsFrom}
+		oldUploads = &blob.Local{Dir: uploadsFrom}
 	}
 	start := time.Now()
 	fmt.Fprintf(stderr, "copying %s into %s\n", from, describeDatabase(opts.DSN))
-	var files media.CopyReport
+	var files blob.CopyReport
 	p := &copyProgress{w: stderr, start: start}
-	rep, err := storage.CopyFrom(ctx, from, opts, storage.CopyOptions{
+	rep, err := dbadmin.CopyFrom(ctx, from, opts, dbadmin.CopyOptions{
 		Progress: p.show,
 		BeforeCommit: func(ctx context.Context, names []string) error {
 			if oldUploads == nil {
@@ -51,8 +53,8 @@ func copyFrom(ctx context.Context, opts storage.Options, uploads media.Store, fr
 			}
 			fmt.Fprintf(stderr, "copying %d upload files from %s\n", len(names), uploadsFrom)
 			var err error
-			files, err = media.Copy(ctx, uploads, oldUploads, names, func(done, total int) {
-				p.show(storage.CopyProgress{Stage: "uploads", Done: int64(done), Total: int64(total)})
+			files, err = blob.Copy(ctx, uploads, oldUploads, names, func(done, total int) {
+				p.show(dbadmin.CopyProgress{Stage: "uploads", Done: int64(done), Total: int64(total)})
 			})
 			if err != nil {
 				return fmt.Errorf("copy the upload files (the files already copied stay and are skipped next time): %w", err)
@@ -80,7 +82,7 @@ func copyFrom(ctx context.Context, opts storage.Options, uploads media.Store, fr
 	return nil
 }
 
-func printCopyReport(w io.Writer, rep storage.CopyReport) {
+func printCopyReport(w io.Writer, rep dbadmin.CopyReport) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "table\tsource rows\ttarget rows\tsource checksum\ttarget checksum\tnext id")
 	for _, t := range rep.Tables {
@@ -101,7 +103,7 @@ type copyProgress struct {
 	stage string
 }
 
-func (p *copyProgress) show(c storage.CopyProgress) {
+func (p *copyProgress) show(c dbadmin.CopyProgress) {
 	if c.Stage == p.stage && time.Since(p.last) < time.Second && (c.Total == 0 || c.Done < c.Total) {
 		return
 	}

@@ -14,6 +14,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", to read the target as it is
 
 	"github.com/insta485/insta485/internal/auth"
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -198,7 +199,7 @@ func TestDBCopyRefusals(t *testing.T) {
 		}
 		src, _ := classicSource(t)
 		_, err = dbTool(t, opts, uploads, "copy", "--from", src)
-		if !errors.Is(err, storage.ErrTargetNotEmpty) || exitCode(err) != 1 {
+		if !errors.Is(err, dbadmin.ErrTargetNotEmpty) || exitCode(err) != 1 {
 			t.Errorf("db copy into a filled database: %v (exit %d)", err, exitCode(err))
 		}
 	})

@@ -6,10 +6,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/insta485/insta485/internal/blob"
 
 	"github.com/insta485/insta485/internal/auth"
 	"github.com/insta485/insta485/internal/config"
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/storage"
 )
@@ -28,7 +33,7 @@ func db(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var cfg config.Config
 	cfg.Register(fs, dbFlags...)
-	var bulk storage.Bulk
+	var bulk dbadmin.Bulk
 	var images int
 	var seed int64
 	if verb == "random" {
@@ -72,7 +77,7 @@ func db(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	uploads, err := media.Open(ctx, cfg.Uploads)
+	uploads, err := blob.Open(ctx, cfg.Uploads)
 	if err != nil {
 		return err
 	}
@@ -100,7 +105,7 @@ func db(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(stdout, "applied %d migration(s); schema at version %d\n", n, s.LatestVersion())
-		return nil
+		return warnUnsafeUsernames(ctx, s, stderr)
 	}
 
 	s, err := storage.Open(ctx, opts)
@@ -109,7 +114,7 @@ func db(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer s.Close()
 	if verb == "dump" {
-		return s.Dump(ctx, stdout)
+		return dbadmin.Dump(ctx, s, stdout)
 	}
 	bulk.Seed = uint64(seed)
 	return random(ctx, s, uploads, bulk, images, stdout)
@@ -132,21 +137,21 @@ func connectForTool(ctx context.Context, opts storage.Options) (*storage.Store, 
 // database fail, the images are removed again and the database was never
 // made, so a second try starts over instead of finding a database without
 // its pictures that "already exists".
-func createWithSample(ctx context.Context, opts storage.Options, uploads media.Store) error {
-	if ok, err := storage.Exists(ctx, opts); err != nil {
+func createWithSample(ctx context.Context, opts storage.Options, uploads blob.Store) error {
+	if ok, err := dbadmin.Exists(ctx, opts); err != nil {
 		return err
 	} else if ok {
-		return storage.ErrExists
+		return dbadmin.ErrExists
 	}
-	if err := storage.CheckCreate(ctx, opts); err != nil {
+	if err := dbadmin.CheckCreate(ctx, opts); err != nil {
 		return err
 	}
-	profiles, posts := storage.SampleImages()
+	profiles, posts := dbadmin.SampleImages()
 	err := media.WriteSample(ctx, uploads, profiles, posts)
 	if err == nil {
-		err = storage.Create(ctx, opts)
+		err = dbadmin.Create(ctx, opts)
 	}
-	if err != nil && !errors.Is(err, storage.ErrExists) {
+	if err != nil && !errors.Is(err, dbadmin.ErrExists) {
 		for _, n := range append(profiles, posts...) {
 			_ = uploads.Delete(context.WithoutCancel(ctx), n)
 		}
@@ -154,8 +159,8 @@ func createWithSample(ctx context.Context, opts storage.Options, uploads media.S
 	return err
 }
 
-func destroy(ctx context.Context, opts storage.Options, uploads media.Store) error {
-	if err := storage.Destroy(ctx, opts); err != nil {
+func destroy(ctx context.Context, opts storage.Options, uploads blob.Store) error {
+	if err := dbadmin.Destroy(ctx, opts); err != nil {
 		return err
 	}
 	return uploads.Clear(ctx)
@@ -163,7 +168,7 @@ func destroy(ctx context.Context, opts storage.Options, uploads media.Store) err
 
 // random generates images, then the rows that show them. If an image or
 // the rows fail, the images written go too.
-func random(ctx context.Context, s *storage.Store, uploads media.Store, b storage.Bulk, images int, stdout io.Writer) (err error) {
+func random(ctx context.Context, s *storage.Store, uploads blob.Store, b dbadmin.Bulk, images int, stdout io.Writer) (err error) {
 	start := time.Now()
 	var written []string
 	defer func() {
@@ -183,14 +188,14 @@ func random(ctx context.Context, s *storage.Store, uploads media.Store, b storag
 		return nil
 	}
 	for range min(b.Posts, images) {
-		name := media.NewName(".jpg")
+		name := blob.NewName(".jpg")
 		if err := put(name, media.Landscape(name, 640)); err != nil {
 			return err
 		}
 		b.Files = append(b.Files, name)
 	}
 	for range min(b.Users, 16) {
-		name := media.NewName(".jpg")
+		name := blob.NewName(".jpg")
 		if err := put(name, media.Avatar(name, 320)); err != nil {
 			return err
 		}
@@ -199,11 +204,28 @@ func random(ctx context.Context, s *storage.Store, uploads media.Store, b storag
 	if b.Users > 0 {
 		b.PasswordHash = auth.HashPassword("password")
 	}
-	res, err := s.Populate(ctx, b)
+	res, err := dbadmin.Populate(ctx, s, b)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "added %d users, %d posts, %d follows, %d likes, %d comments (%d images) in %s\n",
 		res.Users, res.Posts, res.Follows, res.Likes, res.Comments, len(written), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// warnUnsafeUsernames lists the accounts whose names sign-up refuses today
+// because links to them lead elsewhere. They are not renamed behind the
+// operator's back: which name each gets is theirs to decide.
+func warnUnsafeUsernames(ctx context.Context, s *storage.Store, stderr io.Writer) error {
+	names, err := s.UnsafeUsernames(ctx)
+	if err != nil || len(names) == 0 {
+		return err
+	}
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = strconv.Quote(n)
+	}
+	fmt.Fprintf(stderr, "warning: these usernames are not safe in links (their pages and API links lead to other pages): %s; "+
+		"delete those accounts (or have new accounts made for their owners)\n", strings.Join(quoted, ", "))
 	return nil
 }

@@ -15,7 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/insta485/insta485/internal/media"
+	"github.com/insta485/insta485/internal/blob"
+
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -44,7 +46,7 @@ func countFiles(t *testing.T, dir string) int {
 	// it; count the uploads (and anything else) only.
 	n := 0
 	for _, e := range entries {
-		if _, w := media.MainName(e.Name()); w == 0 {
+		if _, w := blob.MainName(e.Name()); w == 0 {
 			n++
 		}
 	}
@@ -65,7 +67,7 @@ func TestDBToolLifecycle(t *testing.T) {
 			t.Errorf("db create wrote %d images, want the 8 sample images", n)
 		}
 		_, err := dbTool(t, opts, uploads, "create")
-		if !errors.Is(err, storage.ErrExists) || err.Error() != "database already exists" || exitCode(err) != 1 {
+		if !errors.Is(err, dbadmin.ErrExists) || err.Error() != "database already exists" || exitCode(err) != 1 {
 			t.Errorf("second db create = %v (exit %d), want \"database already exists\", exit 1", err, exitCode(err))
 		}
 
@@ -116,7 +118,7 @@ func TestDBToolLifecycle(t *testing.T) {
 		if out, err := dbTool(t, opts, uploads, "destroy"); err != nil {
 			t.Fatalf("db destroy: %v\n%s", err, out)
 		}
-		if ok, err := storage.Exists(ctx, opts); ok || err != nil {
+		if ok, err := dbadmin.Exists(ctx, opts); ok || err != nil {
 			t.Errorf("after destroy Exists = %v, %v", ok, err)
 		}
 		if _, err := os.Stat(uploads); !errors.Is(err, os.ErrNotExist) {
@@ -250,7 +252,7 @@ func TestFailedCreateLeavesNothingBehind(t *testing.T) {
 		t.Parallel()
 		opts := testenv.NewDatabase(t, backend)
 		uploads := filepath.Join(t.TempDir(), "uploads")
-		profiles, _ := storage.SampleImages()
+		profiles, _ := dbadmin.SampleImages()
 		block := filepath.Join(uploads, profiles[0])
 		if err := os.MkdirAll(filepath.Join(block, "x"), 0o755); err != nil {
 			t.Fatal(err)
@@ -258,7 +260,7 @@ func TestFailedCreateLeavesNothingBehind(t *testing.T) {
 		if out, err := dbTool(t, opts, uploads, "create"); err == nil {
 			t.Fatalf("db create with an unwritable image succeeded:\n%s", out)
 		}
-		if ok, err := storage.Exists(context.Background(), opts); ok || err != nil {
+		if ok, err := dbadmin.Exists(context.Background(), opts); ok || err != nil {
 			t.Errorf("after a failed create Exists = %v, %v; want false, nil", ok, err)
 		}
 		if err := os.RemoveAll(block); err != nil {
@@ -275,7 +277,7 @@ func TestFailedCreateLeavesNothingBehind(t *testing.T) {
 
 // failingStore is a media store whose Put fails after ok successful ones.
 type failingStore struct {
-	*media.Local
+	*blob.Local
 	ok int
 }
 
@@ -293,12 +295,12 @@ func TestFailedRandomLeavesNoImages(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
 		t.Parallel()
 		s := testenv.NewStore(t, backend)
-		local, err := media.NewLocal(t.TempDir())
+		local, err := blob.NewLocal(t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}
 		var out bytes.Buffer
-		err = random(context.Background(), s, &failingStore{local, 5}, storage.Bulk{Posts: 10, Users: 2}, 10, &out)
+		err = random(context.Background(), s, &failingStore{local, 5}, dbadmin.Bulk{Posts: 10, Users: 2}, 10, &out)
 		if err == nil {
 			t.Fatal("db random with a failing upload store succeeded")
 		}
@@ -339,4 +341,42 @@ func TestDestroyRemovesOnlyUploads(t *testing.T) {
 	if n := countFiles(t, dir); n != 3 {
 		t.Errorf("after destroy the directory holds %d entries, want the 3 that are not uploads", n)
 	}
+}
+
+// TestMigrateListsUnsafeUsernames: db migrate names the accounts whose
+// names are not safe in links (an older database may hold them), and only
+// those, and still succeeds.
+func TestMigrateListsUnsafeUsernames(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+		t.Parallel()
+		ctx := context.Background()
+		opts := testenv.NewDatabase(t, backend)
+		if err := dbadmin.Create(ctx, opts); err != nil {
+			t.Fatal(err)
+		}
+		s, err := storage.Open(ctx, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{".", "..", "a/b", `c\d`, "a..b"} {
+			if err := s.CreateUser(ctx, storage.User{Username: name, Fullname: "x", Email: "x", Filename: "x.jpg", Password: "x"}); err != nil {
+				t.Fatalf("create %q: %v", name, err)
+			}
+		}
+		s.Close()
+		out, err := dbTool(t, opts, t.TempDir(), "migrate")
+		if err != nil {
+			t.Fatalf("db migrate: %v\n%s", err, out)
+		}
+		for _, want := range []string{`"."`, `".."`, `"a/b"`, `"c\\d"`} {
+			if !strings.Contains(out, want) {
+				t.Errorf("db migrate does not name %s:\n%s", want, out)
+			}
+		}
+		for _, safe := range []string{"a..b", "awdeorio"} {
+			if strings.Contains(out, safe) {
+				t.Errorf("db migrate names %s, a safe name:\n%s", safe, out)
+			}
+		}
+	})
 }

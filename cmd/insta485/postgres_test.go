@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -113,7 +114,7 @@ func checkSamplePictures(t *testing.T, base string) {
 	if err != nil || status != http.StatusOK || !strings.Contains(body, "122a7d27ca1d7420a1072f695d9290fad4501a41.jpg") {
 		t.Fatalf("GET / = %d, %v; want the feed with the sample posts", status, err)
 	}
-	profiles, posts := storage.SampleImages()
+	profiles, posts := dbadmin.SampleImages()
 	for _, name := range append(profiles, posts...) {
 		resp, err := c.Get(base + "/uploads/" + name)
 		if err != nil {
@@ -264,6 +265,7 @@ func browse(base, username, password string, client int) error {
 			return fmt.Errorf("client %d POST comment = %d %v", client, resp.StatusCode, err)
 		}
 		req, _ := http.NewRequest(http.MethodDelete, fmt.Sprintf("%s/api/v1/comments/%d/", base, created.CommentID), nil)
+		req.Header.Set("Origin", base) // as a browser does: a cookie write must be same-origin
 		resp, err = c.Do(req)
 		if err != nil {
 			return err
@@ -304,7 +306,7 @@ func TestEveryDBVerbOnAMissingOrEmptyDatabaseSaysWhatToRun(t *testing.T) {
 func TestDBVerbsNamePrivilegeFixes(t *testing.T) {
 	c := testenv.NewCluster(t, testenv.ClusterOptions{Managed: true})
 	c.Exec(t, "postgres", "CREATE DATABASE insta485")
-	if err := storage.Create(context.Background(), storage.Options{DSN: c.URL("postgres", c.SuperPassword, "insta485")}); err != nil {
+	if err := dbadmin.Create(context.Background(), storage.Options{DSN: c.URL("postgres", c.SuperPassword, "insta485")}); err != nil {
 		t.Fatal(err)
 	}
 	opts := storage.Options{DSN: c.AppURL("insta485")}
@@ -336,7 +338,7 @@ func TestDBVerbsNamePrivilegeFixes(t *testing.T) {
 
 	c.Exec(t, "insta485", "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "+role)
 	out, err = dbTool(t, opts, uploads, "create")
-	if !errors.Is(err, storage.ErrExists) {
+	if !errors.Is(err, dbadmin.ErrExists) {
 		t.Errorf("db create with the grants = %v, want database already exists\n%s", err, out)
 	}
 	owner := "ALTER TABLE public.posts OWNER TO " + role + ";"

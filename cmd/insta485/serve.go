@@ -8,8 +8,11 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/insta485/insta485/internal/blob"
+
 	"github.com/insta485/insta485/internal/app"
 	"github.com/insta485/insta485/internal/config"
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/metrics"
 	"github.com/insta485/insta485/internal/server"
@@ -40,7 +43,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	opts.Log = log
-	uploads, err := media.Open(ctx, cfg.Uploads)
+	uploads, err := blob.Open(ctx, cfg.Uploads)
 	if err != nil {
 		return err
 	}
@@ -109,9 +112,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 // writeMissingSampleImages writes the sample pictures that rows name and
 // the upload store lacks: a database loaded by hand with sql/data.sql names
 // them, but psql cannot write pictures.
-func writeMissingSampleImages(ctx context.Context, store *storage.Store, uploads media.Store) (int, error) {
-	profiles, posts := storage.SampleImages()
-	used, err := store.FilenamesInUse(ctx, append(append([]string{}, profiles...), posts...))
+func writeMissingSampleImages(ctx context.Context, store *storage.Store, uploads blob.Store) (int, error) {
+	profiles, posts := dbadmin.SampleImages()
+	used, err := dbadmin.FilenamesInUse(ctx, store, append(append([]string{}, profiles...), posts...))
 	if err != nil {
 		return 0, err
 	}

@@ -7,8 +7,9 @@ import (
 	"io"
 	"os"
 
+	"github.com/insta485/insta485/internal/blob"
+
 	"github.com/insta485/insta485/internal/config"
-	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/storage"
 )
 
@@ -62,26 +63,26 @@ func uploads(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *from == cfg.Uploads {
 		return usageError{fmt.Sprintf("--from and --uploads both name %s: copy from one store into another", *from)}
 	}
-	if !media.IsS3(*from) {
+	if !blob.IsS3(*from) {
 		// Opening a directory creates it; a mistyped source must not turn
 		// into an empty copy that "succeeds".
 		if st, err := os.Stat(*from); err != nil || !st.IsDir() {
 			return fmt.Errorf("--from %s: not a directory of uploads (%v)", *from, err)
 		}
 	}
-	src, err := media.Open(ctx, *from)
+	src, err := blob.Open(ctx, *from)
 	if err != nil {
 		return fmt.Errorf("source store: %w", err)
 	}
-	dst, err := media.Open(ctx, cfg.Uploads)
+	dst, err := blob.Open(ctx, cfg.Uploads)
 	if err != nil {
 		return fmt.Errorf("destination store: %w", err)
 	}
-	names, err := media.Names(ctx, src)
+	names, err := blob.Names(ctx, src)
 	if err != nil {
 		return fmt.Errorf("list the source store: %w", err)
 	}
-	rep, err := media.Copy(ctx, dst, src, names, func(done, total int) {
+	rep, err := blob.Copy(ctx, dst, src, names, func(done, total int) {
 		if done%100 == 0 || done == total {
 			fmt.Fprintf(stderr, "%d/%d files\n", done, total)
 		}
@@ -100,7 +101,7 @@ func uploads(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // openSite opens the configured database (which must exist and be current)
 // and upload store, for the commands that compare the two.
-func openSite(ctx context.Context, cfg *config.Config) (*storage.Store, media.Store, error) {
+func openSite(ctx context.Context, cfg *config.Config) (*storage.Store, blob.Store, error) {
 	opts, err := cfg.Storage()
 	if err != nil {
 		return nil, nil, err
@@ -109,7 +110,7 @@ func openSite(ctx context.Context, cfg *config.Config) (*storage.Store, media.St
 	if err != nil {
 		return nil, nil, err
 	}
-	uploads, err := media.Open(ctx, cfg.Uploads)
+	uploads, err := blob.Open(ctx, cfg.Uploads)
 	if err != nil {
 		s.Close()
 		return nil, nil, err

@@ -7,8 +7,9 @@ import (
 	"io"
 	"time"
 
+	"github.com/insta485/insta485/internal/blob"
+
 	"github.com/insta485/insta485/internal/config"
-	"github.com/insta485/insta485/internal/media"
 )
 
 // errUploadsProblems is check's exit status 1: it found something that is
@@ -55,7 +56,7 @@ Flags:
 		return err
 	}
 	defer s.Close()
-	rep, err := media.Check(ctx, uploads, s.Filenames, *grace, *fix, time.Now())
+	rep, err := blob.Check(ctx, uploads, s.Filenames, *grace, *fix, time.Now())
 	if err != nil {
 		return err
 	}

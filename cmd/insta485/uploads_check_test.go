@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insta485/insta485/internal/blob"
+
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -36,7 +38,7 @@ func TestUploadsCheckFindsOrphansAndMissingFiles(t *testing.T) {
 			t.Fatalf("check of a fresh site: %v\n%s", err, out)
 		}
 
-		store, _ := media.NewLocal(dir)
+		store, _ := blob.NewLocal(dir)
 		ctx := context.Background()
 		save := func() string {
 			name, err := media.Save(ctx, store, bytes.NewReader(media.Landscape("orphan", 700)), "a.jpg", 1<<20)
@@ -47,7 +49,7 @@ func TestUploadsCheckFindsOrphansAndMissingFiles(t *testing.T) {
 		}
 		orphan, young := save(), save()
 		old := time.Now().Add(-2 * time.Hour)
-		orphanFiles := []string{orphan, media.VariantName(orphan, 320), media.VariantName(orphan, 640)}
+		orphanFiles := []string{orphan, blob.VariantName(orphan, 320), blob.VariantName(orphan, 640)}
 		for _, n := range orphanFiles {
 			if err := os.Chtimes(filepath.Join(dir, n), old, old); err != nil {
 				t.Fatal(err)
@@ -90,7 +92,7 @@ func TestUploadsCheckFindsOrphansAndMissingFiles(t *testing.T) {
 		if after := dirNames(t, dir); after != want {
 			t.Errorf("check --fix left\n%s\nwant\n%s", after, want)
 		}
-		for _, n := range []string{young, media.VariantName(young, 320), "e1a7c5c32973862ee15173b0259e3efdb6a391af.jpg"} {
+		for _, n := range []string{young, blob.VariantName(young, 320), "e1a7c5c32973862ee15173b0259e3efdb6a391af.jpg"} {
 			if _, err := os.Stat(filepath.Join(dir, n)); err != nil {
 				t.Errorf("check --fix removed %s: %v", n, err)
 			}
@@ -145,11 +147,11 @@ func TestUploadsCheckOnS3(t *testing.T) {
 			t.Errorf("check: %v\n%s", err, out)
 		}
 		out, _ = check("--fix", "--grace", "0s")
-		for _, n := range []string{orphan, media.VariantName(orphan, 320), media.VariantName(orphan, 640)} {
+		for _, n := range []string{orphan, blob.VariantName(orphan, 320), blob.VariantName(orphan, 640)} {
 			if !strings.Contains(out, "removed orphan (no row named it): "+n) {
 				t.Errorf("check --fix did not remove %s:\n%s", n, out)
 			}
-			if _, err := store.Open(ctx, n); !errors.Is(err, media.ErrNotFound) {
+			if _, err := store.Open(ctx, n); !errors.Is(err, blob.ErrNotFound) {
 				t.Errorf("%s is still in the bucket: %v", n, err)
 			}
 		}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/insta485/insta485/internal/blob"
+
 	"github.com/insta485/insta485/internal/config"
 	"github.com/insta485/insta485/internal/media"
 )
@@ -57,7 +59,7 @@ Flags:
 	for _, n := range names {
 		ok, err := media.Reprocess(ctx, uploads, n)
 		switch {
-		case errors.Is(err, media.ErrNotFound):
+		case errors.Is(err, blob.ErrNotFound):
 			fmt.Fprintf(stdout, "missing: %s\n", n)
 		case errors.Is(err, media.ErrNotImage) || errors.Is(err, media.ErrTooManyPixels):
 			failed++

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/insta485/insta485/internal/blob"
+
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -26,7 +28,7 @@ func TestUploadsReprocess(t *testing.T) {
 			t.Fatalf("db create: %v\n%s", err, out)
 		}
 		const old = "2ec7cf8ae158b3b1f40065abfb33e81143707842.jpg" // post 4's picture
-		store, _ := media.NewLocal(dir)
+		store, _ := blob.NewLocal(dir)
 		if err := media.Remove(context.Background(), store, old); err != nil {
 			t.Fatal(err)
 		}
@@ -49,7 +51,7 @@ func TestUploadsReprocess(t *testing.T) {
 			t.Errorf("after reprocess %s is %dx%d (%v), EXIF left: %v", old, cfg.Width, cfg.Height, err, bytes.Contains(data, []byte("Exif")))
 		}
 		for _, w := range media.VariantWidths {
-			if _, err := os.Stat(filepath.Join(dir, media.VariantName(old, w))); err != nil {
+			if _, err := os.Stat(filepath.Join(dir, blob.VariantName(old, w))); err != nil {
 				t.Errorf("no %d variant: %v", w, err)
 			}
 		}

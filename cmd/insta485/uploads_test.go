@@ -13,8 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/insta485/insta485/internal/media"
-	"github.com/insta485/insta485/internal/storage"
+	"github.com/insta485/insta485/internal/blob"
+
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/testenv"
 )
 
@@ -32,7 +33,7 @@ func objects(t *testing.T, srv *testenv.S3Server) []string {
 	var out []string
 	for _, k := range srv.Keys(t) {
 		name := strings.TrimPrefix(k, "site/uploads/")
-		if _, w := media.MainName(name); media.ValidName(name) && w == 0 {
+		if _, w := blob.MainName(name); blob.ValidName(name) && w == 0 {
 			out = append(out, k)
 		}
 	}
@@ -77,7 +78,7 @@ func TestDBToolOnS3(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "no-such-bucket") || !strings.Contains(err.Error(), "does not exist") {
 			t.Errorf("db create into a missing bucket: %v\n%s", err, out)
 		}
-		if ok, _ := storage.Exists(context.Background(), opts); ok {
+		if ok, _ := dbadmin.Exists(context.Background(), opts); ok {
 			t.Error("db create made the database although the upload store was missing")
 		}
 	})
@@ -104,16 +105,16 @@ func TestUploadsCopyIntoS3(t *testing.T) {
 		t.Fatalf("uploads copy: %v\n%s", err, out)
 	}
 	ctx := context.Background()
-	src, err := media.NewLocal(dir)
+	src, err := blob.NewLocal(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dst := srv.Open(t)
-	names, err := media.Names(ctx, src)
+	names, err := blob.Names(ctx, src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	copied, err := media.Names(ctx, dst)
+	copied, err := blob.Names(ctx, dst)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +155,7 @@ func TestUploadsCopyIntoS3(t *testing.T) {
 	}
 }
 
-func content(t *testing.T, st media.Store, name string) []byte {
+func content(t *testing.T, st blob.Store, name string) []byte {
 	t.Helper()
 	f, err := st.Open(context.Background(), name)
 	if err != nil {

@@ -21,12 +21,15 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/insta485/insta485/internal/blob"
+
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/insta485/insta485/internal/app"
 	"github.com/insta485/insta485/internal/auth"
 	"github.com/insta485/insta485/internal/chromium"
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/storage"
 )
@@ -134,14 +137,14 @@ func (s *site) Close() { s.srv.Close() }
 // under dir and serves insta485 on it, as `insta485 serve` would.
 func startSite(ctx context.Context, dir string) (*site, []byte, *storage.Store, error) {
 	opts := storage.Options{DSN: filepath.Join(dir, "insta485.sqlite3")}
-	if err := storage.Create(ctx, opts); err != nil {
+	if err := dbadmin.Create(ctx, opts); err != nil {
 		return nil, nil, nil, err
 	}
-	uploads, err := media.Open(ctx, filepath.Join(dir, "uploads"))
+	uploads, err := blob.Open(ctx, filepath.Join(dir, "uploads"))
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	profiles, posts := storage.SampleImages()
+	profiles, posts := dbadmin.SampleImages()
 	if err := media.WriteSample(ctx, uploads, profiles, posts); err != nil {
 		return nil, nil, nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -119,7 +120,7 @@ func (h *Handler) logname(r *http.Request, loads ...storage.Load) (string, error
 		return u.Username, err // a *auth.ThrottledError is answered 429 by fail
 	}
 	u, _, err := h.Auth.Session(r, loads...)
-	if errors.Is(err, auth.ErrNoSession) || (err == nil && !safeMethod(r.Method) && crossOrigin(r)) {
+	if errors.Is(err, auth.ErrNoSession) || (err == nil && !safeMethod(r.Method) && !sameOriginWrite(r)) {
 		return "", errForbidden
 	}
 	return u.Username, err
@@ -129,11 +130,29 @@ func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
+// sameOriginWrite reports whether an unsafe call its session cookie
+// authenticates surely comes from the site's own pages: not cross-origin,
+// and showing it, with its Origin (which browsers send on every POST and
+// DELETE), Sec-Fetch-Site: same-origin, or a JSON body, which no other
+// site can send without a CORS preflight this API never grants. A call
+// with none of these (a text/plain or form POST from a browser too old to
+// say where it comes from) is refused rather than trusted.
+func sameOriginWrite(r *http.Request) bool {
+	if crossOrigin(r) {
+		return false
+	}
+	if r.Header.Get("Origin") != "" || r.Header.Get("Sec-Fetch-Site") == "same-origin" {
+		return true
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return mt == "application/json"
+}
+
 // crossOrigin reports whether a browser sent r on behalf of another site.
 // It is stricter than http.CrossOriginProtection: a mismatched Origin is
-// refused even when Sec-Fetch-Site claims same-origin. Requests with
-// neither header come from non-browser clients (or browsers too old to send
-// them, which SameSite=Lax on the cookie still covers) and pass.
+// refused even when Sec-Fetch-Site claims same-origin. A request with
+// neither header is not cross-origin by this test; sameOriginWrite still
+// wants it to show where it comes from.
 func crossOrigin(r *http.Request) bool {
 	switch site := r.Header.Get("Sec-Fetch-Site"); site {
 	case "", "same-origin", "none": // "none": the user typed the URL
@@ -160,9 +179,9 @@ const (
 	errTooLarge   httpError = http.StatusRequestEntityTooLarge
 )
 
-// fail answers err. It is the one place that maps storage errors to status
-// codes; anything unexpected is logged with the request id and becomes a
-// 500 that tells the client nothing more.
+// fail answers err: the client's own mistakes (httpError), throttling,
+// then server.Classify, the mapping the pages share. Anything unexpected is
+// logged with the request id and becomes a 500 that tells nothing more.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var he httpError
 	var throttled *auth.ThrottledError
@@ -172,26 +191,22 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &throttled):
 		w.Header().Set("Retry-After", strconv.Itoa(int(throttled.RetryAfter/time.Second)))
 		writeError(w, http.StatusTooManyRequests)
-	case errors.Is(err, auth.ErrBusy):
-		server.Unavailable(w, r, auth.BusyRetryAfter)
-	case storage.Unavailable(err):
-		h.Log.Warn("database unavailable", "id", server.RequestID(r.Context()),
-			"method", r.Method, "path", r.URL.Path, "err", err)
-		server.Unavailable(w, r, server.UnavailableRetryAfter)
-	case errors.Is(err, storage.ErrNotFound):
-		writeError(w, http.StatusNotFound)
-	case errors.Is(err, storage.ErrForbidden):
-		writeError(w, http.StatusForbidden)
-	case errors.Is(err, storage.ErrConflict):
-		writeError(w, http.StatusConflict)
-	case errors.Is(err, storage.ErrInvalid):
-		writeError(w, http.StatusBadRequest)
-	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
-		// The client went away; there is no one to answer.
 	default:
-		h.Log.Error("api call failed", "id", server.RequestID(r.Context()),
-			"method", r.Method, "path", r.URL.Path, "err", err)
-		server.InternalError(w, r)
+		a, known := server.Classify(err)
+		switch {
+		case known && a.Outage != "":
+			h.Log.Warn(a.Outage, "id", server.RequestID(r.Context()),
+				"method", r.Method, "path", r.URL.Path, "err", err)
+			server.Unavailable(w, r)
+		case known:
+			writeError(w, a.Status)
+		case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+			// The client went away; there is no one to answer.
+		default:
+			h.Log.Error("api call failed", "id", server.RequestID(r.Context()),
+				"method", r.Method, "path", r.URL.Path, "err", err)
+			server.InternalError(w, r)
+		}
 	}
 }
 

@@ -27,8 +27,21 @@ func basic(user, password string) as {
 	return func(_ *testing.T, _ *testenv.App, req *http.Request) { req.SetBasicAuth(user, password) }
 }
 
-// session sends a session cookie for user, as the login page would set it.
+// session sends a session cookie for user, as the login page would set it,
+// from the site's own page: a browser's fetch sends Origin with every
+// write.
 func session(user string) as {
+	return func(t *testing.T, app *testenv.App, req *http.Request) {
+		t.Helper()
+		bareSession(user)(t, app, req)
+		if req.Method != http.MethodGet && req.Method != http.MethodHead {
+			req.Header.Set("Origin", app.URL)
+		}
+	}
+}
+
+// bareSession sends a session cookie for user and nothing else.
+func bareSession(user string) as {
 	return func(t *testing.T, app *testenv.App, req *http.Request) {
 		t.Helper()
 		req.AddCookie(&http.Cookie{Name: auth.CookieName, Value: app.SessionCookie(t, user)})
@@ -225,13 +238,14 @@ func TestAuthentication(t *testing.T) {
 }
 
 // Unsafe calls authenticated by the session cookie must come from the
-// site's own origin; Basic and safe methods need no such check.
+// site's own origin and say so (Origin, Sec-Fetch-Site) or carry JSON;
+// Basic and safe methods need no such check.
 func TestCrossOriginCookieCalls(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
 		t.Parallel()
 		app := testenv.NewApp(t, backend)
 		host := strings.TrimPrefix(app.URL, "http://")
-		cookie := session("jag")
+		cookie := bareSession("jag")
 		refused := []struct {
 			name   string
 			header []string
@@ -244,6 +258,10 @@ func TestCrossOriginCookieCalls(t *testing.T) {
 			{"origin null", []string{"Origin", "null"}},
 			{"origin mismatched despite same-origin claim", []string{"Sec-Fetch-Site", "same-origin", "Origin", "http://evil.example"}},
 			{"same origin but cross-site fetch", []string{"Sec-Fetch-Site", "cross-site", "Origin", app.URL}},
+			// A write that shows neither where it comes from nor a JSON
+			// body (which needs a preflight cross-origin) is refused.
+			{"no origin, text/plain", []string{"Content-Type", "text/plain"}},
+			{"typed url, form body", []string{"Sec-Fetch-Site", "none", "Content-Type", "application/x-www-form-urlencoded"}},
 		}
 		for _, c := range refused {
 			t.Run(c.name, func(t *testing.T) {
@@ -264,8 +282,8 @@ func TestCrossOriginCookieCalls(t *testing.T) {
 		// Same-origin browsers and non-browser clients pass.
 		call(t, app, "POST", "/api/v1/likes/?postid=1", with(cookie, "Sec-Fetch-Site", "same-origin", "Origin", app.URL), "").expect(t, http.StatusCreated)
 		call(t, app, "POST", "/api/v1/likes/?postid=2", with(cookie, "Origin", app.URL), "").expect(t, http.StatusCreated)
-		call(t, app, "POST", "/api/v1/likes/?postid=3", with(cookie, "Sec-Fetch-Site", "none"), "").expect(t, http.StatusCreated)
-		call(t, app, "DELETE", "/api/v1/comments/7/", cookie, "").expect(t, http.StatusNoContent)
+		call(t, app, "POST", "/api/v1/likes/?postid=3", with(cookie, "Content-Type", "application/json"), "").expect(t, http.StatusCreated)
+		call(t, app, "DELETE", "/api/v1/comments/7/", with(cookie, "Sec-Fetch-Site", "same-origin"), "").expect(t, http.StatusNoContent)
 		// Basic needs no origin check (SPEC §4).
 		call(t, app, "POST", "/api/v1/likes/?postid=4", with(jag, "Sec-Fetch-Site", "cross-site", "Origin", "http://evil.example"), "").expect(t, http.StatusCreated)
 	})

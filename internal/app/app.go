@@ -9,9 +9,10 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/insta485/insta485/internal/blob"
+
 	"github.com/insta485/insta485/internal/api"
 	"github.com/insta485/insta485/internal/auth"
-	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/metrics"
 	"github.com/insta485/insta485/internal/server"
 	"github.com/insta485/insta485/internal/storage"
@@ -21,7 +22,7 @@ import (
 // Deps are what the application runs on.
 type Deps struct {
 	Store     *storage.Store
-	Media     media.Store
+	Media     blob.Store
 	Secret    []byte
 	MaxUpload int64
 	Log       *slog.Logger

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/insta485/insta485/internal/auth"
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -23,8 +24,8 @@ func BenchmarkFeed(b *testing.B) {
 		b.Run(backend, func(b *testing.B) {
 			a := testenv.NewApp(b, backend)
 			ctx := context.Background()
-			profiles, posts := storage.SampleImages()
-			if _, err := a.Store.Populate(ctx, storage.Bulk{
+			profiles, posts := dbadmin.SampleImages()
+			if _, err := dbadmin.Populate(ctx, a.Store, dbadmin.Bulk{
 				Users: 1000, Posts: 100_000, Follows: 20_000, Likes: 300_000, Comments: 100_000,
 				Files: posts, ProfileFiles: profiles, PasswordHash: "x", Seed: 485,
 			}); err != nil {

@@ -56,7 +56,10 @@ func TestSoak(t *testing.T) {
 			}
 			return resp.StatusCode, b
 		}
-		withCookie := func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "login", Value: cookie}) }
+		withCookie := func(r *http.Request) {
+			r.AddCookie(&http.Cookie{Name: "login", Value: cookie})
+			r.Header.Set("Origin", a.URL) // as a browser does: cookie writes must be same-origin
+		}
 		worker := func(w int, until time.Time) {
 			for i := 0; time.Now().Before(until); i++ {
 				switch (w + i) % 8 {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/insta485/insta485/internal/auth"
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -19,9 +20,9 @@ func TestCheckPassword(t *testing.T) {
 		name, stored, password string
 		ok, rehash             bool
 	}{
-		{"legacy sample awdeorio", storage.SampleUsers[0].Password, "chickens", true, true},
-		{"legacy sample jag", storage.SampleUsers[3].Password, "password", true, true},
-		{"legacy wrong password", storage.SampleUsers[0].Password, "chicken", false, true},
+		{"legacy sample awdeorio", dbadmin.SampleUsers[0].Password, "chickens", true, true},
+		{"legacy sample jag", dbadmin.SampleUsers[3].Password, "password", true, true},
+		{"legacy wrong password", dbadmin.SampleUsers[0].Password, "chicken", false, true},
 		{"argon2id", fresh, "s3cret ünïcode", true, false},
 		{"argon2id wrong password", fresh, "s3cret unicode", false, false},
 		{"weaker argon2id is upgraded", weakHash(t), "pw", true, true},

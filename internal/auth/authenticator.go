@@ -22,8 +22,13 @@ var ErrBadCredentials = errors.New("wrong username or password")
 // client should try again in a moment (503 with Retry-After).
 var ErrBusy = errors.New("too many password checks at once")
 
-// BusyRetryAfter is what to tell a client that got ErrBusy.
-const BusyRetryAfter = time.Second
+// MaxPasswordBytes bounds the passwords Login checks: no one types more,
+// and hashing a 10 MB one takes a core for a fifth of a second.
+const MaxPasswordBytes = 1024
+
+// ErrPasswordTooLong is returned by Login for a password over
+// MaxPasswordBytes, before any work on it (400).
+var ErrPasswordTooLong = errors.New("the password is too long: at most 1024 bytes")
 
 // DefaultArgonWait is how long a login waits for an argon2id slot.
 const DefaultArgonWait = 3 * time.Second
@@ -62,10 +67,10 @@ func (a *Authenticator) throttle() *Throttle {
 // ErrBusy when no argon2id slot came free in time, and any other error when
 // the database could not be asked.
 func (a *Authenticator) Login(ctx context.Context, client, username, password string) (storage.User, error) {
-	th := a.throttle()
-	if err := th.checkAddress(client); err != nil {
-		return storage.User{}, err
+	if len(password) > MaxPasswordBytes {
+		return storage.User{}, ErrPasswordTooLong
 	}
+	th := a.throttle()
 	// No user has a name that is not valid UTF-8 or holds NUL, and
 	// PostgreSQL answers a lookup of one with an error, not with no rows.
 	possible := utf8.ValidString(username) && !strings.ContainsRune(username, 0) && len(username) <= 64
@@ -73,8 +78,21 @@ func (a *Authenticator) Login(ctx context.Context, client, username, password st
 	if possible {
 		account = strings.ToLower(username)
 	}
-	failures, err := th.checkAccount(ctx, a.Store, account)
-	if err != nil {
+	// The attempt is counted against the address and the account before
+	// the password is checked, and given back when it was right or not
+	// checked at all: attempts that arrive together cannot all pass.
+	if err := th.reserveAddress(client); err != nil {
+		return storage.User{}, err
+	}
+	if err := th.reserveAccount(ctx, a.Store, account); err != nil {
+		th.refundAddress(client)
+		return storage.User{}, err
+	}
+	refund := func(err error) (storage.User, error) {
+		th.refundAddress(client)
+		if rerr := th.refundAccount(ctx, a.Store, account); rerr != nil {
+			return storage.User{}, errors.Join(err, rerr)
+		}
 		return storage.User{}, err
 	}
 	wait := a.ArgonWait
@@ -82,24 +100,22 @@ func (a *Authenticator) Login(ctx context.Context, client, username, password st
 		wait = DefaultArgonWait
 	}
 	if !acquireArgon(ctx, wait) {
-		return storage.User{}, ErrBusy
+		return refund(ErrBusy)
 	}
 	u, ok, rehash, err := a.verify(ctx, possible, username, password)
 	releaseArgon()
 	if err != nil {
-		return storage.User{}, err
+		return refund(err)
 	}
 	if !ok {
-		th.failAddress(client)
-		if err := th.failAccount(ctx, a.Store, account); err != nil {
+		if err := th.failedAccount(ctx, a.Store, account); err != nil {
 			return storage.User{}, err
 		}
 		return storage.User{}, ErrBadCredentials
 	}
-	if failures > 0 {
-		if err := a.Store.ClearLoginFailures(ctx, account); err != nil {
-			return storage.User{}, err
-		}
+	th.refundAddress(client)
+	if err := a.clearFailures(ctx, account, true); err != nil {
+		return storage.User{}, err
 	}
 	if rehash {
 		h := HashPassword(password)
@@ -116,6 +132,22 @@ func (a *Authenticator) Login(ctx context.Context, client, username, password st
 		u.Password = h
 	}
 	return u, nil
+}
+
+// clearFailures forgets account's wrong passwords after a right one; known
+// says the caller knows there is a count to clear, otherwise it is read
+// first, so that a password check answered from the cache costs no write.
+func (a *Authenticator) clearFailures(ctx context.Context, account string, known bool) error {
+	if account == "" {
+		return nil
+	}
+	if !known {
+		f, err := a.Store.LoginFailures(ctx, account)
+		if err != nil || f.Count == 0 {
+			return err
+		}
+	}
+	return a.Store.ClearLoginFailures(context.WithoutCancel(ctx), account)
 }
 
 // verify looks username up and checks password against it, spending the
@@ -209,6 +241,10 @@ func (a *Authenticator) Basic(r *http.Request, loads ...storage.Load) (storage.U
 	if utf8.ValidString(name) && !strings.ContainsRune(name, 0) {
 		u, err := a.Store.ReadAs(r.Context(), storage.Viewer{Username: name}, loads...)
 		if err == nil && a.basic.ok(name, pw, u.Password) {
+			// The right password clears the failure count here too.
+			if err := a.clearFailures(r.Context(), strings.ToLower(name), false); err != nil {
+				return storage.User{}, err
+			}
 			return u, nil
 		}
 	}

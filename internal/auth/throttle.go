@@ -49,7 +49,9 @@ type Throttle struct {
 	AccountForget   time.Duration
 	AddressBurst    float64
 	AddressRefill   time.Duration
-	now             func() time.Time
+	// Clock tells the time; nil is time.Now. Tests stop it to see exactly
+	// which attempts one throttle slot admits.
+	Clock func() time.Time
 
 	mu      sync.Mutex
 	buckets map[string]*bucket
@@ -72,9 +74,15 @@ func NewThrottle() *Throttle {
 		AccountForget:   15 * time.Minute,
 		AddressBurst:    30,
 		AddressRefill:   2 * time.Second,
-		now:             time.Now,
 		buckets:         map[string]*bucket{},
 	}
+}
+
+func (t *Throttle) now() time.Time {
+	if t.Clock == nil {
+		return time.Now()
+	}
+	return t.Clock()
 }
 
 // accountDelay is how long after the last failure the account takes the
@@ -90,33 +98,63 @@ func (t *Throttle) accountDelay(failures int) time.Duration {
 	return min(time.Second<<n, t.AccountMaxDelay)
 }
 
-// checkAccount returns the account's failure count, or a *ThrottledError
-// while it must wait. An empty account (a name no one can have) is not
-// counted.
-func (t *Throttle) checkAccount(ctx context.Context, store *storage.Store, account string) (int, error) {
-	if account == "" {
-		return 0, nil
-	}
-	f, err := store.LoginFailures(ctx, account)
-	if err != nil {
-		return 0, err
-	}
-	now := t.now()
-	if f.Count == 0 || now.Sub(f.Last) > t.AccountForget {
-		return f.Count, nil
-	}
-	if wait := f.Last.Add(t.accountDelay(f.Count)).Sub(now); wait > 0 {
-		return f.Count, &ThrottledError{RetryAfter: roundUp(wait)}
-	}
-	return f.Count, nil
-}
+// maxReserveTries bounds how often reserveAccount reads again after
+// losing a race for the same record; each loss means another attempt was
+// counted, so a client that keeps losing meets the delay soon anyway.
+const maxReserveTries = 50
 
-func (t *Throttle) failAccount(ctx context.Context, store *storage.Store, account string) error {
+// reserveAccount counts one attempt against account before its password is
+// checked, or returns a *ThrottledError while the account must wait. The
+// count is a compare-and-swap on the database row, so attempts that arrive
+// together, on one app server or several, cannot all pass the same check:
+// each throttle slot admits exactly one. An empty account (a name no one
+// can have) is not counted.
+func (t *Throttle) reserveAccount(ctx context.Context, store *storage.Store, account string) error {
 	if account == "" {
 		return nil
 	}
-	_, err := store.AddLoginFailure(ctx, account, t.now(), t.AccountForget)
-	return err
+	for range maxReserveTries {
+		f, err := store.LoginFailures(ctx, account)
+		if err != nil {
+			return err
+		}
+		now := t.now()
+		next := storage.LoginFailures{Count: f.Count + 1, Last: now}
+		if f.Count == 0 || now.Sub(f.Last) > t.AccountForget {
+			next.Count = 1
+		} else if wait := f.Last.Add(t.accountDelay(f.Count)).Sub(now); wait > 0 {
+			return &ThrottledError{RetryAfter: roundUp(wait)}
+		}
+		ok, err := store.SwapLoginFailures(ctx, account, f, next)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if now.UnixNano()%64 == 0 {
+				return store.ForgetLoginFailures(ctx, now.Add(-t.AccountForget))
+			}
+			return nil
+		}
+	}
+	return &ThrottledError{RetryAfter: time.Second}
+}
+
+// failedAccount records that the attempt reserved for account had a wrong
+// password: the delay before the next one runs from now.
+func (t *Throttle) failedAccount(ctx context.Context, store *storage.Store, account string) error {
+	if account == "" {
+		return nil
+	}
+	return store.TouchLoginFailure(context.WithoutCancel(ctx), account, t.now())
+}
+
+// refundAccount takes back an attempt reserveAccount counted whose password
+// was never checked.
+func (t *Throttle) refundAccount(ctx context.Context, store *storage.Store, account string) error {
+	if account == "" {
+		return nil
+	}
+	return store.RefundLoginFailure(context.WithoutCancel(ctx), account)
 }
 
 // addressKey is the key of an address's bucket: an IPv6 address's /64.
@@ -134,25 +172,11 @@ func (t *Throttle) refill(b *bucket, now time.Time) {
 	b.at = now
 }
 
-// checkAddress returns a *ThrottledError when addr has no wrong password
-// left to spend.
-func (t *Throttle) checkAddress(addr string) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	b, ok := t.buckets[addressKey(addr)]
-	if !ok {
-		return nil
-	}
-	now := t.now()
-	t.refill(b, now)
-	if b.tokens >= 1 {
-		return nil
-	}
-	return &ThrottledError{RetryAfter: roundUp(time.Duration((1 - b.tokens) * float64(t.AddressRefill)))}
-}
-
-// failAddress spends one of addr's wrong passwords.
-func (t *Throttle) failAddress(addr string) {
+// reserveAddress spends one of addr's wrong passwords before the password
+// is checked, or returns a *ThrottledError when it has none left, so that
+// a burst of attempts cannot all pass the check. refundAddress gives it
+// back when the password was right or never checked.
+func (t *Throttle) reserveAddress(addr string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
@@ -166,7 +190,20 @@ func (t *Throttle) failAddress(addr string) {
 		t.buckets[key] = b
 	}
 	t.refill(b, now)
-	b.tokens = max(0, b.tokens-1)
+	if b.tokens < 1 {
+		return &ThrottledError{RetryAfter: roundUp(time.Duration((1 - b.tokens) * float64(t.AddressRefill)))}
+	}
+	b.tokens--
+	return nil
+}
+
+// refundAddress gives back a wrong password reserveAddress spent.
+func (t *Throttle) refundAddress(addr string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if b, ok := t.buckets[addressKey(addr)]; ok {
+		b.tokens = min(t.AddressBurst, b.tokens+1)
+	}
 }
 
 // forgetFull drops the buckets that have refilled completely: they hold

@@ -24,8 +24,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/insta485/insta485/internal/auth"
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/media"
-	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
 )
 
@@ -360,7 +360,7 @@ func testLoads(t *testing.T, s *session) {
 
 	up := func(name string) string { return "/uploads/" + name }
 	avatar := map[string]string{}
-	for _, u := range storage.SampleUsers {
+	for _, u := range dbadmin.SampleUsers {
 		avatar[u.Username] = up(u.Filename)
 	}
 	mine := func(text string) renderedComment {
@@ -370,11 +370,11 @@ func testLoads(t *testing.T, s *session) {
 		return renderedComment{"/users/" + owner + "/", owner, text, false}
 	}
 	want := []renderedPost{
-		{PostID: 3, OwnerText: "awdeorio", Image: up(storage.SamplePosts[2].Filename), Likes: "1 like",
+		{PostID: 3, OwnerText: "awdeorio", Image: up(dbadmin.SamplePosts[2].Filename), Likes: "1 like",
 			Comments: []renderedComment{mine("#chickensofinstagram"), theirs("jflinn", "I <3 chickens"), theirs("michjc", "Cute overload!")}},
-		{PostID: 2, OwnerText: "jflinn", Image: up(storage.SamplePosts[1].Filename), Likes: "2 likes",
+		{PostID: 2, OwnerText: "jflinn", Image: up(dbadmin.SamplePosts[1].Filename), Likes: "2 likes",
 			Comments: []renderedComment{mine("Sick #crossword")}},
-		{PostID: 1, OwnerText: "awdeorio", Image: up(storage.SamplePosts[0].Filename), Likes: "3 likes",
+		{PostID: 1, OwnerText: "awdeorio", Image: up(dbadmin.SamplePosts[0].Filename), Likes: "3 likes",
 			Comments: []renderedComment{theirs("jflinn", "Walking the plank #chickensofinstagram"), mine("This was after trying to teach them to do a #crossword")}},
 	}
 	if len(got) != len(want) {
@@ -471,7 +471,7 @@ func testDoubleClick(t *testing.T, s *session) {
 		t.Fatal(err)
 	}
 	s.open(t)
-	image := chromedp.CSS(post(2) + ` img[src="/uploads/` + storage.SamplePosts[1].Filename + `"]`)
+	image := chromedp.CSS(post(2) + ` img[src="/uploads/` + dbadmin.SamplePosts[1].Filename + `"]`)
 
 	do(t, s, chromedp.DoubleClick(image))
 	waitText(t, s, post(2)+` [data-testid="like-unlike-button"]`, "unlike")

@@ -9,6 +9,8 @@ import (
 	"image/color"
 	"image/jpeg"
 	"math"
+
+	"github.com/insta485/insta485/internal/blob"
 )
 
 // palette is a set of colours that go together: sky top and bottom, sun,
@@ -134,7 +136,7 @@ func encode(img image.Image) []byte {
 // in profiles, a landscape under each name in posts, every one in its own
 // palette so that all of them look different. They go through the upload
 // pipeline (PutPicture), so they have the same width variants as uploads.
-func WriteSample(ctx context.Context, store Store, profiles, posts []string) error {
+func WriteSample(ctx context.Context, store blob.Store, profiles, posts []string) error {
 	_, err := writeSample(ctx, store, profiles, posts, func(string) (bool, error) { return true, nil })
 	return err
 }
@@ -143,13 +145,13 @@ func WriteSample(ctx context.Context, store Store, profiles, posts []string) err
 // store lacks, the same pictures WriteSample makes, and returns how many it
 // wrote: for a database loaded by hand (psql -f sql/data.sql), whose rows
 // name sample pictures no tool wrote.
-func WriteMissingSample(ctx context.Context, store Store, profiles, posts []string, want func(name string) bool) (int, error) {
+func WriteMissingSample(ctx context.Context, store blob.Store, profiles, posts []string, want func(name string) bool) (int, error) {
 	return writeSample(ctx, store, profiles, posts, func(name string) (bool, error) {
 		if !want(name) {
 			return false, nil
 		}
 		f, err := store.Open(ctx, name)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, blob.ErrNotFound) {
 			return true, nil
 		}
 		if err != nil {
@@ -159,7 +161,7 @@ func WriteMissingSample(ctx context.Context, store Store, profiles, posts []stri
 	})
 }
 
-func writeSample(ctx context.Context, store Store, profiles, posts []string, write func(name string) (bool, error)) (int, error) {
+func writeSample(ctx context.Context, store blob.Store, profiles, posts []string, write func(name string) (bool, error)) (int, error) {
 	n := 0
 	put := func(name string, img func() []byte) error {
 		ok, err := write(name)

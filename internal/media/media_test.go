@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/insta485/insta485/internal/blob"
+
 	"github.com/insta485/insta485/internal/media"
 )
 
@@ -67,7 +69,7 @@ func TestSaveAcceptsImagesByContent(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
-			store, _ := media.NewLocal(dir)
+			store, _ := blob.NewLocal(dir)
 			name, err := media.Save(context.Background(), store, bytes.NewReader(c.data), c.original, 2000)
 			if c.wantErr != nil {
 				if !errors.Is(err, c.wantErr) {
@@ -86,7 +88,7 @@ func TestSaveAcceptsImagesByContent(t *testing.T) {
 			}
 			// The stored file is a re-encoding that decodes to the same size,
 			// with both variants beside it.
-			for _, n := range []string{name, media.VariantName(name, 320), media.VariantName(name, 640)} {
+			for _, n := range []string{name, blob.VariantName(name, 320), blob.VariantName(name, 640)} {
 				f, err := store.Open(context.Background(), n)
 				if err != nil {
 					t.Fatal(err)
@@ -108,11 +110,11 @@ func TestSaveAcceptsImagesByContent(t *testing.T) {
 func TestLocalStoreStaysInsideItsDirectory(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(filepath.Dir(dir), "secret.jpg"), []byte("x"), 0o644)
-	store, _ := media.NewLocal(dir)
+	store, _ := blob.NewLocal(dir)
 	ctx := context.Background()
 	for _, name := range []string{"../secret.jpg", "/etc/passwd", "a/b.jpg", "..", "", ".upload-123", "0123456789abcdef0123456789abcdef.exe",
 		"0123456789ABCDEF0123456789ABCDEF.jpg", "0123456789abcdef0123456789abcdef.jpg/../../secret.jpg"} {
-		if _, err := store.Open(ctx, name); !errors.Is(err, media.ErrNotFound) {
+		if _, err := store.Open(ctx, name); !errors.Is(err, blob.ErrNotFound) {
 			t.Errorf("Open(%q) = %v, want ErrNotFound", name, err)
 		}
 		if err := store.Put(ctx, name, strings.NewReader("x")); err == nil {
@@ -132,7 +134,7 @@ func TestLocalStoreStaysInsideItsDirectory(t *testing.T) {
 
 func TestSampleImagesAreDistinctJPEGs(t *testing.T) {
 	dir := t.TempDir()
-	store, _ := media.NewLocal(dir)
+	store, _ := blob.NewLocal(dir)
 	profiles := []string{"e1a7c5c32973862ee15173b0259e3efdb6a391af.jpg", "505083b8b56c97429a728b68f31b0b2a089e5113.jpg",
 		"5ecde7677b83304132cb2871516ea50032ff7a4f.jpg", "73ab33bd357c3fd42292487b825880958c595655.jpg"}
 	posts := []string{"122a7d27ca1d7420a1072f695d9290fad4501a41.jpg", "ad7790405c539894d25ab8dcf0b79eed3341e109.jpg",
@@ -163,7 +165,7 @@ func TestSampleImagesAreDistinctJPEGs(t *testing.T) {
 
 func TestClearRemovesOnlyUploads(t *testing.T) {
 	dir := t.TempDir()
-	store, _ := media.NewLocal(dir)
+	store, _ := blob.NewLocal(dir)
 	ctx := context.Background()
 	name, err := media.Save(ctx, store, bytes.NewReader(pngBytes(t, 4)), "a.png", 1<<20)
 	if err != nil {
@@ -178,7 +180,7 @@ func TestClearRemovesOnlyUploads(t *testing.T) {
 	if len(entries) != 1 || entries[0].Name() != "README.md" {
 		t.Errorf("after Clear the directory holds %v, want only README.md", entries)
 	}
-	if _, err := store.Open(ctx, name); !errors.Is(err, media.ErrNotFound) {
+	if _, err := store.Open(ctx, name); !errors.Is(err, blob.ErrNotFound) {
 		t.Errorf("the upload survived Clear: %v", err)
 	}
 	os.Remove(filepath.Join(dir, "README.md"))

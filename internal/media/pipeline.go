@@ -33,7 +33,7 @@ const (
 )
 
 // VariantWidths are the smaller copies stored beside every picture, named
-// by VariantName, for grids, avatars and phones (HTML srcset). A picture
+// by blob.VariantName, for grids, avatars and phones (HTML srcset). A picture
 // narrower than a width gets a copy of itself there, so every variant
 // always exists.
 var VariantWidths = []int{320, 640}
@@ -46,8 +46,8 @@ var ErrTooManyPixels = errors.New("the picture has too many pixels")
 // at a third of the size of quality 100.
 const jpegQuality = 85
 
-// decodeSlots bounds how many pictures are decoded at once: each may take
-// up to a few hundred megabytes while it is being scaled down.
+// decodeSlots bounds how many pictures are decoded at once, for the CPU;
+// their memory is bounded by the decode budget (decodebudget.go).
 var decodeSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
 
 // Picture is an upload after the pipeline: decoded, turned upright,
@@ -74,8 +74,9 @@ type Variant struct {
 // (EXIF with GPS positions, XMP, ICC profiles, comments). JPEGs are turned
 // as their EXIF Orientation says first.
 //
-// It returns ErrNotImage for anything that does not decode completely and
-// ErrTooManyPixels (wrapped, with the size) for a picture over the limits.
+// It returns ErrNotImage for anything that does not decode completely,
+// ErrTooManyPixels (wrapped, with the size) for a picture over the limits
+// and ErrBusy when the decode budget had no room for it in time.
 func Process(ctx context.Context, data []byte) (*Picture, error) {
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 {
@@ -85,13 +86,19 @@ func Process(ctx context.Context, data []byte) (*Picture, error) {
 		return nil, fmt.Errorf("%w: it is %d×%d pixels; the limit is %d megapixels",
 			ErrTooManyPixels, cfg.Width, cfg.Height, MaxPixels/1_000_000)
 	}
+	frames := 1
 	if format == "gif" {
-		frames := gifFrames(data)
+		frames = gifFrames(data)
 		if frames > MaxFrames || int64(frames)*int64(cfg.Width)*int64(cfg.Height) > MaxGIFPixels {
 			return nil, fmt.Errorf("%w: the animation has %d frames of %d×%d pixels; the limit is %d frames and %d megapixels in all",
 				ErrTooManyPixels, frames, cfg.Width, cfg.Height, MaxFrames, MaxGIFPixels/1_000_000)
 		}
 	}
+	release, err := acquireDecode(ctx, decodeCost(cfg, format, frames))
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	select {
 	case decodeSlots <- struct{}{}:
 		defer func() { <-decodeSlots }()

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/insta485/insta485/internal/blob"
+
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -84,18 +86,18 @@ func FuzzNames(f *testing.F) {
 	f.Add("-w320.jpg")
 	f.Add("../x-w640.gif")
 	f.Fuzz(func(t *testing.T, name string) {
-		if !media.ValidName(name) {
+		if !blob.ValidName(name) {
 			return
 		}
-		main, w := media.MainName(name)
-		if !media.ValidName(main) {
+		main, w := blob.MainName(name)
+		if !blob.ValidName(main) {
 			t.Fatalf("MainName(%q) = %q, not a valid name", name, main)
 		}
-		if _, again := media.MainName(main); again != 0 {
+		if _, again := blob.MainName(main); again != 0 {
 			t.Fatalf("MainName(%q) = %q is itself a variant", name, main)
 		}
-		if w != 0 && media.VariantName(main, w) != name {
-			t.Fatalf("VariantName(MainName(%q)) = %q", name, media.VariantName(main, w))
+		if w != 0 && blob.VariantName(main, w) != name {
+			t.Fatalf("VariantName(MainName(%q)) = %q", name, blob.VariantName(main, w))
 		}
 	})
 }

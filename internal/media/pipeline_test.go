@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/insta485/insta485/internal/blob"
+
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -108,13 +110,13 @@ func TestExiftoolFindsNoMetadata(t *testing.T) {
 			t.Fatalf("the test's upload lacks %s; exiftool says:\n%s", tag, before)
 		}
 	}
-	store, _ := media.NewLocal(filepath.Join(dir, "uploads"))
+	store, _ := blob.NewLocal(filepath.Join(dir, "uploads"))
 	data, _ := os.ReadFile(in)
 	name, err := media.Save(context.Background(), store, bytes.NewReader(data), "in.jpg", 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []string{name, media.VariantName(name, 320), media.VariantName(name, 640)} {
+	for _, n := range []string{name, blob.VariantName(name, 320), blob.VariantName(name, 640)} {
 		after := tags(filepath.Join(store.Dir, n))
 		for _, group := range []string{"[IFD0]", "[ExifIFD]", "[GPS]", "GPS", "[XMP", "[ICC", "Comment", "Orientation", "Warning"} {
 			if strings.Contains(after, group) {
@@ -190,7 +192,7 @@ func TestBombsAndJunkAreRefused(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
-			store, _ := media.NewLocal(dir)
+			store, _ := blob.NewLocal(dir)
 			name, err := media.Save(context.Background(), store, bytes.NewReader(c.data), "x.png", 1<<20)
 			if !errors.Is(err, c.want) {
 				t.Fatalf("Save = %q, %v; want %v", name, err, c.want)
@@ -211,7 +213,7 @@ func TestWebPBecomesJPEGOrPNG(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		store, _ := media.NewLocal(t.TempDir())
+		store, _ := blob.NewLocal(t.TempDir())
 		name, err := media.Save(context.Background(), store, bytes.NewReader(data), "photo.webp", 1<<20)
 		if err != nil {
 			t.Fatalf("%s: %v", file, err)
@@ -269,42 +271,42 @@ func TestAnimatedGIFStaysAnimated(t *testing.T) {
 
 func TestSymlinksAreNeverOpened(t *testing.T) {
 	dir := t.TempDir()
-	store, _ := media.NewLocal(dir)
-	name := media.NewName(".jpg")
+	store, _ := blob.NewLocal(dir)
+	name := blob.NewName(".jpg")
 	if err := os.Symlink("/etc/passwd", filepath.Join(dir, name)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.Open(context.Background(), name); !errors.Is(err, media.ErrNotFound) {
+	if _, err := store.Open(context.Background(), name); !errors.Is(err, blob.ErrNotFound) {
 		t.Errorf("Open of a symlink = %v, want ErrNotFound", err)
 	}
 	// A directory named like an upload is not one either.
-	dirName := media.NewName(".png")
+	dirName := blob.NewName(".png")
 	os.Mkdir(filepath.Join(dir, dirName), 0o755)
-	if _, err := store.Open(context.Background(), dirName); !errors.Is(err, media.ErrNotFound) {
+	if _, err := store.Open(context.Background(), dirName); !errors.Is(err, blob.ErrNotFound) {
 		t.Errorf("Open of a directory = %v, want ErrNotFound", err)
 	}
-	names, _ := media.Names(context.Background(), store)
+	names, _ := blob.Names(context.Background(), store)
 	if len(names) != 0 {
 		t.Errorf("List offered %v", names)
 	}
 }
 
 func TestNames(t *testing.T) {
-	main := media.NewName(".jpeg")
+	main := blob.NewName(".jpeg")
 	for _, w := range media.VariantWidths {
-		v := media.VariantName(main, w)
-		if !media.ValidName(v) {
+		v := blob.VariantName(main, w)
+		if !blob.ValidName(v) {
 			t.Errorf("variant name %q is not a valid name", v)
 		}
-		if m, got := media.MainName(v); m != main || got != w {
+		if m, got := blob.MainName(v); m != main || got != w {
 			t.Errorf("MainName(%q) = %q, %d", v, m, got)
 		}
 	}
-	if m, w := media.MainName(main); m != main || w != 0 {
+	if m, w := blob.MainName(main); m != main || w != 0 {
 		t.Errorf("MainName(%q) = %q, %d", main, m, w)
 	}
 	for _, bad := range []string{strings.TrimSuffix(main, ".jpeg") + "-w100.jpeg", strings.TrimSuffix(main, ".jpeg") + "-w320-w320.jpeg", "-w320.jpg"} {
-		if media.ValidName(bad) {
+		if blob.ValidName(bad) {
 			t.Errorf("ValidName(%q) = true", bad)
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"image"
 	"io"
+
+	"github.com/insta485/insta485/internal/blob"
 )
 
 // Reprocess runs an upload stored before the image pipeline existed through
@@ -16,7 +18,7 @@ import (
 // A file the pipeline refuses is left as it is and the error says why.
 // The variants are written before the picture, and nothing is removed on
 // failure: the upload is never lost.
-func Reprocess(ctx context.Context, store Store, name string) (bool, error) {
+func Reprocess(ctx context.Context, store blob.Store, name string) (bool, error) {
 	f, err := store.Open(ctx, name)
 	if err != nil {
 		return false, err
@@ -34,7 +36,7 @@ func Reprocess(ctx context.Context, store Store, name string) (bool, error) {
 		return false, fmt.Errorf("%s: %w", name, err)
 	}
 	for _, v := range pic.Variants {
-		if err := store.Put(ctx, VariantName(name, v.Width), bytes.NewReader(v.Data)); err != nil {
+		if err := store.Put(ctx, blob.VariantName(name, v.Width), bytes.NewReader(v.Data)); err != nil {
 			return false, fmt.Errorf("store a variant of %s: %w", name, err)
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/insta485/insta485/internal/blob"
+
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -66,8 +68,8 @@ func TestNeedsProcessing(t *testing.T) {
 // version with variants; a second run changes nothing.
 func TestReprocessStripsAnOldUpload(t *testing.T) {
 	ctx := context.Background()
-	store, _ := media.NewLocal(t.TempDir())
-	name := media.NewName(".jpg")
+	store, _ := blob.NewLocal(t.TempDir())
+	name := blob.NewName(".jpg")
 	if err := store.Put(ctx, name, bytes.NewReader(testenv.WithEXIF(testenv.MarkedPhoto(t, 64, 32), 6))); err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +83,7 @@ func TestReprocessStripsAnOldUpload(t *testing.T) {
 		t.Errorf("after Reprocess: %dx%d (%v), EXIF left: %v", cfg.Width, cfg.Height, err, bytes.Contains(data, []byte("Exif")))
 	}
 	for _, w := range media.VariantWidths {
-		if _, err := os.Stat(filepath.Join(store.Dir, media.VariantName(name, w))); err != nil {
+		if _, err := os.Stat(filepath.Join(store.Dir, blob.VariantName(name, w))); err != nil {
 			t.Errorf("variant %d: %v", w, err)
 		}
 	}

@@ -3,14 +3,13 @@ package media
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
-	"strconv"
 	"strings"
+
+	"github.com/insta485/insta485/internal/blob"
 )
 
 // Upload errors; the HTTP layers answer 400 and 413.
@@ -20,25 +19,13 @@ var (
 	ErrEmpty    = errors.New("no file was uploaded")
 )
 
-// NewName returns a fresh upload name: 32 lowercase hex characters (a UUID4
-// without dashes) and ext.
-func NewName(ext string) string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic("media: no randomness: " + err.Error())
-	}
-	b[6] = b[6]&0x0f | 0x40 // version 4
-	b[8] = b[8]&0x3f | 0x80 // RFC 4122 variant
-	return hex.EncodeToString(b[:]) + ext
-}
-
 // Save reads an upload of at most limit bytes, runs it through Process
 // (which refuses anything that is not a whole PNG, JPEG, GIF or WebP image,
 // or is over the pixel limits), stores the result and its width variants
 // under a new name and returns the name. A JPEG keeps a ".jpeg" extension
 // when the original name had one; otherwise the extension is the stored
 // format's. On any error nothing is left in the store.
-func Save(ctx context.Context, store Store, r io.Reader, originalName string, limit int64) (string, error) {
+func Save(ctx context.Context, store blob.Store, r io.Reader, originalName string, limit int64) (string, error) {
 	data, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
 		return "", fmt.Errorf("read upload: %w", err)
@@ -57,7 +44,7 @@ func Save(ctx context.Context, store Store, r io.Reader, originalName string, li
 	if ext == ".jpg" && strings.ToLower(filepath.Ext(originalName)) == ".jpeg" {
 		ext = ".jpeg"
 	}
-	name := NewName(ext)
+	name := blob.NewName(ext)
 	if err := pic.Put(ctx, store, name); err != nil {
 		return "", fmt.Errorf("save upload: %w", err)
 	}
@@ -67,9 +54,9 @@ func Save(ctx context.Context, store Store, r io.Reader, originalName string, li
 // Put stores p under name and its variants beside it. The variants go
 // first, so that a reader who sees the main file finds them too; on an
 // error whatever was stored is removed again.
-func (p *Picture) Put(ctx context.Context, store Store, name string) error {
+func (p *Picture) Put(ctx context.Context, store blob.Store, name string) error {
 	for _, v := range p.Variants {
-		if err := store.Put(ctx, VariantName(name, v.Width), bytes.NewReader(v.Data)); err != nil {
+		if err := store.Put(ctx, blob.VariantName(name, v.Width), bytes.NewReader(v.Data)); err != nil {
 			Remove(context.WithoutCancel(ctx), store, name)
 			return err
 		}
@@ -83,7 +70,7 @@ func (p *Picture) Put(ctx context.Context, store Store, name string) error {
 
 // PutPicture runs data (a picture insta485 made itself, such as the sample
 // data's) through Process and stores it under name with its variants.
-func PutPicture(ctx context.Context, store Store, name string, data []byte) error {
+func PutPicture(ctx context.Context, store blob.Store, name string, data []byte) error {
 	pic, err := Process(ctx, data)
 	if err != nil {
 		return fmt.Errorf("process %s: %w", name, err)
@@ -92,36 +79,13 @@ func PutPicture(ctx context.Context, store Store, name string, data []byte) erro
 }
 
 // Remove deletes the upload name and its width variants.
-func Remove(ctx context.Context, store Store, name string) error {
+func Remove(ctx context.Context, store blob.Store, name string) error {
 	var errs []error
 	for _, w := range VariantWidths {
-		errs = append(errs, store.Delete(ctx, VariantName(name, w)))
+		errs = append(errs, store.Delete(ctx, blob.VariantName(name, w)))
 	}
 	errs = append(errs, store.Delete(ctx, name))
 	return errors.Join(errs...)
-}
-
-// VariantName returns the name of upload name's copy at width w:
-// "<hex>-w<w>.<ext>" beside "<hex>.<ext>".
-func VariantName(name string, w int) string {
-	ext := filepath.Ext(name)
-	return strings.TrimSuffix(name, ext) + "-w" + strconv.Itoa(w) + ext
-}
-
-// MainName returns the upload a variant name belongs to and the variant's
-// width; for a main name, the name itself and 0.
-func MainName(name string) (string, int) {
-	ext := filepath.Ext(name)
-	base := strings.TrimSuffix(name, ext)
-	i := strings.LastIndex(base, "-w")
-	if i < 0 {
-		return name, 0
-	}
-	w, err := strconv.Atoi(base[i+2:])
-	if err != nil {
-		return name, 0
-	}
-	return base[:i] + ext, w
 }
 
 // maxLazyBytes bounds how much of an upload OpenUpload reads to make its
@@ -133,10 +97,10 @@ const maxLazyBytes = 64 << 20
 // all from the upload and stores them. When the upload cannot be processed
 // (it is over today's limits, or not a whole picture), the upload itself is
 // returned in the variant's place, so a page never shows a broken image.
-func OpenUpload(ctx context.Context, store Store, name string) (File, error) {
+func OpenUpload(ctx context.Context, store blob.Store, name string) (blob.File, error) {
 	f, err := store.Open(ctx, name)
-	main, w := MainName(name)
-	if w == 0 || !errors.Is(err, ErrNotFound) {
+	main, w := blob.MainName(name)
+	if w == 0 || !errors.Is(err, blob.ErrNotFound) {
 		return f, err
 	}
 	mf, err := store.Open(ctx, main)
@@ -162,7 +126,7 @@ func OpenUpload(ctx context.Context, store Store, name string) (File, error) {
 	}
 	mf.Close()
 	for _, v := range pic.Variants {
-		if err := store.Put(ctx, VariantName(main, v.Width), bytes.NewReader(v.Data)); err != nil {
+		if err := store.Put(ctx, blob.VariantName(main, v.Width), bytes.NewReader(v.Data)); err != nil {
 			return nil, fmt.Errorf("store a variant of %s: %w", main, err)
 		}
 	}

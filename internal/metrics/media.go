@@ -6,7 +6,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/insta485/insta485/internal/media"
+	"github.com/insta485/insta485/internal/blob"
 )
 
 const (
@@ -19,12 +19,12 @@ const (
 
 // Media returns s with every operation counted and timed: a decorator, so
 // it measures whichever store (a directory, an object store) the app uses.
-func (m *Metrics) Media(s media.Store) media.Store {
+func (m *Metrics) Media(s blob.Store) blob.Store {
 	return &instrumentedStore{next: s, m: m}
 }
 
 type instrumentedStore struct {
-	next media.Store
+	next blob.Store
 	m    *Metrics
 }
 
@@ -32,7 +32,7 @@ type instrumentedStore struct {
 func (s *instrumentedStore) observe(op string, start time.Time, err error) {
 	s.m.uploadOps.WithLabelValues(op).Inc()
 	s.m.uploadLatency.WithLabelValues(op).Observe(time.Since(start).Seconds())
-	if err != nil && !errors.Is(err, media.ErrNotFound) && !errors.Is(err, context.Canceled) {
+	if err != nil && !errors.Is(err, blob.ErrNotFound) && !errors.Is(err, context.Canceled) {
 		s.m.uploadErrors.WithLabelValues(op).Inc()
 	}
 }
@@ -48,7 +48,7 @@ func (s *instrumentedStore) Put(ctx context.Context, name string, r io.Reader) e
 	return err
 }
 
-func (s *instrumentedStore) Open(ctx context.Context, name string) (media.File, error) {
+func (s *instrumentedStore) Open(ctx context.Context, name string) (blob.File, error) {
 	start := time.Now()
 	f, err := s.next.Open(ctx, name)
 	s.observe(opOpen, start, err)

@@ -14,9 +14,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/insta485/insta485/internal/media"
+	"github.com/insta485/insta485/internal/blob"
+
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/metrics"
-	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
 )
 
@@ -40,7 +41,7 @@ func TestRequestsAndPools(t *testing.T) {
 		c.get(app.URL+"/no/such/page-4711", http.StatusNotFound)
 		c.get(app.URL+"/api/v1/posts/", http.StatusForbidden)
 		c.login(app.URL, "awdeorio", "chickens")
-		_, posts := storage.SampleImages()
+		_, posts := dbadmin.SampleImages()
 		c.get(app.URL+"/uploads/"+posts[0], http.StatusOK)
 		c.get(app.URL+"/uploads/"+strings.Repeat("0", 32)+".jpg", http.StatusNotFound)
 		after := scrape()
@@ -105,7 +106,7 @@ func TestRequestsAndPools(t *testing.T) {
 // wraps, and passes everything through unchanged.
 func TestMediaDecorator(t *testing.T) {
 	m := metrics.New()
-	local, err := media.NewLocal(t.TempDir())
+	local, err := blob.NewLocal(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +128,7 @@ func TestMediaDecorator(t *testing.T) {
 	if string(b) != "12345" {
 		t.Errorf("read back %q through the decorator", b)
 	}
-	if _, err := store.Open(ctx, strings.Repeat("b", 32)+".png"); !errors.Is(err, media.ErrNotFound) {
+	if _, err := store.Open(ctx, strings.Repeat("b", 32)+".png"); !errors.Is(err, blob.ErrNotFound) {
 		t.Errorf("Open of a missing file = %v, want ErrNotFound", err)
 	}
 	if err := store.Delete(ctx, name); err != nil {

@@ -7,16 +7,13 @@ import (
 	"time"
 )
 
-// UnavailableRetryAfter is what an outage answer tells clients to wait.
-const UnavailableRetryAfter = 5 * time.Second
-
 // Unavailable answers 503 with Retry-After: the database cannot be reached
 // right now, or the server is saturated. It is never a logout: the session
 // cookie is left alone, and /accounts/auth/ answers it too, so a front
 // proxy asking there tells an outage from a visitor. API paths get the
 // JSON error body, everything else a friendly page.
-func Unavailable(w http.ResponseWriter, r *http.Request, retryAfter time.Duration) {
-	w.Header().Set("Retry-After", strconv.Itoa(int(max(time.Second, retryAfter)/time.Second)))
+func Unavailable(w http.ResponseWriter, r *http.Request) {
+	SetRetryAfter(w)
 	w.Header().Set("Cache-Control", "no-store")
 	if len(r.URL.Path) >= 8 && r.URL.Path[:8] == "/api/v1/" {
 		w.Header().Set("Content-Type", "application/json")
@@ -40,3 +37,8 @@ func Unavailable(w http.ResponseWriter, r *http.Request, retryAfter time.Duratio
 // plainPageCSP is the policy of the server's own pages (errors, outages):
 // nothing but their inline styles.
 const plainPageCSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+// SetRetryAfter tells the client of a 503 to try again after RetryAfter.
+func SetRetryAfter(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(RetryAfter/time.Second)))
+}

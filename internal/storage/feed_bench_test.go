@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/insta485/insta485/internal/storage"
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/testenv"
 )
 
@@ -17,8 +17,8 @@ func BenchmarkFeedWrite(b *testing.B) {
 		b.Run(backend, func(b *testing.B) {
 			ctx := context.Background()
 			s := testenv.NewStore(b, backend)
-			profiles, posts := storage.SampleImages()
-			if _, err := s.Populate(ctx, storage.Bulk{
+			profiles, posts := dbadmin.SampleImages()
+			if _, err := dbadmin.Populate(ctx, s, dbadmin.Bulk{
 				Users: 5000, Posts: 20_000, Files: posts, ProfileFiles: profiles, PasswordHash: "x", Seed: 485,
 			}); err != nil {
 				b.Fatal(err)

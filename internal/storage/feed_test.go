@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -21,8 +22,8 @@ func populatedStore(t *testing.T, backend string) (s *storage.Store, busy, lonel
 	t.Helper()
 	ctx := context.Background()
 	s = testenv.NewStore(t, backend)
-	profiles, posts := storage.SampleImages()
-	if _, err := s.Populate(ctx, storage.Bulk{
+	profiles, posts := dbadmin.SampleImages()
+	if _, err := dbadmin.Populate(ctx, s, dbadmin.Bulk{
 		Users: 300, Posts: 8000, Follows: 3000, Likes: 2000, Comments: 2000,
 		Files: posts, ProfileFiles: profiles, PasswordHash: "x", Seed: 485,
 	}); err != nil {
@@ -261,7 +262,7 @@ func TestFeedTriggersFollowPlainSQL(t *testing.T) {
 			t.Fatal(err)
 		}
 		check("DeleteUser")
-		if err := s.RebuildFeed(ctx); err != nil {
+		if err := dbadmin.RebuildFeed(ctx, s); err != nil {
 			t.Fatal(err)
 		}
 		check("RebuildFeed")

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -78,7 +79,7 @@ func TestManagedServerConnectionErrors(t *testing.T) {
 	c.Exec(t, "postgres", "CREATE DATABASE app OWNER "+c.AppRole)
 	good := c.AppURL("app")
 	ctx := context.Background()
-	if err := storage.Create(ctx, storage.Options{DSN: good}); err != nil {
+	if err := dbadmin.Create(ctx, storage.Options{DSN: good}); err != nil {
 		t.Fatalf("Create over verify-full as the database's owner: %v", err)
 	}
 	s, err := storage.Open(ctx, storage.Options{DSN: good})
@@ -198,7 +199,7 @@ func TestPrivilegeErrorsNameTheFix(t *testing.T) {
 
 	t.Run("PG15 public schema without the grant", func(t *testing.T) {
 		c.Exec(t, "postgres", "CREATE DATABASE classic")
-		err := storage.Create(ctx, appOpts("classic"))
+		err := dbadmin.Create(ctx, appOpts("classic"))
 		var pe *storage.PrivilegeError
 		if !errors.As(err, &pe) {
 			t.Fatalf("Create without CREATE on public = %v, want a privilege error", err)
@@ -209,21 +210,21 @@ func TestPrivilegeErrorsNameTheFix(t *testing.T) {
 			}
 		}
 		c.Exec(t, "classic", fixes(err)[0])
-		if err := storage.Create(ctx, appOpts("classic")); err != nil {
+		if err := dbadmin.Create(ctx, appOpts("classic")); err != nil {
 			t.Fatalf("Create after %s: %v", fixes(err), err)
 		}
 	})
 
 	t.Run("db copy into the PG15 public schema without the grant", func(t *testing.T) {
-		src, _, _ := copySource(t)
+		src, _, _ := testenv.CopySource(t)
 		c.Exec(t, "postgres", "CREATE DATABASE moved")
-		_, err := storage.CopyFrom(ctx, src, appOpts("moved"), storage.CopyOptions{})
+		_, err := dbadmin.CopyFrom(ctx, src, appOpts("moved"), dbadmin.CopyOptions{})
 		var pe *storage.PrivilegeError
 		if !errors.As(err, &pe) || !strings.Contains(err.Error(), "GRANT CREATE ON SCHEMA public TO "+role+";") {
 			t.Fatalf("CopyFrom without CREATE on public = %v, want the GRANT CREATE fix", err)
 		}
 		c.Exec(t, "moved", fixes(err)[0])
-		if _, err := storage.CopyFrom(ctx, src, appOpts("moved"), storage.CopyOptions{}); err != nil {
+		if _, err := dbadmin.CopyFrom(ctx, src, appOpts("moved"), dbadmin.CopyOptions{}); err != nil {
 			t.Fatalf("CopyFrom after %s: %v", fixes(err), err)
 		}
 	})
@@ -231,7 +232,7 @@ func TestPrivilegeErrorsNameTheFix(t *testing.T) {
 	t.Run("tables owned by another role", func(t *testing.T) {
 		c.Exec(t, "postgres", "CREATE DATABASE loaded")
 		admin := storage.Options{DSN: c.URL("postgres", c.SuperPassword, "loaded")}
-		if err := storage.Create(ctx, admin); err != nil {
+		if err := dbadmin.Create(ctx, admin); err != nil {
 			t.Fatal(err)
 		}
 		// No privileges at all: serve refuses to start, naming the GRANTs.
@@ -258,13 +259,13 @@ func TestPrivilegeErrorsNameTheFix(t *testing.T) {
 			t.Errorf("CreatePost with the GRANTs: %v", err)
 		}
 		// ...but a bulk load and destroy need to own the tables.
-		_, err = s.Populate(ctx, storage.Bulk{Posts: 1, Files: []string{"e1a7c5c32973862ee15173b0259e3efdb6a391af.jpg"}, Seed: 1})
+		_, err = dbadmin.Populate(ctx, s, dbadmin.Bulk{Posts: 1, Files: []string{"e1a7c5c32973862ee15173b0259e3efdb6a391af.jpg"}, Seed: 1})
 		s.Close()
 		t.Log(err)
 		if !errors.As(err, &pe) || !strings.Contains(err.Error(), "ALTER TABLE public.posts OWNER TO "+role+";") || !strings.Contains(err.Error(), "belong to role postgres") {
 			t.Fatalf("Populate on tables owned by postgres = %v, want the ALTER TABLE … OWNER fix", err)
 		}
-		derr := storage.Destroy(ctx, appOpts("loaded"))
+		derr := dbadmin.Destroy(ctx, appOpts("loaded"))
 		if !errors.As(derr, &pe) || !strings.Contains(derr.Error(), "ALTER TABLE public.users OWNER TO "+role+";") {
 			t.Fatalf("Destroy on tables owned by postgres = %v, want the ALTER TABLE … OWNER fix", derr)
 		}
@@ -273,11 +274,11 @@ func TestPrivilegeErrorsNameTheFix(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Populate(ctx, storage.Bulk{Posts: 1, Files: []string{"e1a7c5c32973862ee15173b0259e3efdb6a391af.jpg"}, Seed: 1}); err != nil {
+		if _, err := dbadmin.Populate(ctx, s, dbadmin.Bulk{Posts: 1, Files: []string{"e1a7c5c32973862ee15173b0259e3efdb6a391af.jpg"}, Seed: 1}); err != nil {
 			t.Errorf("Populate after the ALTER TABLEs it named: %v", err)
 		}
 		s.Close()
-		if err := storage.Destroy(ctx, appOpts("loaded")); err != nil {
+		if err := dbadmin.Destroy(ctx, appOpts("loaded")); err != nil {
 			t.Errorf("Destroy after the ALTER TABLEs: %v", err)
 		}
 	})

@@ -11,8 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-
-	"github.com/jackc/pgx/v5"
 )
 
 //go:embed migrations
@@ -135,7 +133,7 @@ func (s *Store) pendingMigrations(ctx context.Context) ([]migration, error) {
 // Migrate applies every migration the database has not had yet, each in its
 // own transaction and in version order, and returns how many it applied.
 func (s *Store) Migrate(ctx context.Context) (int, error) {
-	if err := s.checkPrivileges(ctx, "db migrate", accessRead); err != nil {
+	if err := s.CheckPrivileges(ctx, "db migrate", AccessRead); err != nil {
 		return 0, err
 	}
 	current, err := s.SchemaVersion(ctx)
@@ -152,7 +150,7 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	if len(pending) > 0 {
-		if err := s.checkPrivileges(ctx, "db migrate", accessRebuild); err != nil {
+		if err := s.CheckPrivileges(ctx, "db migrate", AccessRebuild); err != nil {
 			return 0, err
 		}
 	}
@@ -207,204 +205,30 @@ func checkCaseDuplicates(ctx context.Context, tx *sql.Tx) error {
 		strings.Join(names, ", "))
 }
 
-// createFault, set by tests, fails Create after the sample data is in.
-var createFault func() error
-
-// Create makes the database if it does not exist (and the backend may),
-// applies the schema and loads the sample data of SPEC §2. It returns
-// ErrExists when the database already holds the schema.
-func Create(ctx context.Context, opts Options) error {
-	if IsPostgres(opts.DSN) {
-		if err := pgCreateDatabase(ctx, opts); err != nil {
-			return err
-		}
-	}
-	s, err := Connect(ctx, opts)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	if err := s.checkPrivileges(ctx, "db create", accessRead); err != nil {
-		return err
-	}
-	v, err := s.SchemaVersion(ctx)
-	if err != nil {
-		return err
-	}
-	if v != 0 {
-		return ErrExists
-	}
-	if err := s.checkCreate(ctx, "db create"); err != nil {
-		return err
-	}
+// ApplySchema creates schema_migrations and applies every migration in tx,
+// for tools that make a database from nothing (db create, db copy).
+func (s *Store) ApplySchema(ctx context.Context, tx *sql.Tx) error {
 	ms, err := s.migrations()
 	if err != nil {
 		return err
 	}
-	// One transaction (both engines have transactional DDL): a failure
-	// part way leaves no schema behind, so the next Create starts over.
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := applySchema(ctx, tx, ms); err != nil {
+	if _, err := tx.ExecContext(ctx, createSchemaMigrations); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	for _, m := range ms {
+		if err := applyMigration(ctx, tx, m); err != nil {
 			return err
 		}
-		if err := loadSample(ctx, tx); err != nil {
-			return err
-		}
-		if createFault != nil {
-			return createFault()
-		}
-		return nil
-	})
-}
-
-// CheckCreate returns nil when Create may go ahead as far as privileges
-// go, and otherwise the error naming the GRANT to run, so callers can ask
-// before they write anything else (the sample pictures). A PostgreSQL
-// database that does not exist yet is Create's to make or explain.
-func CheckCreate(ctx context.Context, opts Options) error {
-	if !IsPostgres(opts.DSN) {
-		return nil
-	}
-	s, err := Connect(ctx, opts)
-	if pgCode(err) == "3D000" {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	return s.checkCreate(ctx, "db create")
-}
-
-// Exists reports whether the database exists and holds the schema.
-func Exists(ctx context.Context, opts Options) (bool, error) {
-	if !IsPostgres(opts.DSN) && !sqliteExists(opts.DSN) {
-		return false, nil
-	}
-	s, err := Connect(ctx, opts)
-	if err != nil {
-		if pgCode(err) == "3D000" {
-			return false, nil
-		}
-		return false, err
-	}
-	defer s.Close()
-	if err := s.checkPrivileges(ctx, "db create", accessRead); err != nil {
-		return false, err
-	}
-	v, err := s.SchemaVersion(ctx)
-	return v != 0, err
-}
-
-// Destroy removes the database: the SQLite files, or on PostgreSQL the
-// database itself when the role may drop it and create it again (CREATEDB),
-// and otherwise every insta485 table inside it. Destroying what does not
-// exist is not an error.
-func Destroy(ctx context.Context, opts Options) error {
-	if !IsPostgres(opts.DSN) {
-		return sqliteDestroy(opts.DSN)
-	}
-	return pgDestroy(ctx, opts)
-}
-
-// pgMaintenance connects to the server's maintenance database with the same
-// credentials, for CREATE and DROP DATABASE.
-func pgMaintenance(ctx context.Context, opts Options) (*pgx.Conn, *pgx.ConnConfig, error) {
-	cfg, err := pgConfig(opts, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	target := cfg.Database
-	mcfg := cfg.Copy()
-	var lastErr error
-	for _, db := range []string{"postgres", "template1"} {
-		mcfg.Database = db
-		c, err := pgx.ConnectConfig(ctx, mcfg)
-		if err == nil {
-			cfg.Database = target
-			return c, cfg, nil
-		}
-		lastErr = err
-	}
-	return nil, cfg, explainPG(lastErr, mcfg)
-}
-
-func pgCreateDatabase(ctx context.Context, opts Options) error {
-	cfg, err := pgConfig(opts, nil)
-	if err != nil {
-		return err
-	}
-	c, err := pgx.ConnectConfig(ctx, cfg)
-	if err == nil {
-		return c.Close(ctx) // it exists; Create goes on to check the schema
-	}
-	if pgCode(err) != "3D000" {
-		return explainPG(err, cfg)
-	}
-	m, _, err := pgMaintenance(ctx, opts)
-	if err != nil {
-		return err
-	}
-	defer m.Close(ctx)
-	_, err = m.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{cfg.Database}.Sanitize())
-	if pgCode(err) == "42501" {
-		return fmt.Errorf("database %q does not exist and role %q may not create it: ask the administrator to `CREATE DATABASE %s OWNER %s`", cfg.Database, cfg.User, cfg.Database, cfg.User)
-	}
-	if err != nil {
-		return fmt.Errorf("create database %q: %w", cfg.Database, err)
 	}
 	return nil
 }
 
-// insta485Tables in the order they can be dropped.
-var insta485Tables = []string{"sessions", "login_failures", "feed", "likes", "comments", "following", "posts", "users", "schema_migrations"}
-
-// insta485Functions are the PostgreSQL functions the feed triggers run;
-// dropping the tables leaves them behind.
-var insta485Functions = []string{"feed_post_added()", "feed_post_removed()", "feed_follow_added()", "feed_follow_removed()", "feed_user_removed()"}
-
-func pgDestroy(ctx context.Context, opts Options) error {
-	m, cfg, err := pgMaintenance(ctx, opts)
-	if err == nil {
-		defer m.Close(ctx)
-		// Only a role that may create the database again drops it: an
-		// owner without CREATEDB (a database the administrator made for
-		// it) would be left with none, and `db reset` could not recover.
-		var mayCreate bool
-		err = m.QueryRow(ctx, "SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user").Scan(&mayCreate)
-		if err != nil {
-			return fmt.Errorf("read the role's privileges: %w", err)
-		}
-		if mayCreate {
-			_, err = m.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{cfg.Database}.Sanitize()+" WITH (FORCE)")
-			if err == nil {
-				return nil
-			}
-			if c := pgCode(err); c != "42501" && c != "55006" {
-				return fmt.Errorf("drop database %q: %w", cfg.Database, err)
-			}
-		}
+// LatestSchemaVersion is the schema version this binary expects on backend
+// ("sqlite" or "postgres").
+func LatestSchemaVersion(backend string) int {
+	d := dialect(sqliteDialect{})
+	if backend == "postgres" {
+		d = postgresDialect{}
 	}
-	// The role may not drop the database (a managed server's usual set-up):
-	// empty it instead.
-	s, cerr := Connect(ctx, opts)
-	if pgCode(cerr) == "3D000" {
-		return nil
-	}
-	if cerr != nil {
-		return cerr
-	}
-	defer s.Close()
-	if err := s.checkPrivileges(ctx, "db destroy", accessOwner); err != nil {
-		return err
-	}
-	_, err = s.primary.ExecContext(ctx, "DROP TABLE IF EXISTS "+strings.Join(insta485Tables, ", ")+" CASCADE")
-	if err != nil {
-		return fmt.Errorf("drop insta485 tables: %w", err)
-	}
-	_, err = s.primary.ExecContext(ctx, "DROP FUNCTION IF EXISTS "+strings.Join(insta485Functions, ", "))
-	if err != nil {
-		return fmt.Errorf("drop insta485 functions: %w", err)
-	}
-	return nil
+	return (&Store{dialect: d}).LatestVersion()
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -34,7 +35,7 @@ func TestBehindPgBouncer(t *testing.T) {
 			}
 			b := testenv.NewPgBouncer(t, c, mode, size)
 			opts := storage.Options{DSN: b.URL(c.AppRole, c.AppPassword, db), StatementTimeout: 10 * time.Second}
-			if err := storage.Create(ctx, opts); err != nil {
+			if err := dbadmin.Create(ctx, opts); err != nil {
 				t.Fatalf("Create through pgbouncer: %v", err)
 			}
 			s, err := storage.Open(ctx, opts)
@@ -47,7 +48,7 @@ func TestBehindPgBouncer(t *testing.T) {
 				t.Errorf("%s mode: the default prepares statements behind pgbouncer", mode)
 			}
 			files := []string{"122a7d27ca1d7420a1072f695d9290fad4501a41.jpg"}
-			if _, err := s.Populate(ctx, storage.Bulk{Users: 5, Posts: 50, Likes: 50, Comments: 50, Follows: 10, Files: files, ProfileFiles: files, PasswordHash: "x", Seed: 3}); err != nil {
+			if _, err := dbadmin.Populate(ctx, s, dbadmin.Bulk{Users: 5, Posts: 50, Likes: 50, Comments: 50, Follows: 10, Files: files, ProfileFiles: files, PasswordHash: "x", Seed: 3}); err != nil {
 				t.Fatalf("Populate through pgbouncer: %v", err)
 			}
 			var wg sync.WaitGroup
@@ -91,7 +92,7 @@ func TestBehindPgBouncer(t *testing.T) {
 				t.Fatalf("%d errors through pgbouncer in %s mode", n, mode)
 			}
 			var out strings.Builder
-			if err := s.Dump(ctx, io.MultiWriter(&out)); err != nil || !strings.Contains(out.String(), "awdeorio") {
+			if err := dbadmin.Dump(ctx, s, io.MultiWriter(&out)); err != nil || !strings.Contains(out.String(), "awdeorio") {
 				t.Errorf("Dump through pgbouncer: %v", err)
 			}
 			if err := s.QueryForTest(ctx, "SELECT pg_sleep(0.01)"); err != nil {
@@ -137,7 +138,7 @@ func TestBehindPgBouncer(t *testing.T) {
 func TestPreparedStatementsOnDirectConnection(t *testing.T) {
 	ctx := context.Background()
 	opts := testenv.NewDatabase(t, "postgres")
-	if err := storage.Create(ctx, opts); err != nil {
+	if err := dbadmin.Create(ctx, opts); err != nil {
 		t.Fatal(err)
 	}
 	for mode, prepared := range map[storage.PreparedMode]bool{storage.PreparedOff: false, storage.PreparedOn: true, storage.PreparedAuto: true} {

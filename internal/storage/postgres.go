@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"crypto/x509"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net"
@@ -24,7 +23,7 @@ import (
 // and never answers must not hang insta485 forever.
 const DefaultConnectTimeout = 10 * time.Second
 
-// pgConfig parses the URL (pgx also reads the libpq environment variables
+// PGConfig parses the URL (pgx also reads the libpq environment variables
 // PGHOST, PGSSLMODE, PGSSLROOTCERT, PGCONNECT_TIMEOUT… for what the URL
 // leaves out) and makes the connections pooler-safe. The statements sent
 // are counted in calls (nil: not counted).
@@ -236,6 +235,10 @@ func preparedConfig(cfg *pgx.ConnConfig) {
 	cfg.DescriptionCacheCapacity = 512
 }
 
+// PGConfig is pgConfig for the operator tools (internal/dbadmin), whose
+// statements are not counted.
+func PGConfig(opts Options) (*pgx.ConnConfig, error) { return pgConfig(opts, nil) }
+
 // TLSWarning returns a warning when connections to a PostgreSQL server that
 // is not on this machine do not verify its certificate and host name, and
 // "" otherwise (or for SQLite).
@@ -278,7 +281,7 @@ func openPostgres(ctx context.Context, opts Options) (*Store, error) {
 	if opts.PreparedStatements == PreparedAuto {
 		pooled, err := behindPooler(ctx, cfg)
 		if err != nil {
-			return nil, explainPG(err, cfg)
+			return nil, ExplainPG(err, cfg)
 		}
 		if prepared = !pooled; prepared {
 			preparedConfig(cfg)
@@ -293,7 +296,7 @@ func openPostgres(ctx context.Context, opts Options) (*Store, error) {
 	db.SetMaxIdleConns(n)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, explainPG(err, cfg)
+		return nil, ExplainPG(err, cfg)
 	}
 	return &Store{primary: db, latestDB: db, latest: db, dialect: postgresDialect{}, pgUser: cfg.User, pgDatabase: cfg.Database,
 		calls: calls, prepared: prepared}, nil
@@ -309,8 +312,8 @@ type connectError struct {
 func (e *connectError) Error() string { return e.msg }
 func (e *connectError) Unwrap() error { return e.err }
 
-// explainPG turns a connection failure into a message that names the fix.
-func explainPG(err error, cfg *pgx.ConnConfig) error {
+// ExplainPG turns a connection failure into a message that names the fix.
+func ExplainPG(err error, cfg *pgx.ConnConfig) error {
 	msg := explainPGMessage(err, cfg)
 	if msg == "" {
 		return fmt.Errorf("connect to PostgreSQL at %s:%d: %w", cfg.Host, cfg.Port, err)
@@ -361,14 +364,6 @@ type postgresDialect struct{}
 func (postgresDialect) name() string          { return "postgres" }
 func (postgresDialect) migrationsDir() string { return "migrations/postgres" }
 
-func pgCode(err error) string {
-	var e *pgconn.PgError
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return ""
-}
-
 func (postgresDialect) isUniqueViolation(err error) bool     { return pgCode(err) == "23505" }
 func (postgresDialect) isForeignKeyViolation(err error) bool { return pgCode(err) == "23503" }
 
@@ -388,112 +383,4 @@ func (postgresDialect) jsonSub(query string) string { return "(" + query + ")" }
 // it as such.
 func (postgresDialect) epoch(col string) string {
 	return "floor(extract(epoch FROM " + col + "))::bigint"
-}
-
-// feedFillOrder: none; the bulk load builds feed's key after the fill.
-func (postgresDialect) feedFillOrder() string { return "" }
-
-// pauseFeed disables the feed triggers and drops feed's key for the rest
-// of the load's transaction (the tables are locked by the load anyway):
-// filling feed in one INSERT … SELECT and building its index once at the
-// end is much faster than growing the index row by row.
-func (postgresDialect) pauseFeed(ctx context.Context, tx *sql.Tx) (func() error, error) {
-	err := execAll(ctx, tx, []string{
-		"ALTER TABLE posts DISABLE TRIGGER USER",
-		"ALTER TABLE following DISABLE TRIGGER USER",
-		"ALTER TABLE users DISABLE TRIGGER USER",
-		"ALTER TABLE feed DROP CONSTRAINT feed_pkey",
-	})
-	if err != nil {
-		return nil, err
-	}
-	return func() error {
-		return execAll(ctx, tx, []string{
-			"ALTER TABLE feed ADD CONSTRAINT feed_pkey PRIMARY KEY (username, postid)",
-			"ALTER TABLE posts ENABLE TRIGGER USER",
-			"ALTER TABLE following ENABLE TRIGGER USER",
-			"ALTER TABLE users ENABLE TRIGGER USER",
-			"ANALYZE feed",
-		})
-	}, nil
-}
-
-func (postgresDialect) secondsAgo(col string) string {
-	return "(CURRENT_TIMESTAMP AT TIME ZONE 'UTC') - " + col + " * INTERVAL '1 second'"
-}
-
-// bulkStage copies the staged rows with COPY, the fastest way into PostgreSQL.
-func (postgresDialect) bulkStage(ctx context.Context, conn *sql.Conn, _ *sql.Tx, b *bulkData) error {
-	return conn.Raw(func(dc any) error {
-		pc := dc.(*stdlib.Conn).Conn()
-		for _, t := range b.tables() {
-			i := 0
-			src := pgx.CopyFromFunc(func() ([]any, error) {
-				if i == t.rows {
-					return nil, nil
-				}
-				i++
-				return t.row(i - 1), nil
-			})
-			if _, err := pc.CopyFrom(ctx, pgx.Identifier{t.name}, t.cols, src); err != nil {
-				return fmt.Errorf("copy into %s: %w", t.name, err)
-			}
-		}
-		return nil
-	})
-}
-
-// pgBulkConstraints are set aside during a bulk load: checking a foreign key
-// or growing an index row by row is what makes loading millions of rows slow,
-// while re-adding them afterwards checks every row in one pass.
-var pgBulkConstraints = []struct{ table, name, def string }{
-	{"posts", "posts_owner_fkey", "FOREIGN KEY (owner) REFERENCES users (username) ON DELETE CASCADE"},
-	{"following", "following_follower_fkey", "FOREIGN KEY (follower) REFERENCES users (username) ON DELETE CASCADE"},
-	{"following", "following_followee_fkey", "FOREIGN KEY (followee) REFERENCES users (username) ON DELETE CASCADE"},
-	{"comments", "comments_owner_fkey", "FOREIGN KEY (owner) REFERENCES users (username) ON DELETE CASCADE"},
-	{"comments", "comments_postid_fkey", "FOREIGN KEY (postid) REFERENCES posts (postid) ON DELETE CASCADE"},
-	{"likes", "likes_owner_fkey", "FOREIGN KEY (owner) REFERENCES users (username) ON DELETE CASCADE"},
-	{"likes", "likes_postid_fkey", "FOREIGN KEY (postid) REFERENCES posts (postid) ON DELETE CASCADE"},
-}
-
-var pgBulkIndexes = []struct{ name, def string }{
-	{"posts_owner_postid", "CREATE INDEX posts_owner_postid ON posts (owner, postid)"},
-	{"posts_filename", "CREATE INDEX posts_filename ON posts (filename)"},
-	{"following_followee", "CREATE INDEX following_followee ON following (followee, follower)"},
-	{"comments_postid", "CREATE INDEX comments_postid ON comments (postid, commentid)"},
-	{"comments_owner", "CREATE INDEX comments_owner ON comments (owner)"},
-	{"likes_postid_owner", "CREATE UNIQUE INDEX likes_postid_owner ON likes (postid, owner)"},
-	{"likes_owner", "CREATE INDEX likes_owner ON likes (owner)"},
-}
-
-func (postgresDialect) bulkPrepare(ctx context.Context, tx *sql.Tx) error {
-	stmts := []string{"SET LOCAL maintenance_work_mem = '256MB'"}
-	for _, c := range pgBulkConstraints {
-		stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT %s", c.table, c.name))
-	}
-	for _, ix := range pgBulkIndexes {
-		stmts = append(stmts, "DROP INDEX "+ix.name)
-	}
-	return execAll(ctx, tx, stmts)
-}
-
-func (postgresDialect) bulkFinish(ctx context.Context, tx *sql.Tx) error {
-	var stmts []string
-	for _, ix := range pgBulkIndexes {
-		stmts = append(stmts, ix.def)
-	}
-	for _, c := range pgBulkConstraints {
-		stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s %s", c.table, c.name, c.def))
-	}
-	stmts = append(stmts, "ANALYZE users", "ANALYZE posts", "ANALYZE following", "ANALYZE comments", "ANALYZE likes")
-	return execAll(ctx, tx, stmts)
-}
-
-func execAll(ctx context.Context, tx *sql.Tx, stmts []string) error {
-	for _, q := range stmts {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("%s: %w", q, err)
-		}
-	}
-	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -29,7 +30,7 @@ func TestSQLFilesMatchMigrations(t *testing.T) {
 	}
 	ctx := context.Background()
 	migrated := testenv.NewDatabase(t, "postgres")
-	if err := storage.Create(ctx, migrated); err != nil {
+	if err := dbadmin.Create(ctx, migrated); err != nil {
 		t.Fatal(err)
 	}
 
@@ -125,27 +126,27 @@ func TestUnprivilegedRoleWithoutCreateDB(t *testing.T) {
 	}
 	opts := storage.Options{DSN: testenv.WithUser(adminURL, role)}
 
-	if err := storage.Create(ctx, opts); err != nil {
+	if err := dbadmin.Create(ctx, opts); err != nil {
 		t.Fatalf("Create as an unprivileged role = %v", err)
 	}
-	if err := storage.Create(ctx, opts); !errors.Is(err, storage.ErrExists) {
+	if err := dbadmin.Create(ctx, opts); !errors.Is(err, dbadmin.ErrExists) {
 		t.Errorf("second Create = %v, want ErrExists", err)
 	}
-	if err := storage.Destroy(ctx, opts); err != nil {
+	if err := dbadmin.Destroy(ctx, opts); err != nil {
 		t.Fatalf("Destroy as an unprivileged role = %v", err)
 	}
 	// The database is still there (the role may not drop it), empty.
 	if tables := queryRows(t, adminURL, "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'"); len(tables) != 0 {
 		t.Errorf("tables left after Destroy: %v", tables)
 	}
-	if err := storage.Create(ctx, opts); err != nil {
+	if err := dbadmin.Create(ctx, opts); err != nil {
 		t.Errorf("Create after Destroy = %v", err)
 	}
 
 	// A database that does not exist cannot be made by this role: the
 	// error says whom to ask for what.
 	missing := storage.Options{DSN: testenv.WithUser(testenv.WithDatabase(testenv.PostgresAdminURL(), dbname+"_x"), role)}
-	err = storage.Create(ctx, missing)
+	err = dbadmin.Create(ctx, missing)
 	if err == nil || !strings.Contains(err.Error(), "may not create it") || !strings.Contains(err.Error(), "CREATE DATABASE") {
 		t.Errorf("Create of a missing database without CREATEDB = %v", err)
 	}
@@ -159,13 +160,13 @@ func TestRoleWithCreateDBCreatesAndDropsTheDatabase(t *testing.T) {
 	dbname := testenv.RandomName("insta485_own_")
 	url := testenv.WithUser(testenv.WithDatabase(testenv.PostgresAdminURL(), dbname), role)
 	opts := storage.Options{DSN: url}
-	if ok, err := storage.Exists(ctx, opts); ok || err != nil {
+	if ok, err := dbadmin.Exists(ctx, opts); ok || err != nil {
 		t.Errorf("Exists before the database exists = %v, %v; want false, nil", ok, err)
 	}
-	if err := storage.Create(ctx, opts); err != nil {
+	if err := dbadmin.Create(ctx, opts); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := storage.Exists(ctx, opts); !ok || err != nil {
+	if ok, err := dbadmin.Exists(ctx, opts); !ok || err != nil {
 		t.Errorf("Exists after Create = %v, %v; want true, nil", ok, err)
 	}
 	admin := testenv.AdminConn(t)
@@ -173,7 +174,7 @@ func TestRoleWithCreateDBCreatesAndDropsTheDatabase(t *testing.T) {
 	if err := admin.QueryRow(ctx, "SELECT count(*) FROM pg_database WHERE datname = $1", dbname).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("database not created: %d, %v", n, err)
 	}
-	if err := storage.Destroy(ctx, opts); err != nil {
+	if err := dbadmin.Destroy(ctx, opts); err != nil {
 		t.Fatal(err)
 	}
 	if err := admin.QueryRow(ctx, "SELECT count(*) FROM pg_database WHERE datname = $1", dbname).Scan(&n); err != nil || n != 0 {
@@ -226,10 +227,10 @@ func TestOwnerWithoutCreateDBKeepsItsDatabase(t *testing.T) {
 	t.Cleanup(func() { _, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+dbname+" WITH (FORCE)") })
 	adminURL := testenv.WithDatabase(testenv.PostgresAdminURL(), dbname)
 	opts := storage.Options{DSN: testenv.WithUser(adminURL, role)}
-	if err := storage.Create(ctx, opts); err != nil {
+	if err := dbadmin.Create(ctx, opts); err != nil {
 		t.Fatalf("Create as the owner without CREATEDB = %v", err)
 	}
-	if err := storage.Destroy(ctx, opts); err != nil {
+	if err := dbadmin.Destroy(ctx, opts); err != nil {
 		t.Fatalf("Destroy = %v", err)
 	}
 	var n int
@@ -239,7 +240,7 @@ func TestOwnerWithoutCreateDBKeepsItsDatabase(t *testing.T) {
 	if tables := queryRows(t, adminURL, "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'"); len(tables) != 0 {
 		t.Errorf("tables left after Destroy: %v", tables)
 	}
-	if err := storage.Create(ctx, opts); err != nil {
+	if err := dbadmin.Create(ctx, opts); err != nil {
 		t.Errorf("Create after Destroy (db reset) = %v", err)
 	}
 }

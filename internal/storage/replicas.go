@@ -265,8 +265,11 @@ func (rs *replicaSet) read(ctx context.Context, min LSN, fn func(reader) error) 
 func connectionLost(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P") ||
-			pgErr.Code == "53300" || pgErr.Code == "3D000" || strings.HasPrefix(pgErr.Code, "28")
+		// An outage, and also what only a replica's set-up causes: the
+		// database gone (3D000, 57P04), the role refused (class 28), an
+		// administrator's termination (57P0x).
+		return pgOutageCode(pgErr.Code) || strings.HasPrefix(pgErr.Code, "57P") ||
+			pgErr.Code == "3D000" || strings.HasPrefix(pgErr.Code, "28")
 	}
 	return true // no answer from the server at all
 }

@@ -88,29 +88,6 @@ func (s *Store) LoginFailures(ctx context.Context, name string) (LoginFailures, 
 	return LoginFailures{Count: n, Last: time.Unix(last, 0)}, nil
 }
 
-// AddLoginFailure counts one more wrong password for name at now, starting
-// over from one when the last failure is older than forget, and returns the
-// new record. Records older than forget of other names are removed now and
-// then, so the table stays small.
-func (s *Store) AddLoginFailure(ctx context.Context, name string, now time.Time, forget time.Duration) (LoginFailures, error) {
-	cutoff := now.Add(-forget).Unix()
-	var n int
-	err := s.primary.QueryRowContext(ctx, `INSERT INTO login_failures (name, failures, last_failure) VALUES ($1, 1, $2)
-		ON CONFLICT (name) DO UPDATE SET
-		  failures = CASE WHEN login_failures.last_failure < $3 THEN 1 ELSE login_failures.failures + 1 END,
-		  last_failure = $2
-		RETURNING failures`, name, now.Unix(), cutoff).Scan(&n)
-	if err != nil {
-		return LoginFailures{}, fmt.Errorf("count login failure: %w", err)
-	}
-	if now.UnixNano()%64 == 0 {
-		if _, err := s.primary.ExecContext(ctx, "DELETE FROM login_failures WHERE last_failure < $1", cutoff); err != nil {
-			return LoginFailures{}, fmt.Errorf("forget old login failures: %w", err)
-		}
-	}
-	return LoginFailures{Count: n, Last: now}, nil
-}
-
 // ClearLoginFailures forgets the failures of name, after a right password.
 func (s *Store) ClearLoginFailures(ctx context.Context, name string) error {
 	if _, err := s.primary.ExecContext(ctx, "DELETE FROM login_failures WHERE name = $1", name); err != nil {

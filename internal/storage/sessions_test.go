@@ -61,25 +61,61 @@ func TestSessionRows(t *testing.T) {
 	})
 }
 
-// TestLoginFailureRows: failures count up, start over after the forget
-// window, and clear.
+// TestLoginFailureRows: a swap of the failure record succeeds only from
+// the record as it is, refunds count down, a touch moves the last failure
+// forward, old records are forgotten, and Clear clears.
 func TestLoginFailureRows(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
 		t.Parallel()
 		s := testenv.NewStore(t, backend)
 		ctx := context.Background()
-		now := time.Now()
-		for i := 1; i <= 3; i++ {
-			f, err := s.AddLoginFailure(ctx, "awdeorio", now.Add(time.Duration(i)*time.Second), time.Minute)
-			if err != nil || f.Count != i {
-				t.Fatalf("failure %d = %+v, %v", i, f, err)
+		now := time.Unix(time.Now().Unix(), 0)
+		swap := func(old, next storage.LoginFailures) bool {
+			t.Helper()
+			ok, err := s.SwapLoginFailures(ctx, "awdeorio", old, next)
+			if err != nil {
+				t.Fatal(err)
 			}
+			return ok
 		}
-		if f, err := s.LoginFailures(ctx, "awdeorio"); err != nil || f.Count != 3 || f.Last.Unix() != now.Add(3*time.Second).Unix() {
-			t.Errorf("LoginFailures = %+v, %v; want 3 at the last one", f, err)
+		one := storage.LoginFailures{Count: 1, Last: now}
+		two := storage.LoginFailures{Count: 2, Last: now.Add(time.Second)}
+		if !swap(storage.LoginFailures{}, one) || swap(storage.LoginFailures{}, one) {
+			t.Fatal("the first swap from no record must succeed, the second fail")
 		}
-		if f, err := s.AddLoginFailure(ctx, "awdeorio", now.Add(5*time.Minute), time.Minute); err != nil || f.Count != 1 {
-			t.Errorf("a failure after the forget window = %+v, %v; want a count of 1", f, err)
+		if !swap(one, two) || swap(one, two) {
+			t.Fatal("a swap from the record as read must succeed, then a stale one fail")
+		}
+		if err := s.RefundLoginFailure(ctx, "awdeorio"); err != nil {
+			t.Fatal(err)
+		}
+		if f, err := s.LoginFailures(ctx, "awdeorio"); err != nil || f.Count != 1 || !f.Last.Equal(two.Last) {
+			t.Errorf("after a refund = %+v, %v; want 1 at the last failure", f, err)
+		}
+		later := now.Add(5 * time.Second)
+		if err := s.TouchLoginFailure(ctx, "awdeorio", later); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.TouchLoginFailure(ctx, "awdeorio", now); err != nil {
+			t.Fatal(err)
+		}
+		if f, _ := s.LoginFailures(ctx, "awdeorio"); f.Count != 1 || !f.Last.Equal(later) {
+			t.Errorf("after touching = %+v; want 1 at the later time, never moved back", f)
+		}
+		if err := s.ForgetLoginFailures(ctx, now); err != nil {
+			t.Fatal(err)
+		}
+		if f, _ := s.LoginFailures(ctx, "awdeorio"); f.Count != 1 {
+			t.Errorf("a recent record was forgotten: %+v", f)
+		}
+		if err := s.ForgetLoginFailures(ctx, now.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if f, _ := s.LoginFailures(ctx, "awdeorio"); f.Count != 0 {
+			t.Errorf("an old record was kept: %+v", f)
+		}
+		if !swap(storage.LoginFailures{}, one) {
+			t.Fatal("swap after forgetting")
 		}
 		if err := s.ClearLoginFailures(ctx, "awdeorio"); err != nil {
 			t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -18,7 +19,7 @@ import (
 func TestSQLiteTwoProcessesWriteAtOnce(t *testing.T) {
 	opts := testenv.NewDatabase(t, "sqlite")
 	ctx := context.Background()
-	if err := storage.Create(ctx, opts); err != nil {
+	if err := dbadmin.Create(ctx, opts); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -58,10 +59,10 @@ func TestSQLiteCorruptFileGivesAClearErrorAndResets(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "db reset") {
 		t.Errorf("Open on a corrupt file = %v, want advice to run db reset", err)
 	}
-	if err := storage.Destroy(ctx, opts); err != nil {
+	if err := dbadmin.Destroy(ctx, opts); err != nil {
 		t.Fatal(err)
 	}
-	if err := storage.Create(ctx, opts); err != nil {
+	if err := dbadmin.Create(ctx, opts); err != nil {
 		t.Fatalf("Create after Destroy of a corrupt file = %v", err)
 	}
 }

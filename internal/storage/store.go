@@ -1,11 +1,17 @@
-// Package storage owns insta485's data: the schema and its migrations, every
-// query the product runs, the sample data, bulk loading, and the two backends
-// behind one API: SQLite (embedded, the default) and PostgreSQL.
+// Package storage is what serving requests use of the database: every query
+// the product runs, the connections (a read pool and a single writer on
+// SQLite, pools on the PostgreSQL primary and its read replicas), the
+// read-your-writes routing between them (replicas.go), the schema
+// migrations and their runner (migrate.go, migrations/), and the privilege
+// check a PostgreSQL role must pass before serving (postgres_privileges.go).
+// Operator tools (create, destroy, copy, bulk load, dump, sample data) are
+// internal/dbadmin, on top of this package (operator.go is their seam).
 //
 // The queries are written once in SQL that both engines accept ($1
-// placeholders, RETURNING, ON CONFLICT); what differs between them (schema,
-// connection setup, bulk loading, creating and dropping a database) lives in
-// sqlite.go and postgres.go.
+// placeholders, RETURNING, ON CONFLICT). Code that only makes sense on one
+// engine lives in files named for it: sqlite*.go and postgres*.go
+// (connection setup, error codes, EXPLAIN, privileges), and replicas.go,
+// which exist only on PostgreSQL.
 package storage
 
 import (
@@ -25,8 +31,6 @@ var (
 	ErrConflict  = errors.New("conflict")
 	ErrForbidden = errors.New("forbidden")
 	ErrInvalid   = errors.New("invalid")
-	// ErrExists is returned by Create when the database already holds the schema.
-	ErrExists = errors.New("database already exists")
 	// ErrNoSchema is returned when the database has no insta485 tables yet.
 	ErrNoSchema = errors.New("database has no insta485 schema: run `insta485 db create`")
 )
@@ -120,25 +124,17 @@ func (s *Store) Calls() *Calls { return s.calls }
 // their statements and reuse the plans (see Options.PreparedStatements).
 func (s *Store) PreparesStatements() bool { return s.prepared }
 
-// dialect is what differs between the backends.
+// dialect is what differs between the backends when serving requests. What
+// differs for operator tools (bulk loading, copying) is internal/dbadmin's.
 type dialect interface {
 	name() string
 	migrationsDir() string
 	isUniqueViolation(error) bool
 	isForeignKeyViolation(error) bool
-	// pauseFeed stops the feed triggers for the rest of a bulk load's
-	// transaction (and sets aside what slows a bulk fill of feed); resume
-	// puts them back. The loader rebuilds feed in between.
-	pauseFeed(ctx context.Context, tx *sql.Tx) (resume func() error, err error)
-	// feedFillOrder ends the statement that fills feed: the order its rows
-	// are best inserted in.
-	feedFillOrder() string
 	// forUpdate ends a SELECT that reads a row a transaction is about to
 	// change, locking it against concurrent transactions where the engine
 	// needs that (PostgreSQL); SQLite's single writer already serialises.
 	forUpdate() string
-	// secondsAgo is an SQL expression for the UTC time col seconds ago.
-	secondsAgo(col string) string
 	// jsonObject builds a JSON object of "'key', value" pairs;
 	// jsonArray aggregates expr over a query's rows in order (an empty
 	// array for none); jsonSub embeds a scalar query's JSON result in
@@ -147,20 +143,12 @@ type dialect interface {
 	jsonArray(expr, order string) string
 	jsonSub(query string) string
 	epoch(col string) string
-	// bulkStage fills the bulk loader's staging tables.
-	bulkStage(ctx context.Context, conn *sql.Conn, tx *sql.Tx, b *bulkData) error
-	// bulkPrepare and bulkFinish bracket a bulk load, for backends that load
-	// faster with constraints set aside.
-	bulkPrepare(ctx context.Context, tx *sql.Tx) error
-	bulkFinish(ctx context.Context, tx *sql.Tx) error
-	// setNextID makes the table's id column hand out last+1 next (copy.go).
-	setNextID(ctx context.Context, tx *sql.Tx, table, col string, last int64) error
 }
 
 // Open connects to the database named by opts and checks that its schema is
-// current. It does not create anything; see Create.
+// current. It does not create anything; see dbadmin.Create.
 func Open(ctx context.Context, opts Options) (*Store, error) {
-	if !IsPostgres(opts.DSN) && !sqliteExists(opts.DSN) {
+	if !IsPostgres(opts.DSN) && !SQLiteExists(opts.DSN) {
 		return nil, ErrNoSchema // without leaving an empty file behind
 	}
 	s, err := Connect(ctx, opts)
@@ -169,7 +157,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	// Privileges first: reading the schema version of tables the role may
 	// not read would fail with a bare "permission denied".
-	if err := s.checkPrivileges(ctx, "insta485", accessReadWrite); err != nil {
+	if err := s.CheckPrivileges(ctx, "insta485", AccessReadWrite); err != nil {
 		s.Close()
 		return nil, err
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insta485/insta485/internal/dbadmin"
+
 	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -22,7 +24,7 @@ func TestSampleDataIsExactlySpec(t *testing.T) {
 		t.Parallel()
 		s := testenv.NewStore(t, backend)
 		ctx := context.Background()
-		for _, want := range storage.SampleUsers {
+		for _, want := range dbadmin.SampleUsers {
 			got, err := s.User(ctx, want.Username)
 			if err != nil {
 				t.Fatal(err)
@@ -48,13 +50,13 @@ func TestSampleDataIsExactlySpec(t *testing.T) {
 		}
 		for i, p := range posts {
 			w := wantPosts[i]
-			if p.PostID != int64(i+1) || p.Filename != storage.SamplePosts[i].Filename || p.Owner != w.owner || p.Likes != w.likes {
+			if p.PostID != int64(i+1) || p.Filename != dbadmin.SamplePosts[i].Filename || p.Owner != w.owner || p.Likes != w.likes {
 				t.Errorf("post %d = %+v, want owner %s likes %d", i+1, p, w.owner, w.likes)
 			}
 			var ids []int64
 			for _, c := range p.Comments {
 				ids = append(ids, c.CommentID)
-				want := storage.SampleComments[c.CommentID-1]
+				want := dbadmin.SampleComments[c.CommentID-1]
 				if c.Owner != want.Owner || c.Text != want.Text || c.PostID != want.PostID {
 					t.Errorf("comment %d = %+v, want %+v", c.CommentID, c, want)
 				}
@@ -63,13 +65,13 @@ func TestSampleDataIsExactlySpec(t *testing.T) {
 				t.Errorf("post %d comments %v, want %v", i+1, ids, w.comments)
 			}
 		}
-		for _, want := range storage.SampleLikes {
+		for _, want := range dbadmin.SampleLikes {
 			got, err := s.LikeByID(ctx, want.LikeID)
 			if err != nil || got != want {
 				t.Errorf("like %d = %+v, %v; want %+v", want.LikeID, got, err, want)
 			}
 		}
-		for _, f := range storage.SampleFollowing {
+		for _, f := range dbadmin.SampleFollowing {
 			following, err := s.Following(ctx, f[0], f[0])
 			if err != nil {
 				t.Fatal(err)
@@ -125,7 +127,7 @@ func TestDeletingAUserCascades(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []string{storage.SampleUsers[0].Filename, storage.SamplePosts[0].Filename, storage.SamplePosts[2].Filename}
+		want := []string{dbadmin.SampleUsers[0].Filename, dbadmin.SamplePosts[0].Filename, dbadmin.SamplePosts[2].Filename}
 		if !sameSet(orphans, want) {
 			t.Errorf("orphans = %v, want %v", orphans, want)
 		}
@@ -177,7 +179,7 @@ func TestDeletingAPostCascadesAndChecksOwner(t *testing.T) {
 			t.Errorf("deleting a missing post = %v, want ErrNotFound", err)
 		}
 		orphans, err := s.DeletePost(ctx, 3, "awdeorio")
-		if err != nil || !slices.Equal(orphans, []string{storage.SamplePosts[2].Filename}) {
+		if err != nil || !slices.Equal(orphans, []string{dbadmin.SamplePosts[2].Filename}) {
 			t.Fatalf("DeletePost = %v, %v", orphans, err)
 		}
 		for _, id := range []int64{1, 2, 3} {
@@ -346,8 +348,8 @@ func TestFollowing(t *testing.T) {
 		}
 		followers, _ := s.Followers(ctx, "jag", "jflinn")
 		want := []storage.Relation{
-			{Username: "awdeorio", Filename: storage.SampleUsers[0].Filename, LognameFollows: true},
-			{Username: "michjc", Filename: storage.SampleUsers[2].Filename, LognameFollows: true},
+			{Username: "awdeorio", Filename: dbadmin.SampleUsers[0].Filename, LognameFollows: true},
+			{Username: "michjc", Filename: dbadmin.SampleUsers[2].Filename, LognameFollows: true},
 		}
 		if !slices.Equal(followers, want) {
 			t.Errorf("Followers(jag) as jflinn = %+v, want %+v", followers, want)
@@ -403,7 +405,7 @@ func TestConcurrentWritersNeverFail(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				owner := storage.SampleUsers[w%4].Username
+				owner := dbadmin.SampleUsers[w%4].Username
 				for i := range each {
 					id, err := s.CreatePost(ctx, owner, fmt.Sprintf("%032x.jpg", w*1000+i))
 					if err != nil {
@@ -440,21 +442,21 @@ func TestPopulateAddsConsistentBulkData(t *testing.T) {
 		t.Parallel()
 		s := testenv.NewStore(t, backend)
 		ctx := context.Background()
-		b := storage.Bulk{Users: 50, Posts: 300, Follows: 400, Likes: 2000, Comments: 500,
+		b := dbadmin.Bulk{Users: 50, Posts: 300, Follows: 400, Likes: 2000, Comments: 500,
 			Files: []string{"44444444444444444444444444444444.jpg"}, ProfileFiles: []string{"55555555555555555555555555555555.jpg"},
 			PasswordHash: "x", Seed: 1}
-		res, err := s.Populate(ctx, b)
+		res, err := dbadmin.Populate(ctx, s, b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := storage.BulkResult{Users: 50, Posts: 300, Likes: 2000, Comments: 500}
+		want := dbadmin.BulkResult{Users: 50, Posts: 300, Likes: 2000, Comments: 500}
 		if res.Users != want.Users || res.Posts != want.Posts || res.Likes != want.Likes || res.Comments != want.Comments ||
 			res.Follows < 390 || res.Follows > 400 {
 			t.Errorf("Populate = %+v, want %+v and about 400 follows", res, want)
 		}
 		// A second run with the same seed adds new users rather than
 		// colliding, and skips pairs that already exist.
-		res2, err := s.Populate(ctx, b)
+		res2, err := dbadmin.Populate(ctx, s, b)
 		if err != nil || res2.Users != 50 || res2.Posts != 300 {
 			t.Fatalf("second Populate = %+v, %v", res2, err)
 		}
@@ -482,25 +484,25 @@ func TestCreateRefusesAnExistingDatabase(t *testing.T) {
 		t.Parallel()
 		opts := testenv.NewDatabase(t, backend)
 		ctx := context.Background()
-		if ok, err := storage.Exists(ctx, opts); err != nil || ok {
+		if ok, err := dbadmin.Exists(ctx, opts); err != nil || ok {
 			t.Fatalf("Exists on empty = %v, %v", ok, err)
 		}
 		if _, err := storage.Open(ctx, opts); !errors.Is(err, storage.ErrNoSchema) {
 			t.Errorf("Open on empty = %v, want ErrNoSchema", err)
 		}
-		if err := storage.Create(ctx, opts); err != nil {
+		if err := dbadmin.Create(ctx, opts); err != nil {
 			t.Fatal(err)
 		}
-		if err := storage.Create(ctx, opts); !errors.Is(err, storage.ErrExists) {
+		if err := dbadmin.Create(ctx, opts); !errors.Is(err, dbadmin.ErrExists) {
 			t.Errorf("second Create = %v, want ErrExists", err)
 		}
-		if err := storage.Destroy(ctx, opts); err != nil {
+		if err := dbadmin.Destroy(ctx, opts); err != nil {
 			t.Fatal(err)
 		}
-		if err := storage.Destroy(ctx, opts); err != nil {
+		if err := dbadmin.Destroy(ctx, opts); err != nil {
 			t.Errorf("destroying twice = %v, want nil", err)
 		}
-		if err := storage.Create(ctx, opts); err != nil {
+		if err := dbadmin.Create(ctx, opts); err != nil {
 			t.Errorf("Create after Destroy = %v", err)
 		}
 		s, err := storage.Open(ctx, opts)
@@ -509,7 +511,7 @@ func TestCreateRefusesAnExistingDatabase(t *testing.T) {
 		}
 		defer s.Close()
 		var buf strings.Builder
-		if err := s.Dump(ctx, &buf); err != nil {
+		if err := dbadmin.Dump(ctx, s, &buf); err != nil {
 			t.Fatal(err)
 		}
 		for _, want := range []string{"users\n", "posts\n", "following\n", "comments\n", "likes\n", "(4 rows)", "(7 rows)", "(6 rows)", "#chickensofinstagram"} {
@@ -517,7 +519,7 @@ func TestCreateRefusesAnExistingDatabase(t *testing.T) {
 				t.Errorf("dump lacks %q", want)
 			}
 		}
-		if err := storage.Destroy(ctx, opts); err != nil {
+		if err := dbadmin.Destroy(ctx, opts); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -528,7 +530,7 @@ func TestSchemaNewerThanBinaryIsRefused(t *testing.T) {
 		t.Parallel()
 		opts := testenv.NewDatabase(t, backend)
 		ctx := context.Background()
-		if err := storage.Create(ctx, opts); err != nil {
+		if err := dbadmin.Create(ctx, opts); err != nil {
 			t.Fatal(err)
 		}
 		s, err := storage.Connect(ctx, opts)
@@ -600,7 +602,7 @@ func TestConcurrentChangesOfOneRowAgree(t *testing.T) {
 		// The photos: the sample one and seven of the eight new ones are
 		// gone, each reported once; the last one written is current.
 		u, _ := s.User(ctx, "jag")
-		want := []string{storage.SampleUsers[3].Filename}
+		want := []string{dbadmin.SampleUsers[3].Filename}
 		for i := range n {
 			if f := fmt.Sprintf("%032x.jpg", 900+i); f != u.Filename {
 				want = append(want, f)
@@ -612,39 +614,6 @@ func TestConcurrentChangesOfOneRowAgree(t *testing.T) {
 		wantDeletes := map[string]int{"post <nil>": 1, "post not found": n - 1, "comment <nil>": 1, "comment not found": n - 1}
 		if fmt.Sprint(deleted) != fmt.Sprint(wantDeletes) {
 			t.Errorf("delete results %v, want %v", deleted, wantDeletes)
-		}
-	})
-}
-
-// TestFailedCreateLeavesNoSchema: Create is all or nothing. A failure after
-// the schema is in (an interrupted sample load) must not leave a database
-// that Open accepts without its sample data and that the next Create calls
-// "already exists". Not parallel: it sets a package-wide fault.
-func TestFailedCreateLeavesNoSchema(t *testing.T) {
-	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
-		opts := testenv.NewDatabase(t, backend)
-		ctx := context.Background()
-		boom := errors.New("interrupted")
-		restore := storage.FailCreateAfterSampleForTest(boom)
-		err := storage.Create(ctx, opts)
-		restore()
-		if !errors.Is(err, boom) {
-			t.Fatalf("Create with a fault = %v, want %v", err, boom)
-		}
-		if ok, err := storage.Exists(ctx, opts); ok || err != nil {
-			t.Errorf("after a failed Create Exists = %v, %v; want false, nil", ok, err)
-		}
-		if err := storage.Create(ctx, opts); err != nil {
-			t.Fatalf("Create after a failed one = %v", err)
-		}
-		s, err := storage.Open(ctx, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		var buf strings.Builder
-		if err := s.Dump(ctx, &buf); err != nil || !strings.Contains(buf.String(), "(7 rows)") {
-			t.Errorf("after Create: %v\n%s", err, buf.String())
 		}
 	})
 }
@@ -678,8 +647,8 @@ func TestPopulateHeavyReader(t *testing.T) {
 		t.Parallel()
 		ctx := context.Background()
 		s := testenv.NewStore(t, backend)
-		profiles, posts := storage.SampleImages()
-		res, err := s.Populate(ctx, storage.Bulk{Users: 100, Posts: 500, Follows: 3 * 104, HeavyFollows: 60,
+		profiles, posts := dbadmin.SampleImages()
+		res, err := dbadmin.Populate(ctx, s, dbadmin.Bulk{Users: 100, Posts: 500, Follows: 3 * 104, HeavyFollows: 60,
 			Files: posts, ProfileFiles: profiles, PasswordHash: "x", Seed: 7})
 		if err != nil {
 			t.Fatal(err)

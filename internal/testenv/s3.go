@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insta485/insta485/internal/blob"
+
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
-
-	"github.com/insta485/insta485/internal/media"
 )
 
 // S3Server is a bucket on a real S3 server for tests: versitygw serving a
@@ -246,7 +246,7 @@ func (s *S3Server) Env() map[string]string {
 	}
 }
 
-// Getenv looks up name in Env, for media.OpenEnv.
+// Getenv looks up name in Env, for blob.OpenEnv.
 func (s *S3Server) Getenv(name string) string { return s.Env()[name] }
 
 // SetEnv sets Env in the process environment for the rest of t (so t and
@@ -261,7 +261,7 @@ func (s *S3Server) SetEnv(t testing.TB) {
 
 // Open opens the store s.Spec names, or one at spec when given (another
 // prefix of the same bucket).
-func (s *S3Server) Open(t testing.TB, spec ...string) media.Store {
+func (s *S3Server) Open(t testing.TB, spec ...string) blob.Store {
 	t.Helper()
 	sp := s.Spec
 	if len(spec) > 0 {
@@ -269,7 +269,7 @@ func (s *S3Server) Open(t testing.TB, spec ...string) media.Store {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	st, err := media.OpenEnv(ctx, sp, s.Getenv)
+	st, err := blob.OpenEnv(ctx, sp, s.Getenv)
 	if err != nil {
 		t.Fatalf("open %s: %v", sp, err)
 	}
@@ -313,12 +313,12 @@ func WithS3(srv *S3Server) AppOption {
 	return func(c *appConfig) { c.store, c.s3 = "s3", srv }
 }
 
-func newUploadStore(t testing.TB, c *appConfig) (media.Store, string, *S3Server) {
+func newUploadStore(t testing.TB, c *appConfig) (blob.Store, string, *S3Server) {
 	t.Helper()
 	switch c.store {
 	case "", "local":
 		dir := filepath.Join(t.TempDir(), "uploads")
-		st, err := media.NewLocal(dir)
+		st, err := blob.NewLocal(dir)
 		if err != nil {
 			t.Fatal(err)
 		}

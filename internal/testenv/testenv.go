@@ -26,10 +26,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insta485/insta485/internal/blob"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/insta485/insta485/internal/app"
 	"github.com/insta485/insta485/internal/auth"
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/metrics"
 	"github.com/insta485/insta485/internal/storage"
@@ -128,7 +131,7 @@ func NewStore(t testing.TB, backend string) *storage.Store {
 func openCreated(t testing.TB, opts storage.Options) *storage.Store {
 	t.Helper()
 	ctx := context.Background()
-	if err := storage.Create(ctx, opts); err != nil {
+	if err := dbadmin.Create(ctx, opts); err != nil {
 		t.Fatalf("create database: %v", err)
 	}
 	s, err := storage.Open(ctx, opts)
@@ -144,7 +147,7 @@ func openCreated(t testing.TB, opts storage.Options) *storage.Store {
 type App struct {
 	*httptest.Server
 	Store *storage.Store
-	Media media.Store
+	Media blob.Store
 	// UploadDir is the local upload directory; "" when the uploads are in
 	// object storage (S3 is then the server).
 	UploadDir string
@@ -229,7 +232,7 @@ func NewApp(t testing.TB, backend string, options ...AppOption) *App {
 	}
 	store := openCreated(t, opts)
 	uploads, dir, s3 := newUploadStore(t, &cfg)
-	profiles, posts := storage.SampleImages()
+	profiles, posts := dbadmin.SampleImages()
 	if err := media.WriteSample(context.Background(), uploads, profiles, posts); err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +272,7 @@ func (a *App) UploadFiles(t testing.TB) []string {
 func (a *App) HasUpload(t testing.TB, name string) bool {
 	t.Helper()
 	f, err := a.Media.Open(context.Background(), name)
-	if errors.Is(err, media.ErrNotFound) {
+	if errors.Is(err, blob.ErrNotFound) {
 		return false
 	}
 	if err != nil {

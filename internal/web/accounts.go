@@ -123,9 +123,10 @@ func (h *Handler) authCheck(w http.ResponseWriter, r *http.Request) {
 // other operations need a session and a token bound to it.
 func (h *Handler) accounts(w http.ResponseWriter, r *http.Request) {
 	v, sessErr := h.session(r)
-	if !h.readForm(w, r, v) {
-		return
-	}
+	h.withForm(w, r, v, func() { h.accountsForm(w, r, v, sessErr) })
+}
+
+func (h *Handler) accountsForm(w http.ResponseWriter, r *http.Request, v viewer, sessErr error) {
 	op := r.PostFormValue("operation")
 	switch op {
 	case "login", "create":
@@ -180,6 +181,10 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, auth.ErrBadCredentials):
 		page.Error = "Wrong username or password. Please try again."
 		h.renderLogin(w, r, http.StatusForbidden, page)
+		return
+	case errors.Is(err, auth.ErrPasswordTooLong):
+		page.Error = errPasswordTooLong.Error()
+		h.renderLogin(w, r, http.StatusBadRequest, page)
 		return
 	case errors.As(err, &throttled):
 		secs := int(throttled.RetryAfter / time.Second)
@@ -241,27 +246,28 @@ func (h *Handler) createAccount(r *http.Request, username, fullname, email, pass
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return storage.User{}, err
 	}
-	photo, err := h.saveUpload(r, true)
-	if err != nil {
-		return storage.User{}, err
+	u := storage.User{Username: username, Fullname: fullname, Email: email, Password: auth.HashPassword(password)}
+	err := h.savePicture(r, true, func(photo string) ([]string, error) {
+		u.Filename = photo
+		return nil, h.Store.CreateUser(ctx, u)
+	})
+	if errors.Is(err, storage.ErrConflict) {
+		return storage.User{}, errUsernameTaken
 	}
-	u := storage.User{Username: username, Fullname: fullname, Email: email, Filename: photo, Password: auth.HashPassword(password)}
-	if err := h.Store.CreateUser(ctx, u); err != nil {
-		h.removeFiles(r, photo)
-		if errors.Is(err, storage.ErrConflict) {
-			return storage.User{}, errUsernameTaken
-		}
+	if err != nil {
 		return storage.User{}, err
 	}
 	return u, nil
 }
+
+var errPasswordTooLong = badRequest("The password is too long: at most " + strconv.Itoa(maxPassword) + " bytes.")
 
 func checkPassword(pw string) error {
 	if pw == "" {
 		return badRequest("Please choose a password.")
 	}
 	if len(pw) > maxPassword {
-		return badRequest("The password is too long: at most 1024 characters.")
+		return errPasswordTooLong
 	}
 	return nil
 }
@@ -289,19 +295,9 @@ func (h *Handler) updateAccount(r *http.Request, v viewer, fullname, email strin
 	if err := checkText("email", email, maxEmail); err != nil {
 		return err
 	}
-	photo, err := h.saveUpload(r, false)
-	if err != nil {
-		return err
-	}
-	orphans, err := h.Store.UpdateUser(r.Context(), v.Logname(), fullname, email, photo)
-	if err != nil {
-		if photo != "" {
-			h.removeFiles(r, photo)
-		}
-		return err
-	}
-	h.removeFiles(r, orphans...)
-	return nil
+	return h.savePicture(r, false, func(photo string) ([]string, error) {
+		return h.Store.UpdateUser(r.Context(), v.Logname(), fullname, email, photo)
+	})
 }
 
 func (h *Handler) updatePassword(w http.ResponseWriter, r *http.Request, v viewer) {
@@ -346,6 +342,8 @@ func (h *Handler) changePassword(r *http.Request, v viewer) (storage.User, error
 	switch {
 	case errors.Is(err, auth.ErrBadCredentials):
 		return storage.User{}, &formError{http.StatusForbidden, "Your current password is wrong, so it was not changed."}
+	case errors.Is(err, auth.ErrPasswordTooLong):
+		return storage.User{}, errPasswordTooLong
 	case err != nil:
 		return storage.User{}, err
 	}
@@ -363,13 +361,14 @@ func (h *Handler) changePassword(r *http.Request, v viewer) (storage.User, error
 // deleteAccount removes the logname with everything they made, pictures
 // included; their sessions on every browser go with the account.
 func (h *Handler) deleteAccount(w http.ResponseWriter, r *http.Request, v viewer) {
-	orphans, err := h.Store.DeleteUser(r.Context(), v.Logname())
+	err := h.pictures(r).Delete(r.Context(), func() ([]string, error) {
+		return h.Store.DeleteUser(r.Context(), v.Logname())
+	})
 	// ErrNotFound: deleted by a request a moment ago; the outcome is the same.
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		h.serverError(w, r, err)
 		return
 	}
-	h.removeFiles(r, orphans...)
 	http.SetCookie(w, h.Auth.Sessions.ClearCookie(r))
 	redirectTarget(w, r, "/")
 }

@@ -3,9 +3,10 @@ package web
 import (
 	"errors"
 	"net/http"
-	"strconv"
 
+	"github.com/insta485/insta485/internal/blob"
 	"github.com/insta485/insta485/internal/media"
+	"github.com/insta485/insta485/internal/server"
 )
 
 // This file maps the site's errors to answers: mistakes in what the user
@@ -34,28 +35,21 @@ func (h *Handler) failWith(w http.ResponseWriter, r *http.Request, v viewer, err
 	h.serverError(w, r, err)
 }
 
-// retryAfter is how long a 503 asks clients to wait, in seconds.
-const retryAfter = 30
-
-// errStoreUnavailable is the answer when the upload store cannot be
-// reached: nothing was stored and nothing changed, so trying again is safe.
-var errStoreUnavailable = &formError{http.StatusServiceUnavailable,
-	"Pictures cannot be stored or shown right now: the picture store is not reachable. Nothing was changed. Please try again in a minute."}
-
-// storeError turns an upload store that is down into errStoreUnavailable,
-// logged for the operator with the request id; other errors stay as they
-// are.
+// storeError turns an upload store that is down into a formError with
+// server.Classify's status and message, logged for the operator with the
+// request id; other errors stay as they are.
 func (h *Handler) storeError(r *http.Request, err error) error {
-	if !errors.Is(err, media.ErrUnavailable) {
+	if !errors.Is(err, blob.ErrUnavailable) && !errors.Is(err, media.ErrBusy) {
 		return err
 	}
-	h.log().Warn("upload store unavailable", "id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
-	return errStoreUnavailable
+	a, _ := server.Classify(err)
+	h.log().Warn(a.Outage, "id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
+	return &formError{a.Status, a.Message}
 }
 
 // setRetryAfter tells clients of a 503 when to try again.
 func setRetryAfter(w http.ResponseWriter, status int) {
 	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+		server.SetRetryAfter(w)
 	}
 }

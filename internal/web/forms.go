@@ -7,6 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/insta485/insta485/internal/auth"
+	"github.com/insta485/insta485/internal/storage"
 )
 
 // Field limits: the database columns' (SPEC §1), checked here first so that
@@ -16,8 +19,8 @@ const (
 	maxFullname = 40
 	maxEmail    = 40
 	maxComment  = 1024
-	// maxPassword bounds what is fed to the password hash; no one types more.
-	maxPassword = 1024
+	// maxPassword bounds what is fed to the password hash.
+	maxPassword = auth.MaxPasswordBytes
 )
 
 // usernameChars are the characters a new username may have: they need no
@@ -63,6 +66,9 @@ func checkUsername(name string) error {
 	}
 	if !usernameChars.MatchString(name) {
 		return badRequest("A username may only use letters, digits and the characters _ . -")
+	}
+	if !storage.SafeUsername(name) {
+		return badRequest("A username cannot be . or .. (links to it would lead to another page). Please choose another one.")
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/testenv"
 )
 
@@ -300,7 +301,7 @@ func findForm(body, action string, hidden map[string]string) (form, bool) {
 func snapshot(t testing.TB, app *testenv.App) string {
 	t.Helper()
 	var b strings.Builder
-	if err := app.Store.Dump(context.Background(), &b); err != nil {
+	if err := dbadmin.Dump(context.Background(), app.Store, &b); err != nil {
 		t.Fatal(err)
 	}
 	b.WriteString("files:\n")

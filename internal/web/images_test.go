@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/insta485/insta485/internal/blob"
+
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -58,7 +60,7 @@ func TestUploadedPhotoIsUprightAndStripped(t *testing.T) {
 		}
 
 		for _, w := range media.VariantWidths {
-			name := media.VariantName(p.Filename, w)
+			name := blob.VariantName(p.Filename, w)
 			res := c.get("/uploads/" + name)
 			if res.Status != 200 || res.Header.Get("Content-Type") != "image/jpeg" {
 				t.Fatalf("GET %s: %d %q", name, res.Status, res.Header.Get("Content-Type"))
@@ -77,7 +79,7 @@ func TestUploadedPhotoIsUprightAndStripped(t *testing.T) {
 		if res := c.submit("/posts/", map[string]string{"operation": "delete", "postid": "5"}, nil); res.Status != 302 {
 			t.Fatalf("delete: %d", res.Status)
 		}
-		for _, n := range []string{p.Filename, media.VariantName(p.Filename, 320), media.VariantName(p.Filename, 640)} {
+		for _, n := range []string{p.Filename, blob.VariantName(p.Filename, 320), blob.VariantName(p.Filename, 640)} {
 			if fileExists(t, app, n) {
 				t.Errorf("%s survived the post's deletion", n)
 			}
@@ -145,12 +147,12 @@ func TestPagesOfferVariants(t *testing.T) {
 		for _, m := range imgs {
 			a := attrs(strings.TrimPrefix(m[0], "<img "))
 			main := strings.TrimPrefix(m[1], "/uploads/")
-			want := "/uploads/" + media.VariantName(main, 320) + " 320w, /uploads/" + media.VariantName(main, 640) + " 640w, /uploads/" + main + " 1080w"
+			want := "/uploads/" + blob.VariantName(main, 320) + " 320w, /uploads/" + blob.VariantName(main, 640) + " 640w, /uploads/" + main + " 1080w"
 			if a["srcset"] != want || a["sizes"] == "" {
 				t.Errorf("%s: img %s has srcset %q sizes %q, want srcset %q", page, m[0], a["srcset"], a["sizes"], want)
 			}
 			for _, w := range media.VariantWidths {
-				if !fileExists(t, app, media.VariantName(main, w)) {
+				if !fileExists(t, app, blob.VariantName(main, w)) {
 					t.Errorf("%s: no %d variant of %s in the store", page, w, main)
 				}
 			}
@@ -177,13 +179,13 @@ func TestOldUploadsGetVariantsOnDemand(t *testing.T) {
 		if err := app.Media.Put(ctx, post4Image, bytes.NewReader(old)); err != nil {
 			t.Fatal(err)
 		}
-		res := c.get("/uploads/" + media.VariantName(post4Image, 320))
+		res := c.get("/uploads/" + blob.VariantName(post4Image, 320))
 		cfg, _, err := image.DecodeConfig(strings.NewReader(res.Body))
 		if res.Status != 200 || err != nil || cfg.Width != 320 {
 			t.Fatalf("GET the 320 variant of an old upload: %d, %dx%d, %v", res.Status, cfg.Width, cfg.Height, err)
 		}
 		for _, w := range media.VariantWidths {
-			if !fileExists(t, app, media.VariantName(post4Image, w)) {
+			if !fileExists(t, app, blob.VariantName(post4Image, w)) {
 				t.Errorf("variant %d was not stored", w)
 			}
 		}
@@ -197,14 +199,14 @@ func TestOldUploadsGetVariantsOnDemand(t *testing.T) {
 		if err := app.Media.Put(ctx, post4Image, bytes.NewReader(junk)); err != nil {
 			t.Fatal(err)
 		}
-		if err := app.Media.Delete(ctx, media.VariantName(post4Image, 640)); err != nil {
+		if err := app.Media.Delete(ctx, blob.VariantName(post4Image, 640)); err != nil {
 			t.Fatal(err)
 		}
-		if res := c.get("/uploads/" + media.VariantName(post4Image, 640)); res.Status != 200 || res.Body != string(junk) {
+		if res := c.get("/uploads/" + blob.VariantName(post4Image, 640)); res.Status != 200 || res.Body != string(junk) {
 			t.Errorf("variant of an unreadable old upload: %d, %d bytes", res.Status, len(res.Body))
 		}
 		// A variant of an upload that does not exist is 404.
-		if res := c.get("/uploads/" + media.VariantName(media.NewName(".jpg"), 320)); res.Status != 404 {
+		if res := c.get("/uploads/" + blob.VariantName(blob.NewName(".jpg"), 320)); res.Status != 404 {
 			t.Errorf("variant of no upload: %d, want 404", res.Status)
 		}
 	})
@@ -218,8 +220,8 @@ func TestSymlinkedUploadIsNotServed(t *testing.T) {
 		t.Parallel()
 		app := testenv.NewApp(t, backend)
 		c := loggedIn(t, app, "jag")
-		name := media.NewName(".jpg")
-		for _, n := range []string{name, media.VariantName(post1Image, 320)} {
+		name := blob.NewName(".jpg")
+		for _, n := range []string{name, blob.VariantName(post1Image, 320)} {
 			os.Remove(filepath.Join(app.UploadDir, n))
 			if err := os.Symlink("/etc/passwd", filepath.Join(app.UploadDir, n)); err != nil {
 				t.Fatal(err)
@@ -230,7 +232,7 @@ func TestSymlinkedUploadIsNotServed(t *testing.T) {
 		}
 		// The variant's place is taken by a link: not served, and the link
 		// is not followed when the variant would be made again.
-		res := c.get("/uploads/" + media.VariantName(post1Image, 320))
+		res := c.get("/uploads/" + blob.VariantName(post1Image, 320))
 		if strings.Contains(res.Body, "root:") {
 			t.Errorf("GET a variant that is a symlink served /etc/passwd (%d)", res.Status)
 		}

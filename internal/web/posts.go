@@ -71,15 +71,10 @@ func (h *Handler) posts(w http.ResponseWriter, r *http.Request, v viewer) {
 }
 
 func (h *Handler) createPost(r *http.Request, v viewer) error {
-	name, err := h.saveUpload(r, true)
-	if err != nil {
-		return err
-	}
-	if _, err := h.Store.CreatePost(r.Context(), v.Logname(), name); err != nil {
-		h.removeFiles(r, name)
-		return err
-	}
-	return nil
+	return h.savePicture(r, true, func(name string) ([]string, error) {
+		_, err := h.Store.CreatePost(r.Context(), v.Logname(), name)
+		return nil, err
+	})
 }
 
 func (h *Handler) deletePost(r *http.Request, v viewer) error {
@@ -87,7 +82,9 @@ func (h *Handler) deletePost(r *http.Request, v viewer) error {
 	if err != nil {
 		return err
 	}
-	orphans, err := h.Store.DeletePost(r.Context(), id, v.Logname())
+	err = h.pictures(r).Delete(r.Context(), func() ([]string, error) {
+		return h.Store.DeletePost(r.Context(), id, v.Logname())
+	})
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return &formError{http.StatusNotFound, "There is no such post. It may have been deleted already."}
@@ -96,6 +93,5 @@ func (h *Handler) deletePost(r *http.Request, v viewer) error {
 	case err != nil:
 		return err
 	}
-	h.removeFiles(r, orphans...)
 	return nil
 }

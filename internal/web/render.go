@@ -11,10 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/insta485/insta485/internal/auth"
+	"github.com/insta485/insta485/internal/blob"
+
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/server"
-	"github.com/insta485/insta485/internal/storage"
 )
 
 //go:embed templates
@@ -44,15 +44,15 @@ type imgSrcset struct{ Srcset, Sizes string }
 // attribute, which says how wide the img is laid out. A name that is not
 // an upload's gets none, and the img keeps only its src.
 func imgSizes(filename, sizes string) imgSrcset {
-	if !media.ValidName(filename) {
+	if !blob.ValidName(filename) {
 		return imgSrcset{}
 	}
-	if _, w := media.MainName(filename); w != 0 {
+	if _, w := blob.MainName(filename); w != 0 {
 		return imgSrcset{}
 	}
 	var b strings.Builder
 	for _, w := range media.VariantWidths {
-		fmt.Fprintf(&b, "/uploads/%s %dw, ", media.VariantName(filename, w), w)
+		fmt.Fprintf(&b, "/uploads/%s %dw, ", blob.VariantName(filename, w), w)
 	}
 	fmt.Fprintf(&b, "/uploads/%s %dw", filename, media.MaxSide)
 	return imgSrcset{b.String(), sizes}
@@ -134,14 +134,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, v viewer, status 
 // saturated server is 503 with Retry-After instead: the client should
 // try again, and must not take it for a logout.
 func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case storage.Unavailable(err):
-		h.log().Warn("database unavailable", "id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
-		server.Unavailable(w, r, server.UnavailableRetryAfter)
-		return
-	case errors.Is(err, auth.ErrBusy):
-		h.log().Warn("too many password checks at once", "id", requestID(r), "path", r.URL.Path)
-		server.Unavailable(w, r, auth.BusyRetryAfter)
+	if a, ok := server.Classify(err); ok && a.Outage != "" && !errors.Is(err, blob.ErrUnavailable) {
+		h.log().Warn(a.Outage, "id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
+		server.Unavailable(w, r)
 		return
 	}
 	h.log().Error("request failed", "id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)

@@ -88,14 +88,13 @@ func (h *Handler) action(fn func(http.ResponseWriter, *http.Request, viewer)) ht
 			h.fail(w, r, v, http.StatusForbidden, "You need to log in first.")
 			return
 		}
-		if !h.readForm(w, r, v) {
-			return
-		}
-		if !h.Auth.Sessions.CheckCSRF(v.Session, r.PostFormValue(csrfField)) {
-			h.failCSRF(w, r, v)
-			return
-		}
-		fn(w, r, v)
+		h.withForm(w, r, v, func() {
+			if !h.Auth.Sessions.CheckCSRF(v.Session, r.PostFormValue(csrfField)) {
+				h.failCSRF(w, r, v)
+				return
+			}
+			fn(w, r, v)
+		})
 	})
 }
 
@@ -104,11 +103,33 @@ func (h *Handler) action(fn func(http.ResponseWriter, *http.Request, viewer)) ht
 const formOverhead = 64 << 10
 
 // multipartMemory is how much of a multipart form is kept in memory; the
-// rest of a large upload is spooled to a temporary file that net/http
+// rest of a large upload is spooled to a temporary file that withForm
 // removes when the request ends.
 const multipartMemory = 4 << 20
 
-// readForm parses r's body, bounded by the upload limit. It answers 413 for
+// withForm reads r's form (see readForm) and, when it could be read, runs
+// fn. It is the only way a handler reads a form: files the form was
+// spooled to are removed when fn returns, whatever it answered, and when
+// it panics. net/http cannot do it: it removes only the form of the
+// request it passed to the handler, and the one parsed here is a copy
+// (middleware adds context with r.WithContext).
+func (h *Handler) withForm(w http.ResponseWriter, r *http.Request, v viewer, fn func()) {
+	defer removeFormFiles(r)
+	if h.readForm(w, r, v) {
+		fn()
+	}
+}
+
+// removeFormFiles removes the temporary files of r's multipart form, if it
+// has one. A form that failed to parse has none: the multipart reader
+// removes what it wrote before returning its error.
+func removeFormFiles(r *http.Request) {
+	if r.MultipartForm != nil {
+		_ = r.MultipartForm.RemoveAll()
+	}
+}
+
+// readForm parses r's body for withForm, bounded by the upload limit. It answers 413 for
 // a body over the limit and 400 for one that cannot be parsed, and reports
 // whether the handler may go on.
 func (h *Handler) readForm(w http.ResponseWriter, r *http.Request, v viewer) bool {

@@ -1,11 +1,13 @@
 package web
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/insta485/insta485/internal/blob"
+	"github.com/insta485/insta485/internal/pictures"
 
 	"github.com/insta485/insta485/internal/auth"
 	"github.com/insta485/insta485/internal/media"
@@ -26,7 +28,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	}
 	name := r.PathValue("filename")
 	f, err := media.OpenUpload(r.Context(), h.Media, name)
-	if errors.Is(err, media.ErrNotFound) {
+	if errors.Is(err, blob.ErrNotFound) {
 		h.fail(w, r, v, http.StatusNotFound, "There is no such picture. It may have been deleted.")
 		return
 	}
@@ -56,53 +58,51 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", http.DetectContentType(head[:n]))
+	limitRanges(r)
 	http.ServeContent(w, r, name, f.ModTime(), f)
 }
 
-// saveUpload stores the form's picture (field `file`) and returns its new
-// name. Without a file it returns "" when the picture is optional and a
-// formError when it is required. Rejected uploads leave nothing behind.
-func (h *Handler) saveUpload(r *http.Request, required bool) (string, error) {
+// savePicture stores the form's picture (field `file`) and calls write
+// with its new name, through pictures.Save: a failed write removes the
+// picture again, a successful one removes the files it orphaned. Without a
+// file write gets "" when the picture is optional, and a formError is
+// returned when it is required. Rejected uploads leave nothing behind.
+func (h *Handler) savePicture(r *http.Request, required bool, write func(name string) (orphans []string, err error)) error {
+	var up *pictures.Upload
 	f, hdr, err := r.FormFile("file")
+	switch {
 	// A form that is not multipart (url-encoded, as scripts send forms
 	// without a file) has no file either.
-	if errors.Is(err, http.ErrMissingFile) || errors.Is(err, http.ErrNotMultipart) {
+	case errors.Is(err, http.ErrMissingFile) || errors.Is(err, http.ErrNotMultipart):
 		if required {
-			return "", badRequest("Please choose a picture to upload.")
+			return badRequest("Please choose a picture to upload.")
 		}
-		return "", nil
+	case err != nil:
+		return badRequest("The uploaded file could not be read. Please try again.")
+	default:
+		defer f.Close()
+		up = &pictures.Upload{Body: f, Name: hdr.Filename, Limit: h.maxUpload()}
 	}
-	if err != nil {
-		return "", badRequest("The uploaded file could not be read. Please try again.")
-	}
-	defer f.Close()
-	name, err := media.Save(r.Context(), h.Media, f, hdr.Filename, h.maxUpload())
+	err = h.pictures(r).Save(r.Context(), up, write)
 	switch {
 	case errors.Is(err, media.ErrTooLarge):
-		return "", &formError{http.StatusRequestEntityTooLarge,
+		return &formError{http.StatusRequestEntityTooLarge,
 			"The picture is larger than the limit of " + byteSize(h.maxUpload()) + ". Please choose a smaller one."}
 	case errors.Is(err, media.ErrEmpty):
-		return "", badRequest("The uploaded file is empty. Please choose a picture.")
+		return badRequest("The uploaded file is empty. Please choose a picture.")
 	case errors.Is(err, media.ErrNotImage):
-		return "", badRequest("Only PNG, JPEG, GIF and WebP pictures can be uploaded, and the file must be a whole picture.")
+		return badRequest("Only PNG, JPEG, GIF and WebP pictures can be uploaded, and the file must be a whole picture.")
 	case errors.Is(err, media.ErrTooManyPixels):
-		return "", badRequest("The picture is too big: " + strings.TrimPrefix(err.Error(), media.ErrTooManyPixels.Error()+": ") + ". Please choose a smaller one.")
-	case err != nil:
-		return "", h.storeError(r, err)
+		return badRequest("The picture is too big: " + strings.TrimPrefix(err.Error(), media.ErrTooManyPixels.Error()+": ") + ". Please choose a smaller one.")
 	}
-	return name, nil
+	return h.storeError(r, err)
 }
 
-// removeFiles deletes pictures nothing refers to any more, with their
-// width variants. A failure is
-// logged, not shown: the user's change already happened, and a stray file
-// costs only space.
-func (h *Handler) removeFiles(r *http.Request, names ...string) {
-	// The files must go even if the client has hung up meanwhile.
-	ctx := context.WithoutCancel(r.Context())
-	for _, n := range names {
-		if err := media.Remove(ctx, h.Media, n); err != nil {
-			h.log().Error("delete unused upload", "id", requestID(r), "file", n, "err", err)
-		}
-	}
+// pictures is the upload store for r: a leftover file that cannot be
+// removed is logged with the request id, not shown, since the user's
+// change already happened.
+func (h *Handler) pictures(r *http.Request) pictures.Pictures {
+	return pictures.Pictures{Store: h.Media, RemoveFailed: func(name string, err error) {
+		h.log().Error("delete unused upload", "id", requestID(r), "file", name, "err", err)
+	}}
 }

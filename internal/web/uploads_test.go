@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/insta485/insta485/internal/blob"
+
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -93,7 +96,7 @@ func TestUploadsOnEveryStore(t *testing.T) {
 				t.Errorf("range: status %d, Content-Range %q, %d bytes; want 206, bytes 100-199/%d and those bytes",
 					res.Status, res.Header.Get("Content-Range"), len(res.Body), len(want))
 			}
-			for _, name := range []string{media.NewName(".jpg"), "..%2Finsta485.sqlite3", "x.jpg"} {
+			for _, name := range []string{blob.NewName(".jpg"), "..%2Finsta485.sqlite3", "x.jpg"} {
 				if res := c.get("/uploads/" + name); res.Status != http.StatusNotFound {
 					t.Errorf("/uploads/%s: status %d, want 404", name, res.Status)
 				}
@@ -114,13 +117,13 @@ func TestUploadsOnEveryStore(t *testing.T) {
 			}
 			for _, a := range added {
 				a = a[strings.LastIndex(a, "/")+1:]
-				if _, w := media.MainName(a); w == 0 {
+				if _, w := blob.MainName(a); w == 0 {
 					postFile = a
 				}
 			}
 			prefix := added[0][:strings.LastIndex(added[0], "/")+1] // the bucket's key prefix
 			for _, w := range media.VariantWidths {
-				if !slices.Contains(added, prefix+media.VariantName(postFile, w)) {
+				if !slices.Contains(added, prefix+blob.VariantName(postFile, w)) {
 					t.Errorf("the store gained %v, without the %d variant of %s", added, w, postFile)
 				}
 			}
@@ -224,7 +227,7 @@ func TestUploadStoreDown(t *testing.T) {
 			t.Fatalf("before the outage: status %d", res.Status)
 		}
 		var rows bytes.Buffer
-		if err := app.Store.Dump(context.Background(), &rows); err != nil {
+		if err := dbadmin.Dump(context.Background(), app.Store, &rows); err != nil {
 			t.Fatal(err)
 		}
 		srv.Stop()
@@ -246,7 +249,7 @@ func TestUploadStoreDown(t *testing.T) {
 		check("sign up", signUp.post("/accounts/", fields, &upload{"p.png", img}))
 
 		var after bytes.Buffer
-		if err := app.Store.Dump(context.Background(), &after); err != nil {
+		if err := dbadmin.Dump(context.Background(), app.Store, &after); err != nil {
 			t.Fatal(err)
 		}
 		if after.String() != rows.String() {

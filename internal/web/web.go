@@ -12,8 +12,9 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/insta485/insta485/internal/blob"
+
 	"github.com/insta485/insta485/internal/auth"
-	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/storage"
 )
 
@@ -23,7 +24,7 @@ const defaultMaxUpload = 16 << 20
 // Handler serves the site.
 type Handler struct {
 	Store     *storage.Store
-	Media     media.Store
+	Media     blob.Store
 	Auth      *auth.Authenticator
 	MaxUpload int64
 	Log       *slog.Logger

@@ -1,0 +1,122 @@
+package dbadmin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/insta485/insta485/internal/storage"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// pgMaintenance connects to the server's maintenance database with the same
+// credentials, for CREATE and DROP DATABASE.
+func pgMaintenance(ctx context.Context, opts storage.Options) (*pgx.Conn, *pgx.ConnConfig, error) {
+	cfg, err := storage.PGConfig(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	target := cfg.Database
+	mcfg := cfg.Copy()
+	var lastErr error
+	for _, db := range []string{"postgres", "template1"} {
+		mcfg.Database = db
+		c, err := pgx.ConnectConfig(ctx, mcfg)
+		if err == nil {
+			cfg.Database = target
+			return c, cfg, nil
+		}
+		lastErr = err
+	}
+	return nil, cfg, storage.ExplainPG(lastErr, mcfg)
+}
+
+func pgCreateDatabase(ctx context.Context, opts storage.Options) error {
+	cfg, err := storage.PGConfig(opts)
+	if err != nil {
+		return err
+	}
+	c, err := pgx.ConnectConfig(ctx, cfg)
+	if err == nil {
+		return c.Close(ctx) // it exists; Create goes on to check the schema
+	}
+	if pgCode(err) != "3D000" {
+		return storage.ExplainPG(err, cfg)
+	}
+	m, _, err := pgMaintenance(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer m.Close(ctx)
+	_, err = m.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{cfg.Database}.Sanitize())
+	if pgCode(err) == "42501" {
+		return fmt.Errorf("database %q does not exist and role %q may not create it: ask the administrator to `CREATE DATABASE %s OWNER %s`", cfg.Database, cfg.User, cfg.Database, cfg.User)
+	}
+	if err != nil {
+		return fmt.Errorf("create database %q: %w", cfg.Database, err)
+	}
+	return nil
+}
+
+// insta485Tables in the order they can be dropped.
+var insta485Tables = []string{"sessions", "login_failures", "feed", "likes", "comments", "following", "posts", "users", "schema_migrations"}
+
+func pgDestroy(ctx context.Context, opts storage.Options) error {
+	m, cfg, err := pgMaintenance(ctx, opts)
+	if err == nil {
+		defer m.Close(ctx)
+		// Only a role that may create the database again drops it: an
+		// owner without CREATEDB (a database the administrator made for
+		// it) would be left with none, and `db reset` could not recover.
+		var mayCreate bool
+		err = m.QueryRow(ctx, "SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user").Scan(&mayCreate)
+		if err != nil {
+			return fmt.Errorf("read the role's privileges: %w", err)
+		}
+		if mayCreate {
+			_, err = m.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{cfg.Database}.Sanitize()+" WITH (FORCE)")
+			if err == nil {
+				return nil
+			}
+			if c := pgCode(err); c != "42501" && c != "55006" {
+				return fmt.Errorf("drop database %q: %w", cfg.Database, err)
+			}
+		}
+	}
+	// The role may not drop the database (a managed server's usual set-up):
+	// empty it instead.
+	s, cerr := storage.Connect(ctx, opts)
+	if databaseMissing(cerr) {
+		return nil
+	}
+	if cerr != nil {
+		return cerr
+	}
+	defer s.Close()
+	if err := s.CheckPrivileges(ctx, "db destroy", storage.AccessOwner); err != nil {
+		return err
+	}
+	_, err = s.Primary().ExecContext(ctx, "DROP TABLE IF EXISTS "+strings.Join(insta485Tables, ", ")+" CASCADE")
+	if err != nil {
+		return fmt.Errorf("drop insta485 tables: %w", err)
+	}
+	_, err = s.Primary().ExecContext(ctx, "DROP FUNCTION IF EXISTS "+strings.Join(storage.PostgresFunctions, ", "))
+	if err != nil {
+		return fmt.Errorf("drop insta485 functions: %w", err)
+	}
+	return nil
+}
+
+func pgCode(err error) string {
+	var e *pgconn.PgError
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// databaseMissing reports whether err says the PostgreSQL database does
+// not exist.
+func databaseMissing(err error) bool { return pgCode(err) == "3D000" }

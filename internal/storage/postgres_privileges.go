@@ -1,0 +1,252 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// On PostgreSQL the role insta485 connects as is often not the one that
+// made the database or loaded the tables (an administrator, psql run as
+// another role, a managed service's master user). Instead of letting a
+// statement fail half way with "permission denied" or "must be owner", each
+// task first reads from the catalog what the role may do, and answers a
+// missing privilege with the statements an administrator runs to grant it.
+
+// Access is what a task does with the insta485 tables.
+type Access int
+
+const (
+	// AccessRead reads every table (db dump, the schema check).
+	AccessRead Access = iota
+	// AccessReadWrite reads and changes rows (serve).
+	AccessReadWrite
+	// AccessOwner drops the tables (db destroy).
+	AccessOwner
+	// AccessRebuild alters the tables and creates indexes in their schema
+	// (db random sets constraints and indexes aside and makes them again,
+	// db migrate changes the schema).
+	AccessRebuild
+)
+
+// dataTables are the tables the site reads and writes.
+var dataTables = []string{"users", "posts", "following", "comments", "likes", "feed", "sessions", "login_failures"}
+
+// tablePrivileges is what the catalog says about one existing table.
+type tablePrivileges struct {
+	name, owner                    string
+	owns                           bool
+	sel, insert, update, deleteRow bool
+}
+
+// CheckPrivileges returns nil when the role may do what task needs with
+// the insta485 tables that exist (SQLite: always), and otherwise an error
+// naming the statements that grant it.
+func (s *Store) CheckPrivileges(ctx context.Context, task string, need Access) error {
+	if s.dialect.name() != "postgres" {
+		return nil
+	}
+	var schema sql.NullString
+	var usage, create, temp bool
+	err := s.latestDB.QueryRowContext(ctx, `SELECT current_schema()::text,
+		COALESCE(has_schema_privilege(current_schema(), 'USAGE'), false),
+		COALESCE(has_schema_privilege(current_schema(), 'CREATE'), false),
+		has_database_privilege(current_database(), 'TEMP')`).Scan(&schema, &usage, &create, &temp)
+	if err != nil {
+		return fmt.Errorf("read the role's privileges: %w", err)
+	}
+	if !schema.Valid {
+		return fmt.Errorf("role %s has no schema to use in database %s (none on its search_path exists): have an administrator run, connected to %s:\n    CREATE SCHEMA %s AUTHORIZATION %s;",
+			s.pgUser, s.pgDatabase, s.pgDatabase, ident(s.pgUser), ident(s.pgUser))
+	}
+	tables, err := s.tablePrivileges(ctx, schema.String)
+	if err != nil {
+		return err
+	}
+	var fixes []string
+	if !usage {
+		fixes = append(fixes, fmt.Sprintf("GRANT USAGE ON SCHEMA %s TO %s;", ident(schema.String), ident(s.pgUser)))
+	}
+	if need == AccessRebuild && !create && len(tables) > 0 {
+		fixes = append(fixes, fmt.Sprintf("GRANT CREATE ON SCHEMA %s TO %s;", ident(schema.String), ident(s.pgUser)))
+	}
+	var notOwned []string
+	for _, t := range tables {
+		if need >= AccessOwner {
+			if !t.owns {
+				notOwned = append(notOwned, t.owner)
+				fixes = append(fixes, fmt.Sprintf("ALTER TABLE %s.%s OWNER TO %s;", ident(schema.String), ident(t.name), ident(s.pgUser)))
+			}
+			continue
+		}
+		var missing []string
+		if !t.sel {
+			missing = append(missing, "SELECT")
+		}
+		if need == AccessReadWrite && t.name != "schema_migrations" {
+			for _, p := range []struct {
+				ok   bool
+				name string
+			}{{t.insert, "INSERT"}, {t.update, "UPDATE"}, {t.deleteRow, "DELETE"}} {
+				if !p.ok {
+					missing = append(missing, p.name)
+				}
+			}
+		}
+		if len(missing) > 0 {
+			fixes = append(fixes, fmt.Sprintf("GRANT %s ON %s.%s TO %s;", strings.Join(missing, ", "), ident(schema.String), ident(t.name), ident(s.pgUser)))
+		}
+	}
+	if need >= AccessOwner {
+		// Dropping or pausing the feed triggers also needs their functions.
+		funcs, err := s.functionOwners(ctx, schema.String)
+		if err != nil {
+			return err
+		}
+		for _, f := range funcs {
+			if !f.owns {
+				notOwned = append(notOwned, f.owner)
+				fixes = append(fixes, fmt.Sprintf("ALTER FUNCTION %s.%s() OWNER TO %s;", ident(schema.String), ident(f.name), ident(s.pgUser)))
+			}
+		}
+	}
+	if need == AccessRebuild && !temp {
+		fixes = append(fixes, fmt.Sprintf("GRANT TEMPORARY ON DATABASE %s TO %s;", ident(s.pgDatabase), ident(s.pgUser)))
+	}
+	if len(fixes) == 0 {
+		return nil
+	}
+	what := "lacks privileges on the insta485 tables"
+	switch {
+	case len(notOwned) > 0:
+		what = fmt.Sprintf("must own the insta485 tables, which belong to role %s,", strings.Join(uniq(notOwned), ", "))
+	case need == AccessRebuild:
+		what = "must be allowed to create indexes in schema " + schema.String
+	}
+	return &PrivilegeError{Task: task, Msg: fmt.Sprintf("%s: role %s %s in database %s; have an administrator run, connected to database %s:\n    %s",
+		task, s.pgUser, what, s.pgDatabase, s.pgDatabase, strings.Join(fixes, "\n    "))}
+}
+
+// CheckCreatePrivileges returns nil when the role may create the insta485 tables in
+// its schema, and otherwise the statements that let it.
+func (s *Store) CheckCreatePrivileges(ctx context.Context, task string) error {
+	if s.dialect.name() != "postgres" {
+		return nil
+	}
+	var schema sql.NullString
+	var create bool
+	err := s.latestDB.QueryRowContext(ctx, `SELECT current_schema()::text,
+		COALESCE(has_schema_privilege(current_schema(), 'CREATE'), false)`).Scan(&schema, &create)
+	if err != nil {
+		return fmt.Errorf("read the role's privileges: %w", err)
+	}
+	if !schema.Valid {
+		return s.CheckPrivileges(ctx, task, AccessRead) // names CREATE SCHEMA
+	}
+	if create {
+		return nil
+	}
+	return &PrivilegeError{Task: task, Msg: fmt.Sprintf("%s: role %s may not create tables in schema %s of database %s (since PostgreSQL 15 only the database owner may, unless granted); have an administrator run, connected to database %s:\n    GRANT CREATE ON SCHEMA %s TO %s;\nor make the role own the database:\n    ALTER DATABASE %s OWNER TO %s;   -- or, for a new one: CREATE DATABASE %s OWNER %s;",
+		task, s.pgUser, schema.String, s.pgDatabase, s.pgDatabase,
+		ident(schema.String), ident(s.pgUser),
+		ident(s.pgDatabase), ident(s.pgUser), ident(s.pgDatabase), ident(s.pgUser))}
+}
+
+// PrivilegeError is a task the database role may not do, with the fix.
+type PrivilegeError struct {
+	Task string
+	Msg  string
+}
+
+func (e *PrivilegeError) Error() string { return e.Msg }
+
+func (s *Store) tablePrivileges(ctx context.Context, schema string) ([]tablePrivileges, error) {
+	rows, err := s.latestDB.QueryContext(ctx, `SELECT c.relname::text, pg_get_userbyid(c.relowner)::text,
+		pg_has_role(current_user, c.relowner, 'USAGE'),
+		has_table_privilege(c.oid, 'SELECT'), has_table_privilege(c.oid, 'INSERT'),
+		has_table_privilege(c.oid, 'UPDATE'), has_table_privilege(c.oid, 'DELETE')
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND c.relname = ANY($2)`,
+		schema, append(append([]string{}, dataTables...), "schema_migrations"))
+	if err != nil {
+		return nil, fmt.Errorf("read the role's privileges: %w", err)
+	}
+	defer rows.Close()
+	byName := map[string]tablePrivileges{}
+	for rows.Next() {
+		var t tablePrivileges
+		if err := rows.Scan(&t.name, &t.owner, &t.owns, &t.sel, &t.insert, &t.update, &t.deleteRow); err != nil {
+			return nil, err
+		}
+		byName[t.name] = t
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// In a fixed order, so the fix reads the same every time.
+	var out []tablePrivileges
+	for _, name := range append(append([]string{}, dataTables...), "schema_migrations") {
+		if t, ok := byName[name]; ok {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+var plainIdent = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+
+// ident quotes a PostgreSQL identifier only when it needs quoting, so the
+// statements in messages read like the ones an administrator would type.
+func ident(s string) string {
+	if plainIdent.MatchString(s) {
+		return s
+	}
+	return pgx.Identifier{s}.Sanitize()
+}
+
+func uniq(xs []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+type functionOwner struct {
+	name, owner string
+	owns        bool
+}
+
+// functionOwners says who owns each insta485 function (the feed triggers')
+// that exists in schema.
+func (s *Store) functionOwners(ctx context.Context, schema string) ([]functionOwner, error) {
+	var names []string
+	for _, f := range PostgresFunctions {
+		names = append(names, strings.TrimSuffix(f, "()"))
+	}
+	rows, err := s.latestDB.QueryContext(ctx, `SELECT p.proname::text, pg_get_userbyid(p.proowner)::text,
+		pg_has_role(current_user, p.proowner, 'USAGE')
+		FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+		WHERE n.nspname = $1 AND p.proname = ANY($2) ORDER BY p.proname`, schema, names)
+	if err != nil {
+		return nil, fmt.Errorf("read the role's privileges: %w", err)
+	}
+	defer rows.Close()
+	var out []functionOwner
+	for rows.Next() {
+		var f functionOwner
+		if err := rows.Scan(&f.name, &f.owner, &f.owns); err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
