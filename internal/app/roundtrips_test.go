@@ -32,7 +32,10 @@ func TestRoundTripsPerRequest(t *testing.T) {
 			if basic {
 				req.SetBasicAuth("awdeorio", "chickens")
 			} else {
+				// As a browser sends it: cookie writes must show they are
+				// same-origin.
 				req.Header.Set("Cookie", cookie)
+				req.Header.Set("Sec-Fetch-Site", "same-origin")
 			}
 			if body != "" {
 				req.Header.Set("Content-Type", "application/json")

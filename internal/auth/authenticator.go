@@ -239,11 +239,16 @@ func (a *Authenticator) Basic(r *http.Request, loads ...storage.Load) (storage.U
 	// not have replayed a password change yet): the cache only stands for
 	// the password check against the hash stored right now (basiccache.go).
 	if utf8.ValidString(name) && !strings.ContainsRune(name, 0) {
-		u, err := a.Store.ReadAs(r.Context(), storage.Viewer{Username: name}, loads...)
+		// The failure count comes in the same statement; with replicas it
+		// may be a replica's, so it is read again from the primary.
+		failures := &storage.FailuresLoad{Name: strings.ToLower(name)}
+		u, err := a.Store.ReadAs(r.Context(), storage.Viewer{Username: name}, append(loads, failures)...)
 		if err == nil && a.basic.ok(name, pw, u.Password) {
 			// The right password clears the failure count here too.
-			if err := a.clearFailures(r.Context(), strings.ToLower(name), false); err != nil {
-				return storage.User{}, err
+			if failures.Count > 0 || a.Store.HasReplicas() {
+				if err := a.clearFailures(r.Context(), strings.ToLower(name), !a.Store.HasReplicas()); err != nil {
+					return storage.User{}, err
+				}
 			}
 			return u, nil
 		}

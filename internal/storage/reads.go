@@ -444,3 +444,21 @@ func feedArgs(logname string, page FeedPage) (query string, args []any, ok bool,
 	}
 	return feedPageQuery, []any{logname, lte, size, pageNo * size}, true, nil
 }
+
+// FailuresLoad reads the count of recent wrong passwords for an account
+// name (see LoginFailures), so that a right password can clear it without
+// a statement of its own when there is nothing to clear.
+type FailuresLoad struct {
+	Name string
+
+	Count int
+}
+
+func (l *FailuresLoad) sql(_ dialect, p *params) string {
+	return "SELECT failures FROM login_failures WHERE name = " + p.add(l.Name)
+}
+
+func (l *FailuresLoad) decode(data []byte) error {
+	l.Count = 0
+	return unmarshal(data, &l.Count)
+}
