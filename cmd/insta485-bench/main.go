@@ -8,6 +8,14 @@
 //
 //	go run ./cmd/insta485-bench --backend sqlite --scale small --quick
 //	go run ./cmd/insta485-bench --backend postgres --scale large
+//	go run ./cmd/insta485-bench --backend both --pgbouncer
+//
+// With --backend both (and --pgbouncer, a server reaching PostgreSQL
+// through PgBouncer in transaction mode) each scenario runs on each server
+// in turn, and the run ends with the ratios between them: only ratios
+// taken in one run mean anything on a shared machine. Each line also says
+// how many statements and round trips to PostgreSQL a request cost, as
+// the server counts them (its metrics).
 //
 // Results are also written to bench/results-<backend>-<scale>.txt.
 package main
@@ -63,23 +71,26 @@ func main() {
 
 type options struct {
 	backend, scaleName, pgURL, pgName, out, dir string
-	quick, reuse, pictures                      bool
+	quick, reuse, pgbouncer, pictures           bool
 	profile, only, bin, against                 string
 	duration                                    time.Duration
-	conns                                       int
+	conns, pgbouncerPool, rounds                int
 }
 
 func run() error {
 	var o options
-	flag.StringVar(&o.backend, "backend", "sqlite", "database: sqlite or postgres")
+	flag.StringVar(&o.backend, "backend", "sqlite", "database: sqlite, postgres, or both (each scenario on each, in turn, and the ratios of PostgreSQL to SQLite)")
 	flag.StringVar(&o.scaleName, "scale", "small", "dataset: small (1k users, 10k posts) or large (10k users, 1M posts, 5M likes, 1M comments)")
 	flag.BoolVar(&o.pictures, "pictures", false, "run only the pictures scenario: feed pictures through nginx × 3 app servers on versitygw, in each --uploads-delivery mode (needs nginx and versitygw)")
 	flag.BoolVar(&o.quick, "quick", false, "short scenarios (2 s each), the whole run under a minute at small scale")
 	flag.DurationVar(&o.duration, "duration", 0, "length of each scenario (default 8s, 2s with --quick)")
 	flag.IntVar(&o.conns, "conns", 32, "concurrent connections")
+	flag.IntVar(&o.rounds, "rounds", 4, "with several servers, the slices each scenario is cut into, the servers taking turns")
 	flag.StringVar(&o.pgURL, "postgres", envOr("INSTA485_BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432/?sslmode=disable"),
 		"PostgreSQL server URL (its role must create databases); the database name is replaced")
 	flag.StringVar(&o.pgName, "pg-database", "", "PostgreSQL database the dataset lives in (default insta485_bench_<scale>); give each of several people sharing one server their own")
+	flag.BoolVar(&o.pgbouncer, "pgbouncer", false, "with postgres or both: also serve through PgBouncer in transaction mode (started here, pool of --pgbouncer-pool server connections) and print the ratio to the direct connection")
+	flag.IntVar(&o.pgbouncerPool, "pgbouncer-pool", 10, "server connections of PgBouncer's pool (the app's own pool is 10)")
 	flag.StringVar(&o.dir, "dir", "", "work directory for the binary, SQLite file and uploads (default .cache/bench-<backend>-<scale>)")
 	flag.BoolVar(&o.reuse, "reuse", false, "reuse the dataset a previous run left in --dir (skips the load)")
 	flag.StringVar(&o.profile, "profile", "", "record a CPU profile of the server during the scenarios whose name contains this (written to --dir; builds with -tags pprof)")
@@ -92,9 +103,17 @@ func run() error {
 	if !ok {
 		return fmt.Errorf("unknown --scale %q: use small or large", o.scaleName)
 	}
-	if o.backend != "sqlite" && o.backend != "postgres" {
-		return fmt.Errorf("unknown --backend %q: use sqlite or postgres", o.backend)
+	backends := map[string][]string{"sqlite": {"sqlite"}, "postgres": {"postgres"}, "both": {"sqlite", "postgres"}}[o.backend]
+	if backends == nil {
+		return fmt.Errorf("unknown --backend %q: use sqlite, postgres or both", o.backend)
 	}
+	if o.pgbouncer && o.backend == "sqlite" {
+		return errors.New("--pgbouncer needs --backend postgres or both")
+	}
+	if len(backends) == 1 && !o.pgbouncer {
+		o.rounds = 1
+	}
+	o.rounds = max(1, o.rounds)
 	if o.duration == 0 {
 		o.duration = 8 * time.Second
 		if o.quick {
@@ -111,8 +130,11 @@ func run() error {
 	if o.out == "" {
 		// A quick run has its own file: it must not replace a full one.
 		suffix := ""
+		if o.pgbouncer {
+			suffix += "-pgbouncer"
+		}
 		if o.quick {
-			suffix = "-quick"
+			suffix += "-quick"
 		}
 		o.out = filepath.Join(root, "bench", "results-"+o.backend+"-"+o.scaleName+suffix+".txt")
 	}
@@ -137,11 +159,225 @@ func run() error {
 		return runPictures(o, root, bin)
 	}
 
-	dsn := filepath.Join(o.dir, "insta485.sqlite3")
-	if o.backend == "postgres" {
+	// targets are the servers taking turns; servers are those and, with
+	// --against, each one's partner, driven at the same moment.
+	var targets, servers []*bench
+	var loads []string
+	defer func() {
+		for _, b := range servers {
+			b.stop()
+		}
+	}()
+	start := func(name, dir string, env []string, ds *dataset, logPrefix string) error {
+		b, err := startServer(o, name, bin, dir, env, ds, logPrefix)
+		if err != nil {
+			return err
+		}
+		b.index, targets, servers = len(servers), append(targets, b), append(servers, b)
+		if o.against != "" {
+			other, err := startServer(o, name+"*", o.against, dir, env, ds, "against-"+logPrefix)
+			if err != nil {
+				return fmt.Errorf("--against: %w", err)
+			}
+			other.index, b.partner, servers = len(servers), other, append(servers, other)
+		}
+		return nil
+	}
+	for _, backend := range backends {
+		dir := o.dir
+		if len(backends) > 1 {
+			dir = filepath.Join(o.dir, backend)
+		}
+		db, err := prepare(o, sc, backend, bin, dir)
+		if err != nil {
+			return err
+		}
+		if db.loadTime > 0 {
+			loads = append(loads, fmt.Sprintf("%s bulk load %s", backend, db.loadTime.Round(time.Second)))
+		}
+		if err := start(backend, dir, db.env, db.ds, ""); err != nil {
+			return err
+		}
+		if backend == "postgres" && o.pgbouncer {
+			pooled, stop, err := startPgBouncer(dir, db.dsn, o.pgbouncerPool)
+			if err != nil {
+				return err
+			}
+			defer stop()
+			env := append(slices.Clone(db.env), "INSTA485_DATABASE="+pooled)
+			if err := start("pgbouncer", dir, env, db.ds, "pgbouncer-"); err != nil {
+				return err
+			}
+		}
+	}
+
+	var out strings.Builder
+	commit, _ := exec.Command("git", "-C", root, "rev-parse", "--short", "HEAD").Output()
+	load, _ := os.ReadFile("/proc/loadavg")
+	flags := ""
+	if o.pgbouncer {
+		flags += " --pgbouncer"
+	}
+	if o.quick {
+		flags += " --quick"
+	}
+	fmt.Fprintf(&out, "insta485-bench --backend %s --scale %s%s  (%s, commit %s, %d cores, loadavg %s)\n",
+		o.backend, o.scaleName, flags,
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), strings.TrimSpace(string(commit)), runtime.NumCPU(),
+		strings.Join(strings.Fields(string(load))[:3], " "))
+	if o.bin != "" {
+		// The commit above is the bench's; the server is another build.
+		fmt.Fprintf(&out, "server binary: %s\n", o.bin)
+	}
+	if o.against != "" {
+		fmt.Fprintf(&out, "against: %s, driven at the same time as each server, half the connections each (servers marked *)\n", o.against)
+	}
+	ds := targets[0].ds
+	fmt.Fprintf(&out, "dataset: %d users, %d posts, %d follows, %d likes, %d comments; %s follows %d, heavy user %s follows %d",
+		ds.users, ds.posts, ds.follows, ds.likes, ds.comments, ds.users0[0], ds.followees0, ds.heavy, ds.heavyFollowees)
+	if len(loads) > 0 {
+		fmt.Fprintf(&out, "; %s", strings.Join(loads, ", "))
+	}
+	fmt.Fprintf(&out, "\n%d connections, %s per scenario and server, in %d slices, the servers taking turns\n", o.conns, o.duration, o.rounds)
+	fmt.Fprintf(&out, "stmts/req and trips/req: statements sent to PostgreSQL and round trips, per request, as the server counts them\n\n")
+	fmt.Fprintf(&out, "%-28s %-10s %9s %8s %9s %9s %7s %8s %9s %9s %9s\n", "scenario", "server", "req/s", "ceiling", "p50", "p99", "errors", "peakRSS", "cpu/req", "stmts/req", "trips/req")
+	fmt.Print(out.String())
+
+	results := map[string]map[string]result{} // scenario → server → result
+	for i, s := range targets[0].scenarios() {
+		if !selected(s.name, o.only) {
+			continue
+		}
+		results[s.name] = map[string]result{}
+		// Servers take turns in short slices, so that the load of a
+		// shared machine falls on each alike.
+		samples := make([][]sample, len(servers))
+		for range o.rounds {
+			for _, b := range targets {
+				s := b.scenarios()[i]
+				var profiled chan error
+				if o.profile != "" && strings.Contains(s.name, o.profile) {
+					profiled = make(chan error, 1)
+					file := filepath.Join(o.dir, "cpu-"+b.name+"-"+strings.NewReplacer(" ", "_", "/", "_", "<", "", ">", "").Replace(s.name)+".pprof")
+					go func() { profiled <- fetchProfile(b.pprofAddr, file, o.duration/time.Duration(o.rounds)) }()
+				}
+				smps, err := b.runWithPartner(i, o.duration/time.Duration(o.rounds))
+				if profiled != nil {
+					if err := <-profiled; err != nil {
+						return fmt.Errorf("profile %s: %w", s.name, err)
+					}
+				}
+				if err != nil {
+					return fmt.Errorf("%s: %w", s.name, err)
+				}
+				for _, smp := range smps {
+					samples[smp.server.index] = append(samples[smp.server.index], smp.sample)
+				}
+			}
+		}
+		for j, b := range servers {
+			r := combine(samples[j])
+			if s.name == "ceiling /healthz" {
+				b.ceiling = r.rps
+			}
+			results[s.name][b.name] = r
+			perReq := func(v float64) string {
+				if b.sqlite() {
+					return "-" // in the process: no round trips
+				}
+				return fmt.Sprintf("%.2f", v)
+			}
+			line := fmt.Sprintf("%-28s %-10s %9.0f %7.1f%% %9s %9s %7d %6.0fMB %9s %9s %9s\n", s.name, b.name, r.rps, 100*r.rps/b.ceiling,
+				fmtDur(r.p50), fmtDur(r.p99), r.errors, float64(r.peakKB)/1024, fmtDur(r.cpuPerReq), perReq(r.stmtsPerReq), perReq(r.tripsPerReq))
+			fmt.Print(line)
+			out.WriteString(line)
+			if r.firstErr != "" {
+				logf("  first error: %s", r.firstErr)
+			}
+		}
+	}
+	summary := targetsTable(results, servers)
+	fmt.Print(summary)
+	out.WriteString(summary)
+	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(o.out, []byte(out.String()), 0o644)
+}
+
+// targetsTable prints the measures issue #16 sets targets for, from one
+// run: ratios between servers measured side by side, never across runs.
+func targetsTable(results map[string]map[string]result, targets []*bench) string {
+	var b strings.Builder
+	ratio := func(scenario, num, den string) string {
+		n, ok1 := results[scenario][num]
+		d, ok2 := results[scenario][den]
+		if !ok1 || !ok2 || d.rps == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.2f", n.rps/d.rps)
+	}
+	fmt.Fprintf(&b, "\n%-44s %s\n", "measure (same run)", "value")
+	for _, sc := range []string{"api feed page 0 (cookie)", "api post detail", "page /", "api like+unlike", "form like+unlike"} {
+		if v := ratio(sc, "postgres", "sqlite"); v != "-" {
+			fmt.Fprintf(&b, "%-44s %s\n", "PostgreSQL ÷ SQLite: "+sc, v)
+		}
+	}
+	for _, sc := range []string{"api feed page 0 (cookie)", "api post detail", "api like+unlike"} {
+		if v := ratio(sc, "pgbouncer", "postgres"); v != "-" {
+			errs := results[sc]["pgbouncer"].errors
+			fmt.Fprintf(&b, "%-44s %s (%d errors)\n", "PgBouncer transaction ÷ direct: "+sc, v, errs)
+		}
+	}
+	for _, t := range targets {
+		if t.sqlite() {
+			continue
+		}
+		most := 0.0
+		for name, rs := range results {
+			if r, ok := rs[t.name]; ok && isGet(name) {
+				most = max(most, r.tripsPerReq)
+			}
+		}
+		fmt.Fprintf(&b, "%-44s %.2f\n", "most round trips per GET (cookie), "+t.name, most)
+		// A Basic request whose password is not in the cache (its first,
+		// or after a 503 from a full password check) costs a login's.
+		fmt.Fprintf(&b, "%-44s %.2f\n", "round trips per Basic GET, "+t.name, results["api feed page 0 (Basic)"][t.name].tripsPerReq)
+	}
+	var peak int64
+	for _, rs := range results {
+		for _, r := range rs {
+			peak = max(peak, r.peakKB)
+		}
+	}
+	fmt.Fprintf(&b, "%-44s %.0f MB\n", "peak RSS, any scenario and server", float64(peak)/1024)
+	return b.String()
+}
+
+// isGet says whether a scenario sends only GETs with a session cookie
+// (that read the database).
+func isGet(name string) bool {
+	return (strings.HasPrefix(name, "api feed") && !strings.Contains(name, "Basic")) || strings.HasPrefix(name, "page ") || name == "api post detail"
+}
+
+// database is a loaded dataset and how to reach it.
+type database struct {
+	dsn      string
+	env      []string
+	ds       *dataset
+	loadTime time.Duration
+}
+
+// prepare loads (or, with --reuse, finds) the dataset of backend in dir.
+func prepare(o options, sc scale, backend, bin, dir string) (*database, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	dsn := filepath.Join(dir, "insta485.sqlite3")
+	if backend == "postgres" {
 		u, err := url.Parse(o.pgURL)
 		if err != nil {
-			return fmt.Errorf("--postgres: %w", err)
+			return nil, fmt.Errorf("--postgres: %w", err)
 		}
 		if o.pgName == "" {
 			o.pgName = "insta485_bench_" + o.scaleName
@@ -149,79 +385,76 @@ func run() error {
 		u.Path = "/" + o.pgName
 		dsn = u.String()
 	}
-	env := append(os.Environ(), "INSTA485_DATABASE="+dsn, "INSTA485_UPLOADS="+filepath.Join(o.dir, "uploads"),
-		"INSTA485_SECRET_KEY_FILE="+filepath.Join(o.dir, "secret_key"))
+	env := append(os.Environ(), "INSTA485_DATABASE="+dsn, "INSTA485_UPLOADS="+filepath.Join(dir, "uploads"),
+		"INSTA485_SECRET_KEY_FILE="+filepath.Join(dir, "secret_key"))
 	tool := func(args ...string) error {
 		c := exec.Command(bin, args...)
 		c.Env, c.Stdout, c.Stderr = env, os.Stderr, os.Stderr
 		return c.Run()
 	}
-	var loadTime time.Duration
-	marker := filepath.Join(o.dir, "loaded-"+o.backend)
+	db := &database{dsn: dsn, env: env}
+	marker := filepath.Join(dir, "loaded-"+backend)
 	if _, err := os.Stat(marker); o.reuse && err == nil {
-		logf("reusing the dataset in %s", o.dir)
+		logf("reusing the %s dataset in %s", backend, dir)
 	} else {
 		_ = os.Remove(marker)
 		if err := tool("db", "reset"); err != nil {
-			return fmt.Errorf("db reset: %w", err)
+			return nil, fmt.Errorf("db reset: %w", err)
 		}
-		logf("loading the %s dataset", o.scaleName)
+		logf("loading the %s dataset on %s", o.scaleName, backend)
 		start := time.Now()
 		if err := tool("db", "random", "--users", fmt.Sprint(sc.users), "--posts", fmt.Sprint(sc.posts),
 			"--follows", fmt.Sprint(sc.follows), "--likes", fmt.Sprint(sc.likes), "--comments", fmt.Sprint(sc.comments),
 			"--heavy-follows", fmt.Sprint(sc.heavy), "--images", "20", "--seed", "485"); err != nil {
-			return fmt.Errorf("db random: %w", err)
+			return nil, fmt.Errorf("db random: %w", err)
 		}
-		loadTime = time.Since(start)
+		db.loadTime = time.Since(start)
 		if err := os.WriteFile(marker, nil, 0o644); err != nil {
-			return err
+			return nil, err
 		}
 	}
+	var err error
+	db.ds, err = readDataset(backend, dsn)
+	return db, err
+}
 
-	ds, err := readDataset(o.backend, dsn)
-	if err != nil {
-		return err
-	}
-
+// startServer starts insta485 serve with env and logs in its users.
+func startServer(o options, name, bin, dir string, env []string, ds *dataset, logPrefix string) (*bench, error) {
 	addr, err := freeAddr()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	logFile, err := os.Create(filepath.Join(o.dir, "server.log"))
+	metricsAddr, err := freeAddr()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer logFile.Close()
+	logFile, err := os.Create(filepath.Join(dir, logPrefix+"server.log"))
+	if err != nil {
+		return nil, err
+	}
 	srv := exec.Command(bin, "serve", "--addr", addr)
-	srv.Env, srv.Stdout, srv.Stderr = env, logFile, logFile
-	pprofAddr := ""
+	srv.Env, srv.Stdout, srv.Stderr = append(slices.Clone(env), "INSTA485_METRICS_ADDR="+metricsAddr), logFile, logFile
+	b := &bench{name: name, pid: 0, conns: o.conns, duration: o.duration, ds: ds, metricsAddr: metricsAddr}
 	if o.profile != "" {
-		if pprofAddr, err = freeAddr(); err != nil {
-			return err
+		if b.pprofAddr, err = freeAddr(); err != nil {
+			return nil, err
 		}
-		srv.Env = append(srv.Env, "INSTA485_PPROF_ADDR="+pprofAddr)
+		srv.Env = append(srv.Env, "INSTA485_PPROF_ADDR="+b.pprofAddr)
 	}
 	if err := srv.Start(); err != nil {
-		return err
+		logFile.Close()
+		return nil, err
 	}
-	defer func() {
+	b.stop = func() {
 		_ = srv.Process.Signal(os.Interrupt)
 		_ = srv.Wait()
-	}()
-	base := "http://" + addr
-	if err := waitReady(base + "/readyz"); err != nil {
-		return err
+		logFile.Close()
 	}
-
-	b := &bench{base: base, conns: o.conns, duration: o.duration, ds: ds}
-	b.servers = []*target{{base: base, pid: srv.Process.Pid}}
-	if o.against != "" {
-		other, err := startServer(o.against, env, filepath.Join(o.dir, "server-against.log"))
-		if err != nil {
-			return fmt.Errorf("--against: %w", err)
-		}
-		defer other.stop()
-		b.servers = append(b.servers, &target{base: other.base, pid: other.cmd.Process.Pid})
+	b.pid = srv.Process.Pid
+	b.base = "http://" + addr
+	if err := waitReady(b.base + "/readyz"); err != nil {
+		b.stop()
+		return nil, err
 	}
 	b.client = &http.Client{
 		Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 0, DisableCompression: true},
@@ -231,118 +464,10 @@ func run() error {
 		Timeout: 30 * time.Second,
 	}
 	if err := b.login(); err != nil {
-		return err
-	}
-
-	var out strings.Builder
-	commit, _ := exec.Command("git", "-C", root, "rev-parse", "--short", "HEAD").Output()
-	load, _ := os.ReadFile("/proc/loadavg")
-	fmt.Fprintf(&out, "insta485-bench --backend %s --scale %s%s  (%s, commit %s, %d cores, loadavg %s)\n",
-		o.backend, o.scaleName, map[bool]string{true: " --quick", false: ""}[o.quick],
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), strings.TrimSpace(string(commit)), runtime.NumCPU(),
-		strings.Join(strings.Fields(string(load))[:3], " "))
-	if o.bin != "" {
-		// The commit above is the bench's; the server is another build.
-		fmt.Fprintf(&out, "server binary: %s\n", o.bin)
-	}
-	if o.against != "" {
-		fmt.Fprintf(&out, "against: %s, driven at the same time (lines marked \"against\")\n", o.against)
-	}
-	fmt.Fprintf(&out, "dataset: %d users, %d posts, %d follows, %d likes, %d comments; %s follows %d, heavy user %s follows %d",
-		ds.users, ds.posts, ds.follows, ds.likes, ds.comments, ds.users0[0], ds.followees0, ds.heavy, ds.heavyFollowees)
-	if loadTime > 0 {
-		fmt.Fprintf(&out, "; bulk load %s", loadTime.Round(time.Second))
-	}
-	fmt.Fprintf(&out, "\n%d connections, %s per scenario\n\n", o.conns, o.duration)
-	fmt.Fprintf(&out, "%-28s %9s %8s %9s %9s %7s %8s %9s\n", "scenario", "req/s", "ceiling", "p50", "p99", "errors", "peakRSS", "cpu/req")
-	fmt.Print(out.String())
-
-	for _, s := range b.scenarios() {
-		if !selected(s.name, o.only) {
-			continue
-		}
-		var profiled chan error
-		if o.profile != "" && strings.Contains(s.name, o.profile) {
-			profiled = make(chan error, 1)
-			file := filepath.Join(o.dir, "cpu-"+strings.NewReplacer(" ", "_", "/", "_", "<", "", ">", "").Replace(s.name)+".pprof")
-			go func() { profiled <- fetchProfile(pprofAddr, file, o.duration) }()
-		}
-		rs, err := b.runScenario(s)
-		if profiled != nil {
-			if err := <-profiled; err != nil {
-				return fmt.Errorf("profile %s: %w", s.name, err)
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", s.name, err)
-		}
-		for i, r := range rs {
-			t, name := b.servers[i], s.name
-			if i > 0 {
-				name = "  against"
-			}
-			if s.name == "ceiling /healthz" {
-				t.ceiling = r.rps
-			}
-			line := fmt.Sprintf("%-28s %9.0f %7.1f%% %9s %9s %7d %6.0fMB %9s\n", name, r.rps, 100*r.rps/t.ceiling,
-				fmtDur(r.p50), fmtDur(r.p99), r.errors, float64(r.peakKB)/1024, fmtDur(r.cpuPerReq))
-			fmt.Print(line)
-			out.WriteString(line)
-			if r.firstErr != "" {
-				logf("  first error: %s", r.firstErr)
-			}
-		}
-	}
-	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(o.out, []byte(out.String()), 0o644)
-}
-
-// target is one server the scenarios drive.
-type target struct {
-	base    string
-	pid     int
-	ceiling float64 // its GET /healthz rate in this run
-}
-
-// process is a server started by startServer.
-type process struct {
-	cmd  *exec.Cmd
-	base string
-}
-
-// startServer starts bin serving on a free loopback port with env, logging
-// to logPath, and waits until it is ready.
-func startServer(bin string, env []string, logPath string) (*process, error) {
-	addr, err := freeAddr()
-	if err != nil {
+		b.stop()
 		return nil, err
 	}
-	log, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, "serve", "--addr", addr)
-	cmd.Env, cmd.Stdout, cmd.Stderr = env, log, log
-	if err := cmd.Start(); err != nil {
-		log.Close()
-		return nil, err
-	}
-	p := &process{cmd: cmd, base: "http://" + addr}
-	if err := waitReady(p.base + "/readyz"); err != nil {
-		p.stop()
-		return nil, err
-	}
-	return p, nil
-}
-
-func (p *process) stop() {
-	_ = p.cmd.Process.Signal(os.Interrupt)
-	_ = p.cmd.Wait()
-	if f, ok := p.cmd.Stdout.(*os.File); ok {
-		f.Close()
-	}
+	return b, nil
 }
 
 // dataset is what the scenarios need to know about the loaded data.
@@ -403,13 +528,22 @@ func readDataset(backend, dsn string) (*dataset, error) {
 }
 
 type bench struct {
-	base     string
-	conns    int
-	duration time.Duration
-	client   *http.Client
-	ds       *dataset
-	// servers are the servers driven: this build's, and the --against one.
-	servers []*target
+	name        string // sqlite, postgres or pgbouncer; with a * the --against build's
+	stop        func()
+	metricsAddr string
+	pprofAddr   string
+	base        string
+	pid         int
+	conns       int
+	duration    time.Duration
+	client      *http.Client
+	ds          *dataset
+	ceiling     float64
+	// partner is the --against build's server on the same database,
+	// driven at the same moment as this one; index is the server's place
+	// in the results.
+	partner *bench
+	index   int
 	// per generated user: session cookie and the CSRF token of its forms
 	cookies, tokens []string
 	heavyCookie     string
@@ -510,7 +644,6 @@ func multipartBody(fields map[string]string) (*bytes.Buffer, string) {
 // records its latency; a step sends one or more.
 type worker struct {
 	b      *bench
-	srv    *target
 	id     int
 	rng    *rand.Rand
 	lat    []time.Duration
@@ -542,7 +675,7 @@ func (w *worker) do(req *http.Request, want ...int) []byte {
 }
 
 func (w *worker) req(method, path, cookie string, body io.Reader) *http.Request {
-	req, _ := http.NewRequest(method, w.srv.base+path, body)
+	req, _ := http.NewRequest(method, w.b.base+path, body)
 	if cookie != "" {
 		req.Header.Set("Cookie", cookie)
 		// As a browser's fetch does: the API takes cookie writes only
@@ -661,10 +794,13 @@ func (b *bench) scenarios() []scenario {
 }
 
 type result struct {
-	rps      float64
-	p50, p99 time.Duration
-	errors   int
-	peakKB   int64
+	// stmtsPerReq and tripsPerReq are statements and round trips to
+	// PostgreSQL per request, counted by the server.
+	stmtsPerReq, tripsPerReq float64
+	rps                      float64
+	p50, p99                 time.Duration
+	errors                   int
+	peakKB                   int64
 	// cpuPerReq is the server process's CPU time (user and system) per
 	// request: unlike req/s it hardly depends on what else the machine
 	// runs. With PostgreSQL, the database server's own work is not in it.
@@ -672,26 +808,38 @@ type result struct {
 	firstErr  string
 }
 
-// runScenario drives s on every server at once, the connections dealt
-// out in turn, and returns each server's result.
-func (b *bench) runScenario(s scenario) ([]result, error) {
+// sample is one slice of a scenario on one server.
+type sample struct {
+	lat             []time.Duration
+	elapsed         time.Duration
+	errors          int
+	firstErr        string
+	peakKB          int64
+	cpu             time.Duration
+	requests, stmts float64
+	trips           float64
+}
+
+// runScenario runs s on b for d with a share of the connections (1: all,
+// 2: half, when its partner runs at the same moment) and returns what it
+// measured.
+func (b *bench) runScenario(s scenario, d time.Duration, share int) (sample, error) {
 	conns := s.conns
 	if conns == 0 {
 		conns = b.conns
 	}
-	conns = max(conns, len(b.servers))
+	conns = max(1, conns/share)
 	// Reset the servers' peak RSS so VmHWM is this scenario's peak
 	// (warm-up included).
-	for _, t := range b.servers {
-		_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", t.pid), []byte("5"), 0)
-	}
+	_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", b.pid), []byte("5"), 0)
+	before := scrape(b.metricsAddr)
 	var stop atomic.Bool
 	workers := make([]*worker, conns)
 	var wg, warm sync.WaitGroup
 	var started sync.WaitGroup
 	started.Add(1)
 	for i := range workers {
-		w := &worker{b: b, srv: b.servers[i%len(b.servers)], id: i, rng: rand.New(rand.NewPCG(uint64(i), 485))}
+		w := &worker{b: b, id: i, rng: rand.New(rand.NewPCG(uint64(i), 485))}
 		workers[i] = w
 		wg.Add(1)
 		warm.Add(1)
@@ -711,41 +859,96 @@ func (b *bench) runScenario(s scenario) ([]result, error) {
 		}()
 	}
 	warm.Wait()
-	cpuStart := make([]time.Duration, len(b.servers))
-	for i, t := range b.servers {
-		cpuStart[i] = cpuTime(t.pid)
-	}
+	cpuStart := cpuTime(b.pid)
 	start := time.Now()
 	started.Done()
-	time.Sleep(b.duration)
+	time.Sleep(d)
 	stop.Store(true)
 	wg.Wait()
-	elapsed := time.Since(start)
-	rs := make([]result, len(b.servers))
-	for i, t := range b.servers {
-		r := &rs[i]
-		var lat []time.Duration
-		for _, w := range workers {
-			if w.srv != t {
-				continue
-			}
-			lat = append(lat, w.lat...)
-			r.errors += w.errors
-			if r.firstErr == "" {
-				r.firstErr = w.first
-			}
+	var r sample
+	r.elapsed = time.Since(start)
+	for _, w := range workers {
+		r.lat = append(r.lat, w.lat...)
+		r.errors += w.errors
+		if r.firstErr == "" {
+			r.firstErr = w.first
 		}
-		if len(lat) == 0 {
-			return nil, fmt.Errorf("no request to %s completed", t.base)
-		}
-		slices.Sort(lat)
-		r.rps = float64(len(lat)) / elapsed.Seconds()
-		r.p50 = lat[len(lat)/2]
-		r.p99 = lat[len(lat)*99/100]
-		r.peakKB = vmHWM(t.pid)
-		r.cpuPerReq = (cpuTime(t.pid) - cpuStart[i]) / time.Duration(len(lat))
 	}
-	return rs, nil
+	r.peakKB = vmHWM(b.pid)
+	r.cpu = cpuTime(b.pid) - cpuStart
+	after := scrape(b.metricsAddr)
+	r.requests, r.stmts, r.trips = after.requests-before.requests, after.statements-before.statements, after.roundTrips-before.roundTrips
+	if len(r.lat) == 0 {
+		return r, errors.New("no request completed")
+	}
+	return r, nil
+}
+
+// serverSample is a sample and the server it was taken on.
+type serverSample struct {
+	server *bench
+	sample sample
+}
+
+// runWithPartner runs scenario i on b for d and, with --against, on b's
+// partner at the same moment, each with half the connections.
+func (b *bench) runWithPartner(i int, d time.Duration) ([]serverSample, error) {
+	if b.partner == nil {
+		smp, err := b.runScenario(b.scenarios()[i], d, 1)
+		if err != nil {
+			return nil, fmt.Errorf("on %s: %w", b.name, err)
+		}
+		return []serverSample{{b, smp}}, nil
+	}
+	group := []*bench{b, b.partner}
+	out := make([]serverSample, len(group))
+	errs := make([]error, len(group))
+	var wg sync.WaitGroup
+	for k, t := range group {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			smp, err := t.runScenario(t.scenarios()[i], d, len(group))
+			out[k] = serverSample{t, smp}
+			if err != nil {
+				errs[k] = fmt.Errorf("on %s: %w", t.name, err)
+			}
+		}()
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+// sqlite says whether b serves from SQLite, in its process: no round trips.
+func (b *bench) sqlite() bool { return strings.TrimSuffix(b.name, "*") == "sqlite" }
+
+// combine sums the slices of one scenario on one server into its result.
+func combine(samples []sample) result {
+	var r result
+	var lat []time.Duration
+	var elapsed time.Duration
+	var requests, stmts, trips float64
+	var cpu time.Duration
+	for _, s := range samples {
+		lat = append(lat, s.lat...)
+		elapsed += s.elapsed
+		r.errors += s.errors
+		if r.firstErr == "" {
+			r.firstErr = s.firstErr
+		}
+		r.peakKB = max(r.peakKB, s.peakKB)
+		cpu += s.cpu
+		requests, stmts, trips = requests+s.requests, stmts+s.stmts, trips+s.trips
+	}
+	slices.Sort(lat)
+	r.rps = float64(len(lat)) / elapsed.Seconds()
+	r.p50 = lat[len(lat)/2]
+	r.p99 = lat[len(lat)*99/100]
+	r.cpuPerReq = cpu / time.Duration(len(lat))
+	if requests > 0 {
+		r.stmtsPerReq, r.tripsPerReq = stmts/requests, trips/requests
+	}
+	return r
 }
 
 // selected reports whether scenario name is in the comma-separated list

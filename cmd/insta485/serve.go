@@ -76,7 +76,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer store.Close()
-	log.Info("database ready", "backend", store.Backend(), "read_replicas", len(opts.Replicas))
+	if store.Backend() == "postgres" {
+		// Whether plans are reused: auto decides from the connection.
+		log.Info("database ready", "backend", store.Backend(), "read_replicas", len(opts.Replicas),
+			"prepared_statements", store.PreparesStatements(), "setting", opts.PreparedStatements.String())
+	} else {
+		log.Info("database ready", "backend", store.Backend(), "read_replicas", len(opts.Replicas))
+	}
 	if w := storage.TLSWarning(opts); w != "" {
 		log.Warn(w)
 	}

@@ -42,8 +42,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		handler      http.Handler
 	}{
 		{http.MethodGet, "/api/v1/{$}", http.HandlerFunc(h.index)},
-		{http.MethodGet, "/api/v1/posts/{$}", h.authed(h.listPosts)},
-		{http.MethodGet, "/api/v1/posts/{postid}/{$}", h.authed(h.getPost)},
+		{http.MethodGet, "/api/v1/posts/{$}", h.authedLoad(h.listPosts)},
+		{http.MethodGet, "/api/v1/posts/{postid}/{$}", h.authedLoad(h.getPost)},
 		{http.MethodPost, "/api/v1/likes/{$}", h.authed(h.createLike)},
 		{http.MethodDelete, "/api/v1/likes/{likeid}/{$}", h.authed(h.deleteLike)},
 		{http.MethodPost, "/api/v1/comments/{$}", h.authed(h.createComment)},
@@ -81,10 +81,21 @@ func (h *Handler) index(w http.ResponseWriter, r *http.Request) {
 // answered by fail.
 type apiFunc func(w http.ResponseWriter, r *http.Request, logname string) error
 
+// loadFunc prepares a read-only call: the reads it needs, which run in the
+// statement that checks the caller (one round trip to the database), and
+// what answers once they have run. It reads nothing itself.
+type loadFunc func(r *http.Request) ([]storage.Load, apiFunc)
+
 // authed runs fn for the user the request authenticates as, or answers 403.
 func (h *Handler) authed(fn apiFunc) http.Handler {
+	return h.authedLoad(func(*http.Request) ([]storage.Load, apiFunc) { return nil, fn })
+}
+
+// authedLoad is authed for a call whose reads run with the check.
+func (h *Handler) authedLoad(prepare loadFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		logname, err := h.logname(r)
+		loads, fn := prepare(r)
+		logname, err := h.logname(r, loads...)
 		if err != nil {
 			h.fail(w, r, err)
 			return
@@ -100,15 +111,15 @@ func (h *Handler) authed(fn apiFunc) http.Handler {
 // too. A session cookie is ambient (the browser attaches it to requests any
 // site makes), so an unsafe call it authenticates must be same-origin;
 // Basic needs no such check (SPEC §4).
-func (h *Handler) logname(r *http.Request) (string, error) {
+func (h *Handler) logname(r *http.Request, loads ...storage.Load) (string, error) {
 	if _, _, basic := r.BasicAuth(); basic {
-		u, err := h.Auth.Basic(r)
+		u, err := h.Auth.Basic(r, loads...)
 		if errors.Is(err, auth.ErrBadCredentials) {
 			return "", errForbidden
 		}
 		return u.Username, err // a *auth.ThrottledError is answered 429 by fail
 	}
-	u, _, err := h.Auth.Session(r)
+	u, _, err := h.Auth.Session(r, loads...)
 	if errors.Is(err, auth.ErrNoSession) || (err == nil && !safeMethod(r.Method) && !sameOriginWrite(r)) {
 		return "", errForbidden
 	}

@@ -34,51 +34,52 @@ type feedPage struct {
 // Pages are counted among the posts with ids up to postid_lte, so posts
 // created while a client walks the pages never shift the later ones: next
 // always carries the bound the first page was read with. The ids come from
-// store.Feed, whose query stays on the indexes on both backends; the
-// results hold ids only, so there is no per-post query.
-func (h *Handler) listPosts(w http.ResponseWriter, r *http.Request, logname string) error {
+// one range of the feed table's index, read in the statement that checks
+// the caller; the results hold ids only, so there is no per-post query.
+func (h *Handler) listPosts(r *http.Request) ([]storage.Load, apiFunc) {
 	p, err := parsePageQuery(r.URL.Query())
-	if err != nil {
-		return err
-	}
-	size, page, lte, lteSent := p.size, p.page, p.lte, p.lteSent
-
-	if !lteSent && page > 0 {
-		// A later page asked for without a bound is read against the newest
-		// post on the feed, the bound its first page had (or would have
-		// had), so that next continues exactly where this page ends.
-		newest, err := h.Store.Feed(r.Context(), logname, storage.FeedPage{Size: 1})
-		if err != nil {
-			return err
-		}
-		if len(newest) > 0 {
-			lte = newest[0]
-		}
-	}
-	var ids []int64
 	// No post has an id of 0 or less; storage reads a bound of 0 as "no
-	// bound", so postid_lte=0 must not reach it.
-	if !lteSent || lte > 0 {
-		ids, err = h.Store.Feed(r.Context(), logname, storage.FeedPage{Size: int(size), Page: int(page), PostIDLTE: lte})
-		if err != nil {
-			return err
+	// bound", so postid_lte=0 must not reach it: it reads nothing.
+	if err != nil || (p.lteSent && p.lte == 0) {
+		return nil, func(w http.ResponseWriter, r *http.Request, _ string) error {
+			if err != nil {
+				return err
+			}
+			writeFeedPage(w, r, p, nil)
+			return nil
 		}
 	}
+	// A later page asked for without a bound is read against the newest
+	// post on the feed, the bound its first page had (or would have had),
+	// so that next continues exactly where this page ends. Read in the
+	// same statement, no bound and that bound select the same posts.
+	l := &storage.FeedLoad{Page: storage.FeedPage{Size: int(p.size), Page: int(p.page), PostIDLTE: p.lte},
+		WithNewest: !p.lteSent && p.page > 0}
+	return []storage.Load{l}, func(w http.ResponseWriter, r *http.Request, _ string) error {
+		if l.WithNewest {
+			p.lte = l.Newest
+		}
+		writeFeedPage(w, r, p, l.IDs)
+		return nil
+	}
+}
 
+// writeFeedPage answers with the page p of ids.
+func writeFeedPage(w http.ResponseWriter, r *http.Request, p pageQuery, ids []int64) {
 	resp := feedPage{Results: make([]feedItem, 0, len(ids)), URL: requestURL(r)}
 	for _, id := range ids {
 		resp.Results = append(resp.Results, feedItem{id, postURL(id)})
 	}
 	// A full page always links to the next, even when nothing follows: the
 	// client learns the feed ended from an empty page (SPEC §5).
-	if int64(len(ids)) == size {
+	if int64(len(ids)) == p.size {
+		lte := p.lte
 		if lte == 0 {
 			lte = ids[0] // a first page: results are newest first
 		}
-		resp.Next = fmt.Sprintf("/api/v1/posts/?size=%d&page=%d&postid_lte=%d", size, page+1, lte)
+		resp.Next = fmt.Sprintf("/api/v1/posts/?size=%d&page=%d&postid_lte=%d", p.size, p.page+1, lte)
 	}
 	writeJSON(w, http.StatusOK, resp)
-	return nil
 }
 
 // pageQuery is a feed page request's parameters, checked.
@@ -139,17 +140,26 @@ type postJSON struct {
 	URL          string        `json:"url"`
 }
 
-// getPost serves one post as logname sees it. store.Post reads the post,
-// its like count, logname's like and all its comments in two queries.
-func (h *Handler) getPost(w http.ResponseWriter, r *http.Request, logname string) error {
+// getPost serves one post as logname sees it: the post, its like count,
+// logname's like and all its comments, read in the statement that checks
+// the caller.
+func (h *Handler) getPost(r *http.Request) ([]storage.Load, apiFunc) {
 	id, err := pathID(r, "postid")
 	if err != nil {
-		return err
+		return nil, func(http.ResponseWriter, *http.Request, string) error { return err }
 	}
-	p, err := h.Store.Post(r.Context(), id, logname)
-	if err != nil {
-		return err
+	l := &storage.PostLoad{PostID: id}
+	return []storage.Load{l}, func(w http.ResponseWriter, r *http.Request, logname string) error {
+		if !l.Found {
+			return storage.ErrNotFound
+		}
+		writePost(w, l.Post, logname)
+		return nil
 	}
+}
+
+// writePost answers with p as logname sees it.
+func writePost(w http.ResponseWriter, p storage.Post, logname string) {
 	resp := postJSON{
 		Comments:     make([]commentJSON, 0, len(p.Comments)),
 		CommentsURL:  fmt.Sprintf("/api/v1/comments/?postid=%d", p.PostID),
@@ -171,5 +181,4 @@ func (h *Handler) getPost(w http.ResponseWriter, r *http.Request, logname string
 		resp.Comments = append(resp.Comments, newCommentJSON(c, logname))
 	}
 	writeJSON(w, http.StatusOK, resp)
-	return nil
 }

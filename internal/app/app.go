@@ -53,6 +53,9 @@ func New(d Deps) http.Handler {
 	if d.Metrics != nil {
 		d.Media = d.Metrics.Media(d.Media)
 		d.Metrics.WatchDB(d.Store.Pools())
+		if calls := d.Store.Calls(); calls != nil {
+			d.Metrics.WatchCalls(calls)
+		}
 		if d.Store.HasReplicas() {
 			d.Metrics.WatchReplicas(d.Store.ReplicaStats)
 		}

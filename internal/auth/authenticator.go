@@ -197,10 +197,11 @@ var ErrNoSession = errors.New("not logged in")
 
 // Session returns the user whose live session cookie r carries, and the
 // cookie's value (the binding for CSRF tokens), reading the session and
-// the user in one query. ErrNoSession when there is none; any other error
-// means the database could not be asked, which is not the same as being
-// logged out.
-func (a *Authenticator) Session(r *http.Request) (storage.User, string, error) {
+// the user in one query, with loads run in that same statement (see
+// storage.ReadAs). ErrNoSession when there is none; any other error means
+// the database could not be asked, which is not the same as being logged
+// out.
+func (a *Authenticator) Session(r *http.Request, loads ...storage.Load) (storage.User, string, error) {
 	c, err := r.Cookie(CookieName)
 	if err != nil || c.Value == "" {
 		return storage.User{}, "", ErrNoSession
@@ -209,8 +210,8 @@ func (a *Authenticator) Session(r *http.Request) (storage.User, string, error) {
 	if err != nil {
 		return storage.User{}, "", ErrNoSession
 	}
-	u, err := a.Store.SessionUser(r.Context(), sess.ID)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Username != sess.Username) {
+	u, err := a.Store.ReadAs(r.Context(), storage.Viewer{Username: sess.Username, SessionID: sess.ID}, loads...)
+	if errors.Is(err, storage.ErrNotFound) {
 		return storage.User{}, "", ErrNoSession
 	}
 	if err != nil {
@@ -225,10 +226,11 @@ func (a *Authenticator) FromCookie(r *http.Request) (storage.User, string, bool)
 	return u, v, err == nil
 }
 
-// Basic returns the user whose HTTP Basic credentials r carries:
+// Basic returns the user whose HTTP Basic credentials r carries, with
+// loads run in the statement that reads the user (see storage.ReadAs):
 // ErrBadCredentials when there are none or they are wrong, and Login's
 // other errors.
-func (a *Authenticator) Basic(r *http.Request) (storage.User, error) {
+func (a *Authenticator) Basic(r *http.Request, loads ...storage.Load) (storage.User, error) {
 	name, pw, ok := r.BasicAuth()
 	if !ok {
 		return storage.User{}, ErrBadCredentials
@@ -237,21 +239,34 @@ func (a *Authenticator) Basic(r *http.Request) (storage.User, error) {
 	// not have replayed a password change yet): the cache only stands for
 	// the password check against the hash stored right now (basiccache.go).
 	if utf8.ValidString(name) && !strings.ContainsRune(name, 0) {
-		u, err := a.Store.User(storage.FromPrimary(r.Context()), name)
+		// The failure count comes in the same statement; with replicas it
+		// may be a replica's, so it is read again from the primary.
+		failures := &storage.FailuresLoad{Name: strings.ToLower(name)}
+		u, err := a.Store.ReadAs(r.Context(), storage.Viewer{Username: name}, append(loads, failures)...)
 		if err == nil && a.basic.ok(name, pw, u.Password) {
 			// The right password clears the failure count here too.
-			if err := a.clearFailures(r.Context(), strings.ToLower(name), false); err != nil {
-				return storage.User{}, err
+			if failures.Count > 0 || a.Store.HasReplicas() {
+				if err := a.clearFailures(r.Context(), strings.ToLower(name), !a.Store.HasReplicas()); err != nil {
+					return storage.User{}, err
+				}
 			}
 			return u, nil
 		}
 	}
 	a.basic.misses.Add(1)
 	u, err := a.Login(r.Context(), ClientAddress(r), name, pw)
-	if err == nil {
-		a.basic.put(u.Username, pw, u.Password)
+	if err != nil {
+		return u, err
 	}
-	return u, err
+	a.basic.put(u.Username, pw, u.Password)
+	if len(loads) > 0 {
+		// The password is right: read what the loads want for the user
+		// Login found.
+		if _, err := a.Store.ReadAs(r.Context(), storage.Viewer{Username: u.Username}, loads...); err != nil {
+			return storage.User{}, err
+		}
+	}
+	return u, nil
 }
 
 // ClientAddress is the IP address r came from. Behind a trusted proxy the

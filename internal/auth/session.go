@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/insta485/insta485/internal/storage"
 )
 
 // CookieName is the session cookie's name, fixed by SPEC §4.
@@ -149,53 +147,4 @@ func (s *Sessions) CheckCSRF(binding, token string) bool {
 		return false
 	}
 	return hmac.Equal([]byte(token), []byte(s.CSRFToken(binding)))
-}
-
-// WrittenCookieName is the cookie carrying the primary's WAL position
-// after the holder's last write, for read-your-writes with read replicas
-// (see ReadYourWrites). It is separate from the session cookie because that
-// one's value binds the CSRF tokens of pages already open, which a change
-// after every write would break.
-const WrittenCookieName = "insta485_written"
-
-// WrittenTTL is how long a written mark is honoured. It must exceed the
-// replica lag bound (config caps --database-replica-max-lag well below
-// it): past the bound, every replica still serving has replayed the write.
-const WrittenTTL = 15 * time.Minute
-
-// IssueWritten returns a signed, expiring cookie value for WAL position lsn.
-func (s *Sessions) IssueWritten(lsn storage.LSN) string {
-	payload := strconv.FormatUint(uint64(lsn), 16) + "." + strconv.FormatInt(s.now().Add(WrittenTTL).Unix(), 10)
-	return payload + "." + b64url.EncodeToString(s.mac("written", payload)[:18])
-}
-
-// ParseWritten checks a written mark's signature and expiry.
-func (s *Sessions) ParseWritten(value string) (storage.LSN, error) {
-	parts := strings.Split(value, ".")
-	if len(parts) != 3 {
-		return 0, ErrBadSession
-	}
-	payload := parts[0] + "." + parts[1]
-	sig, err := b64url.DecodeString(parts[2])
-	if err != nil || !hmac.Equal(sig, s.mac("written", payload)[:18]) {
-		return 0, ErrBadSession
-	}
-	exp, err := strconv.ParseInt(parts[1], 10, 64)
-	if err != nil || s.now().Unix() > exp {
-		return 0, ErrBadSession
-	}
-	lsn, err := strconv.ParseUint(parts[0], 16, 64)
-	if err != nil {
-		return 0, ErrBadSession
-	}
-	return storage.LSN(lsn), nil
-}
-
-// WrittenCookie returns the written mark cookie to set.
-func (s *Sessions) WrittenCookie(r *http.Request, value string) *http.Cookie {
-	return &http.Cookie{
-		Name: WrittenCookieName, Value: value, Path: "/",
-		MaxAge: int(WrittenTTL.Seconds()), HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: IsHTTPS(r),
-	}
 }

@@ -35,8 +35,9 @@ type Config struct {
 	// RequestWaitTimeout bounds how long one request waits for the
 	// database and the upload store in all (0: no bound).
 	RequestWaitTimeout time.Duration
-	// DBPreparedStatements opts out of pooler-safe unnamed statements.
-	DBPreparedStatements bool
+	// DBPreparedStatements says whether PostgreSQL statements are
+	// prepared: auto (on a direct connection only), true or false.
+	DBPreparedStatements storage.PreparedMode
 	// DatabaseReplicas is a comma-separated list of postgres:// URLs of
 	// read replicas; DBReplicaMaxLag bounds how far behind one may serve.
 	DatabaseReplicas string
@@ -74,7 +75,7 @@ var Settings = []Setting{
 	{"db-connect-timeout", "INSTA485_DB_CONNECT_TIMEOUT", "10s", "how long connecting to PostgreSQL (TLS and login included) may take before it fails; a connect_timeout in the URL or PGCONNECT_TIMEOUT wins"},
 	{"db-statement-timeout", "INSTA485_DB_STATEMENT_TIMEOUT", "0s", "cancel a PostgreSQL statement that runs longer than this (0s: never); enforced by insta485, so it works behind PgBouncer"},
 	{"request-wait-timeout", "INSTA485_REQUEST_WAIT_TIMEOUT", "5s", "longest a request waits for the database and the upload store in all (a pool connection, connecting, a new primary during a failover, its queries; not its client sending the body); past it the answer is 503 with Retry-After (0s: no bound)"},
-	{"db-prepared-statements", "INSTA485_DB_PREPARED_STATEMENTS", "false", "cache prepared statements on each PostgreSQL connection: saves planning time on a direct connection, but breaks PgBouncer transaction mode and RDS Proxy"},
+	{"db-prepared-statements", "INSTA485_DB_PREPARED_STATEMENTS", "auto", "prepare PostgreSQL statements once per connection and reuse their plans: auto does on a direct connection and not through a connection pooler (PgBouncer transaction mode, RDS Proxy), found when connecting; true or false forces it"},
 	{"database-replicas", "INSTA485_DATABASE_REPLICAS", "", "comma-separated postgres:// URLs of read-only streaming replicas of the database; reads go there when they have replayed the reader's own last write, else to the primary (same password, TLS mode and CA bundle as the primary)"},
 	{"database-replica-max-lag", "INSTA485_DATABASE_REPLICA_MAX_LAG", "30s", "a replica further behind the primary than this serves no reads until it catches up (at most 10m)"},
 	{"uploads", "INSTA485_UPLOADS", "var/uploads", "upload store: a directory, or s3://BUCKET[/PREFIX] for S3-compatible object storage (endpoint, region and keys from the standard AWS_* settings)"},
@@ -134,8 +135,8 @@ func (c *Config) Register(fs *flag.FlagSet, flags ...string) {
 			fs.Func(s.Flag, usage+" (default "+def+")", durationSetter(&c.RequestWaitTimeout))
 			_ = durationSetter(&c.RequestWaitTimeout)(def)
 		case "db-prepared-statements":
-			b, _ := strconv.ParseBool(def)
-			fs.BoolVar(&c.DBPreparedStatements, s.Flag, b, usage)
+			c.DBPreparedStatements, _ = storage.ParsePreparedMode(def)
+			fs.Var(&preparedFlag{&c.DBPreparedStatements}, s.Flag, usage)
 		case "database-replicas":
 			fs.StringVar(&c.DatabaseReplicas, s.Flag, def, usage)
 		case "database-replica-max-lag":
@@ -355,3 +356,25 @@ func (c *Config) Secret() ([]byte, error) {
 	}
 	return []byte(key), nil
 }
+
+// preparedFlag is --db-prepared-statements: auto, true or false, and true
+// when given alone, as the boolean flag it used to be.
+type preparedFlag struct{ m *storage.PreparedMode }
+
+func (f *preparedFlag) String() string {
+	if f.m == nil {
+		return storage.PreparedAuto.String()
+	}
+	return f.m.String()
+}
+
+func (f *preparedFlag) Set(v string) error {
+	m, err := storage.ParsePreparedMode(v)
+	if err != nil {
+		return err
+	}
+	*f.m = m
+	return nil
+}
+
+func (f *preparedFlag) IsBoolFlag() bool { return true }

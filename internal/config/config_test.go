@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/insta485/insta485/internal/storage"
 )
 
 func parse(t *testing.T, args ...string) *Config {
@@ -199,5 +201,37 @@ func TestDatabaseReplicas(t *testing.T) {
 		if _, err := parse(t, bad...).Storage(); err == nil {
 			t.Errorf("%v: no error", bad)
 		}
+	}
+}
+
+// TestPreparedStatementsSetting: auto by default; true, false or auto from
+// the flag or the environment; the flag alone means true, as when it was a
+// boolean; anything else is refused with the values it takes.
+func TestPreparedStatementsSetting(t *testing.T) {
+	for _, c := range []struct {
+		env  string
+		args []string
+		want storage.PreparedMode
+	}{
+		{"", nil, storage.PreparedAuto},
+		{"", []string{"--db-prepared-statements"}, storage.PreparedOn},
+		{"", []string{"--db-prepared-statements=false"}, storage.PreparedOff},
+		{"", []string{"--db-prepared-statements=auto"}, storage.PreparedAuto},
+		{"true", nil, storage.PreparedOn},
+		{"0", nil, storage.PreparedOff},
+		{"false", []string{"--db-prepared-statements=auto"}, storage.PreparedAuto},
+	} {
+		t.Setenv("INSTA485_DB_PREPARED_STATEMENTS", c.env) // empty: the default
+		opts, _ := parse(t, c.args...).Storage()
+		if opts.PreparedStatements != c.want {
+			t.Errorf("env %q, flags %v: %v, want %v", c.env, c.args, opts.PreparedStatements, c.want)
+		}
+	}
+	var c Config
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c.Register(fs)
+	if err := fs.Parse([]string{"--db-prepared-statements=sometimes"}); err == nil || !strings.Contains(err.Error(), "auto, true or false") {
+		t.Errorf("a bad value = %v, want an error naming auto, true and false", err)
 	}
 }

@@ -25,7 +25,7 @@ const backupLockKey int64 = 0x69343835_626b7570
 func (s *Store) BackupRunning(ctx context.Context) (bool, error) {
 	if s.dialect.name() == "postgres" {
 		var held bool
-		err := s.w.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks
+		err := s.primary.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks
 			WHERE locktype = 'advisory' AND granted AND objsubid = 1
 			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
 			AND classid::bigint = $1 AND objid::bigint = $2)`,
@@ -44,7 +44,7 @@ func (s *Store) HoldBackupLease(ctx context.Context) (release func() error, err 
 	// snapshot's transaction begins; closing the connection (or the
 	// process dying) lets go of it too. It needs a direct connection or a
 	// session-mode pooler.
-	conn, err := s.w.Conn(ctx)
+	conn, err := s.primary.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -43,7 +43,7 @@ func (s *Store) CreateComment(ctx context.Context, owner string, postid int64, t
 // Comment returns one comment, or ErrNotFound.
 func (s *Store) Comment(ctx context.Context, commentid int64) (Comment, error) {
 	var c Comment
-	err := s.read(ctx, func(q readQuerier) (err error) {
+	err := s.readOwnWrites(ctx, func(q reader) (err error) {
 		c, err = scanComment(q.QueryRowContext(ctx,
 			"SELECT commentid, postid, owner, text, created FROM comments WHERE commentid = $1", commentid))
 		return err
@@ -64,21 +64,26 @@ func (s *Store) DeleteComment(ctx context.Context, commentid int64, logname stri
 }
 
 // deleteOwned deletes the row of table whose key column is id, if logname
-// owns it.
+// owns it: one statement when it does, a second to tell which error it is
+// when it does not.
 func (s *Store) deleteOwned(ctx context.Context, table, key string, id int64, logname string) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		var owner string
-		err := tx.QueryRowContext(ctx, "SELECT owner FROM "+table+" WHERE "+key+" = $1"+s.dialect.forUpdate(), id).Scan(&owner)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		if owner != logname {
-			return ErrForbidden
-		}
-		_, err = tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE "+key+" = $1", id)
+	res, err := s.execWrite(ctx, "DELETE FROM "+table+" WHERE "+key+" = $1 AND owner = $2", id, logname)
+	if err != nil {
+		return fmt.Errorf("delete from %s: %w", table, err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		s.afterWrite(ctx)
+		return nil
+	}
+	var owner string
+	err = s.primary.QueryRowContext(ctx, "SELECT owner FROM "+table+" WHERE "+key+" = $1", id).Scan(&owner)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return ErrNotFound
+	case err != nil:
 		return err
-	})
+	case owner != logname:
+		return ErrForbidden
+	}
+	return ErrNotFound // deleted meanwhile by its owner
 }

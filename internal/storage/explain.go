@@ -11,7 +11,7 @@ func (s *Store) explain(ctx context.Context, query string, args []any, generic b
 	if s.dialect.name() == "postgres" {
 		return s.pgExplain(ctx, query, args, generic)
 	}
-	rows, err := s.r.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
+	rows, err := s.latestDB.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("explain: %w", err)
 	}

@@ -10,7 +10,7 @@ import (
 // MarkVersionForTest records a schema version, to test what happens when
 // the database is ahead of the binary.
 func (s *Store) MarkVersionForTest(ctx context.Context, v int) error {
-	_, err := s.w.ExecContext(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", v)
+	_, err := s.primary.ExecContext(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", v)
 	return err
 }
 
@@ -19,7 +19,7 @@ func (s *Store) PragmasForTest(ctx context.Context) (string, error) {
 	var out string
 	for _, db := range []interface {
 		QueryRowContext(context.Context, string, ...any) *sql.Row
-	}{s.r, s.w} {
+	}{s.latestDB, s.primary} {
 		var mode string
 		var fk, busy int
 		if err := db.QueryRowContext(ctx, "SELECT * FROM pragma_journal_mode, pragma_foreign_keys, pragma_busy_timeout").Scan(&mode, &fk, &busy); err != nil {
@@ -38,13 +38,13 @@ func (s *Store) PragmasForTest(ctx context.Context) (string, error) {
 // what every statement goes through (timeouts, the pooler).
 func (s *Store) QueryForTest(ctx context.Context, q string) error {
 	var v any
-	return s.r.QueryRowContext(ctx, q).Scan(&v)
+	return s.latestDB.QueryRowContext(ctx, q).Scan(&v)
 }
 
 // IntForTest runs a query returning one integer.
 func (s *Store) IntForTest(ctx context.Context, q string) (int, error) {
 	var n int
-	err := s.r.QueryRowContext(ctx, q).Scan(&n)
+	err := s.latestDB.QueryRowContext(ctx, q).Scan(&n)
 	return n, err
 }
 
@@ -86,7 +86,7 @@ func (s *Store) ExplainForTest(ctx context.Context, query string, args []any, ge
 // ExecForTest runs a statement on the writer, as another tool writing
 // plain SQL into the tables would.
 func (s *Store) ExecForTest(ctx context.Context, query string, args ...any) error {
-	_, err := s.w.ExecContext(ctx, query, args...)
+	_, err := s.primary.ExecContext(ctx, query, args...)
 	return err
 }
 
@@ -94,16 +94,22 @@ func (s *Store) ExecForTest(ctx context.Context, query string, args ...any) erro
 // against what posts and following say it should hold.
 func (s *Store) FeedDriftForTest(ctx context.Context) (missing, extra int, err error) {
 	want := strings.TrimPrefix(feedFill, "INSERT INTO feed (username, postid)")
-	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT * FROM ("+want+") AS w EXCEPT SELECT username, postid FROM feed) AS m").Scan(&missing); err != nil {
+	if err := s.latestDB.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT * FROM ("+want+") AS w EXCEPT SELECT username, postid FROM feed) AS m").Scan(&missing); err != nil {
 		return 0, 0, err
 	}
-	err = s.r.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT username, postid FROM feed EXCEPT SELECT * FROM ("+want+") AS w) AS m").Scan(&extra)
+	err = s.latestDB.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT username, postid FROM feed EXCEPT SELECT * FROM ("+want+") AS w) AS m").Scan(&extra)
 	return missing, extra, err
 }
 
 // QueryStringForTest returns the one string query selects.
 func (s *Store) QueryStringForTest(ctx context.Context, query string, args ...any) (string, error) {
 	var v string
-	err := s.r.QueryRowContext(ctx, query, args...).Scan(&v)
+	err := s.latestDB.QueryRowContext(ctx, query, args...).Scan(&v)
 	return v, err
+}
+
+// ReadAsQueryForTest returns the statement ReadAs runs (without replicas).
+func (s *Store) ReadAsQueryForTest(v Viewer, loads ...Load) (string, []any) {
+	q, args, _, _ := readAsQuery(s.dialect, v, loads)
+	return q, args
 }

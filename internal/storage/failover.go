@@ -109,15 +109,15 @@ func (s *Store) retryWrite(write func() error) error {
 
 // dropIdle closes the write pool's idle connections.
 func (s *Store) dropIdle() {
-	n := s.w.Stats().MaxOpenConnections
-	s.w.SetMaxIdleConns(0)
-	s.w.SetMaxIdleConns(n)
+	n := s.primary.Stats().MaxOpenConnections
+	s.primary.SetMaxIdleConns(0)
+	s.primary.SetMaxIdleConns(n)
 }
 
 // execWrite is ExecContext on the primary, retried as retryWrite says.
 func (s *Store) execWrite(ctx context.Context, query string, args ...any) (res sql.Result, err error) {
 	err = s.retryWrite(func() error {
-		res, err = s.w.ExecContext(ctx, query, args...)
+		res, err = s.primary.ExecContext(ctx, query, args...)
 		return err
 	})
 	return res, err
@@ -127,19 +127,19 @@ func (s *Store) execWrite(ctx context.Context, query string, args ...any) (res s
 // a row (INSERT … RETURNING), retried as retryWrite says.
 func (s *Store) queryRowWrite(ctx context.Context, query string, args ...any) (row *sql.Row) {
 	_ = s.retryWrite(func() error {
-		row = s.w.QueryRowContext(ctx, query, args...)
+		row = s.primary.QueryRowContext(ctx, query, args...)
 		return row.Err()
 	})
 	return row
 }
 
-// read runs fn, a read, on a database that has replayed what ctx requires
-// (readOnce), and once more when it failed for an outage and the caller
+// readOwnWrites runs fn, a read, on a database that has replayed what ctx
+// requires (readOwnWritesOnce), and once more when it failed for an outage and the caller
 // can still wait: a connection lost in a failover, or a replica gone.
-func (s *Store) read(ctx context.Context, fn func(q readQuerier) error) error {
-	err := s.readOnce(ctx, fn)
+func (s *Store) readOwnWrites(ctx context.Context, fn func(q reader) error) error {
+	err := s.readOwnWritesOnce(ctx, fn)
 	if Unavailable(err) && ctx.Err() == nil {
-		err = s.readOnce(ctx, fn)
+		err = s.readOwnWritesOnce(ctx, fn)
 	}
 	return err
 }
@@ -151,18 +151,18 @@ func (s *Store) read(ctx context.Context, fn func(q readQuerier) error) error {
 // failover is under way, logged-in users go on reading. The price is that
 // a session ended moments before the primary was lost may still work
 // during the gap.
-func (s *Store) sessionRead(ctx context.Context, fn func(ctx context.Context, q readQuerier) error) error {
+func (s *Store) sessionRead(ctx context.Context, fn func(ctx context.Context, q reader) error) error {
 	if s.replicas == nil {
-		err := fn(ctx, s.rd)
+		err := fn(ctx, s.latest)
 		if Unavailable(err) && ctx.Err() == nil {
-			err = fn(ctx, s.rd)
+			err = fn(ctx, s.latest)
 		}
 		return err
 	}
 	// Without waiting for a new primary: a replica can answer now.
-	err := fn(context.WithValue(ctx, noWaitKey{}, true), s.rd)
+	err := fn(context.WithValue(ctx, noWaitKey{}, true), s.latest)
 	if !Unavailable(err) || ctx.Err() != nil {
 		return err
 	}
-	return s.readOnce(ctx, func(q readQuerier) error { return fn(ctx, q) })
+	return s.readOwnWritesOnce(ctx, func(q reader) error { return fn(ctx, q) })
 }

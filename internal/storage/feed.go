@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"fmt"
-	"math"
 )
 
 // FeedPage selects a page of a feed: Size posts after skipping Page*Size,
@@ -29,35 +28,18 @@ const feedFill = `INSERT INTO feed (username, postid)
 	SELECT f.follower, p.postid FROM following f JOIN posts p ON p.owner = f.followee WHERE f.follower <> f.followee
 	UNION ALL SELECT owner, postid FROM posts`
 
-// feedQuery returns the SQL and arguments for page of logname's feed; ok is
-// false when the page lies beyond any feed (its offset overflows).
-func (s *Store) feedQuery(logname string, page FeedPage) (query string, args []any, ok bool, err error) {
-	if page.Size < 1 || page.Page < 0 || page.PostIDLTE < 0 {
-		return "", nil, false, fmt.Errorf("%w: feed page %+v", ErrInvalid, page)
-	}
-	size, pageNo := int64(page.Size), int64(page.Page)
-	if pageNo > 0 && size > (math.MaxInt64-size)/pageNo {
-		return "", nil, false, nil
-	}
-	lte := page.PostIDLTE
-	if lte == 0 {
-		lte = math.MaxInt64
-	}
-	return feedPageQuery, []any{logname, lte, size, pageNo * size}, true, nil
-}
-
 // Feed returns the ids of the posts on logname's feed (their own and those
 // of everyone they follow) for page, newest first. The work is bounded by
 // the page (offset plus size rows of one index), never by the number of
 // people followed or the size of posts.
 // ErrInvalid for a page size below 1 or a negative page or bound.
 func (s *Store) Feed(ctx context.Context, logname string, page FeedPage) ([]int64, error) {
-	query, args, ok, err := s.feedQuery(logname, page)
+	query, args, ok, err := feedArgs(logname, page)
 	if err != nil || !ok {
 		return nil, err
 	}
 	var ids []int64
-	err = s.read(ctx, func(q readQuerier) (err error) {
+	err = s.readOwnWrites(ctx, func(q reader) (err error) {
 		ids, err = queryInts(ctx, q, query, args...)
 		return err
 	})
@@ -75,7 +57,7 @@ func (s *Store) Feed(ctx context.Context, logname string, page FeedPage) ([]int6
 // statement it plans once for any parameters (plan_cache_mode =
 // force_generic_plan): what a statement cache or a PL/pgSQL trigger runs.
 func (s *Store) ExplainFeed(ctx context.Context, logname string, page FeedPage, generic bool) ([]string, error) {
-	query, args, ok, err := s.feedQuery(logname, page)
+	query, args, ok, err := feedArgs(logname, page)
 	if err != nil {
 		return nil, err
 	}

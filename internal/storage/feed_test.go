@@ -177,30 +177,11 @@ func TestHotQueryPlansUseIndexes(t *testing.T) {
 		t.Parallel()
 		ctx := context.Background()
 		s, busy, _ := populatedStore(t, backend)
-		modes := []bool{false}
-		if backend == "postgres" {
-			modes = []bool{false, true}
-		}
 		for _, c := range hotQueries(busy) {
 			if c.want[backend] == skip {
 				continue
 			}
-			for _, generic := range modes {
-				lines, err := s.ExplainForTest(ctx, c.query, c.args, generic)
-				if err != nil {
-					t.Fatalf("%s: %v", c.name, err)
-				}
-				plan := strings.Join(lines, "\n")
-				kind := map[bool]string{false: "custom", true: "generic"}[generic]
-				t.Logf("%s %s plan, %s:\n%s", backend, kind, c.name, plan)
-				scan := map[string]*regexp.Regexp{"sqlite": sqliteScan, "postgres": pgScan}[backend]
-				if m := scan.FindString(plan); m != "" {
-					t.Errorf("%s (%s plan) scans a whole table: %s", c.name, kind, strings.TrimSpace(m))
-				}
-				if want := c.want[backend]; want != nil && !want.MatchString(plan) {
-					t.Errorf("%s (%s plan) does not use %s", c.name, kind, want)
-				}
-			}
+			checkPlans(t, s, backend, c.name, c.query, c.args, c.want[backend])
 		}
 		if _, err := s.ExplainFeed(ctx, "awdeorio", storage.FeedPage{Size: 0}, false); !errors.Is(err, storage.ErrInvalid) {
 			t.Errorf("explain of an invalid page: %v", err)
@@ -336,4 +317,31 @@ func TestFeedTriggersUnderConcurrentWrites(t *testing.T) {
 			t.Fatalf("after racing writes feed lacks %d rows, has %d too many (%v)", missing, extra, err)
 		}
 	})
+}
+
+// checkPlans explains query with args, custom and (on PostgreSQL) generic,
+// and fails when a plan scans a whole big table or, if want is set, does
+// not match it.
+func checkPlans(t *testing.T, s *storage.Store, backend, name, query string, args []any, want *regexp.Regexp) {
+	t.Helper()
+	modes := []bool{false}
+	if backend == "postgres" {
+		modes = []bool{false, true}
+	}
+	for _, generic := range modes {
+		lines, err := s.ExplainForTest(context.Background(), query, args, generic)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		plan := strings.Join(lines, "\n")
+		kind := map[bool]string{false: "custom", true: "generic"}[generic]
+		t.Logf("%s %s plan, %s:\n%s", backend, kind, name, plan)
+		scan := map[string]*regexp.Regexp{"sqlite": sqliteScan, "postgres": pgScan}[backend]
+		if m := scan.FindString(plan); m != "" {
+			t.Errorf("%s (%s plan) scans a whole table: %s", name, kind, strings.TrimSpace(m))
+		}
+		if want != nil && !want.MatchString(plan) {
+			t.Errorf("%s (%s plan) does not use %s", name, kind, want)
+		}
+	}
 }

@@ -9,7 +9,7 @@ import (
 // photos and posts' pictures), each once, in no particular order. It
 // streams: fn runs while the rows are read, so it must not use the store.
 func (s *Store) Filenames(ctx context.Context, fn func(name string) error) error {
-	rows, err := s.r.QueryContext(ctx, "SELECT filename FROM users UNION SELECT filename FROM posts")
+	rows, err := s.latestDB.QueryContext(ctx, "SELECT filename FROM users UNION SELECT filename FROM posts")
 	if err != nil {
 		return fmt.Errorf("list upload names: %w", err)
 	}

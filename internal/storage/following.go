@@ -47,46 +47,23 @@ func (s *Store) Unfollow(ctx context.Context, follower, followee string) error {
 
 // Followers lists who follows username, as seen by logname.
 func (s *Store) Followers(ctx context.Context, username, logname string) ([]Relation, error) {
-	return s.relations(ctx, `SELECT u.username, u.filename,
-		EXISTS (SELECT 1 FROM following x WHERE x.follower = $2 AND x.followee = u.username)
-		FROM following f JOIN users u ON u.username = f.follower
-		WHERE f.followee = $1 ORDER BY u.username`, username, logname)
+	return s.relations(ctx, RelFollowers, username, logname)
 }
 
 // Following lists whom username follows, as seen by logname.
 func (s *Store) Following(ctx context.Context, username, logname string) ([]Relation, error) {
-	return s.relations(ctx, `SELECT u.username, u.filename,
-		EXISTS (SELECT 1 FROM following x WHERE x.follower = $2 AND x.followee = u.username)
-		FROM following f JOIN users u ON u.username = f.followee
-		WHERE f.follower = $1 ORDER BY u.username`, username, logname)
+	return s.relations(ctx, RelFollowing, username, logname)
 }
 
 // Explore lists every user logname does not follow, except logname.
 func (s *Store) Explore(ctx context.Context, logname string) ([]Relation, error) {
-	return s.relations(ctx, `SELECT u.username, u.filename, false
-		FROM users u
-		WHERE u.username <> $1
-		  AND NOT EXISTS (SELECT 1 FROM following f WHERE f.follower = $1 AND f.followee = u.username)
-		ORDER BY u.username`, logname)
+	return s.relations(ctx, RelExplore, "", logname)
 }
 
-func (s *Store) relations(ctx context.Context, query string, args ...any) ([]Relation, error) {
-	var out []Relation
-	err := s.read(ctx, func(q readQuerier) error {
-		out = nil
-		rows, err := q.QueryContext(ctx, query, args...)
-		if err != nil {
-			return fmt.Errorf("list users: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var r Relation
-			if err := rows.Scan(&r.Username, &r.Filename, &r.LognameFollows); err != nil {
-				return err
-			}
-			out = append(out, r)
-		}
-		return rows.Err()
-	})
-	return out, err
+func (s *Store) relations(ctx context.Context, kind, username, logname string) ([]Relation, error) {
+	l := &RelationsLoad{Kind: kind, Username: username}
+	if err := s.load(ctx, logname, l); err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return l.People, nil
 }

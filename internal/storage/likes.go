@@ -14,29 +14,43 @@ type Like struct {
 	PostID int64
 }
 
+// likeStatement inserts a like, returning its id and 1, or on a like that
+// already exists its id and 0, in one statement. SQLite cannot put an
+// INSERT in a WITH, so there a like that exists returns no row and Like
+// reads it next.
+const (
+	likeStatement = `WITH ins AS (INSERT INTO likes (owner, postid) VALUES ($1, $2)
+		ON CONFLICT (postid, owner) DO NOTHING RETURNING likeid)
+	SELECT likeid, 1 FROM ins
+	UNION ALL SELECT likeid, 0 FROM likes WHERE postid = $2 AND owner = $1 AND NOT EXISTS (SELECT 1 FROM ins)`
+	likeStatementSQLite = `INSERT INTO likes (owner, postid) VALUES ($1, $2)
+		ON CONFLICT (postid, owner) DO NOTHING RETURNING likeid, 1`
+)
+
 // Like makes owner like postid. It returns the like and whether it is new:
 // liking a post twice returns the existing like with created false.
 // ErrNotFound when the post does not exist.
 func (s *Store) Like(ctx context.Context, owner string, postid int64) (like Like, created bool, err error) {
 	like = Like{Owner: owner, PostID: postid}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx,
-			"INSERT INTO likes (owner, postid) VALUES ($1, $2) ON CONFLICT (postid, owner) DO NOTHING RETURNING likeid",
-			owner, postid).Scan(&like.LikeID)
-		if err == nil {
-			created = true
-			return nil
-		}
-		if s.dialect.isForeignKeyViolation(err) {
-			return ErrNotFound
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("like: %w", err)
-		}
-		return tx.QueryRowContext(ctx,
-			"SELECT likeid FROM likes WHERE postid = $1 AND owner = $2", postid, owner).Scan(&like.LikeID)
-	})
-	return like, created, err
+	q := likeStatement
+	if s.dialect.name() == "sqlite" {
+		q = likeStatementSQLite
+	}
+	var isNew int
+	err = s.queryRowWrite(ctx, q, owner, postid).Scan(&like.LikeID, &isNew)
+	if errors.Is(err, sql.ErrNoRows) {
+		// The like exists but the statement did not see it: on SQLite
+		// always, on PostgreSQL when it committed after the statement began.
+		err = s.primary.QueryRowContext(ctx, "SELECT likeid, 0 FROM likes WHERE postid = $1 AND owner = $2", postid, owner).Scan(&like.LikeID, &isNew)
+	}
+	switch {
+	case s.dialect.isForeignKeyViolation(err):
+		return Like{}, false, ErrNotFound
+	case err != nil:
+		return Like{}, false, fmt.Errorf("like: %w", err)
+	}
+	s.afterWrite(ctx)
+	return like, isNew == 1, nil
 }
 
 // Unlike removes owner's like of postid; ErrConflict when there is none.
@@ -55,7 +69,7 @@ func (s *Store) Unlike(ctx context.Context, owner string, postid int64) error {
 // LikeByID returns one like, or ErrNotFound.
 func (s *Store) LikeByID(ctx context.Context, likeid int64) (Like, error) {
 	l := Like{LikeID: likeid}
-	err := s.read(ctx, func(q readQuerier) error {
+	err := s.readOwnWrites(ctx, func(q reader) error {
 		return q.QueryRowContext(ctx, "SELECT owner, postid FROM likes WHERE likeid = $1", likeid).Scan(&l.Owner, &l.PostID)
 	})
 	if errors.Is(err, sql.ErrNoRows) {

@@ -23,7 +23,7 @@ func (s *Store) SwapLoginFailures(ctx context.Context, name string, old, next Lo
 			WHERE name = $1 AND failures = $4 AND last_failure = $5`
 		args = append(args, old.Count, old.Last.Unix())
 	}
-	res, err := s.w.ExecContext(ctx, q, args...)
+	res, err := s.execWrite(ctx, q, args...)
 	if err != nil {
 		return false, fmt.Errorf("reserve a login attempt: %w", err)
 	}
@@ -39,7 +39,7 @@ func (s *Store) SwapLoginFailures(ctx context.Context, name string, old, next Lo
 // the database failed). The time of the last failure stays: that only
 // makes the next try wait as long as it would have.
 func (s *Store) RefundLoginFailure(ctx context.Context, name string) error {
-	if _, err := s.w.ExecContext(ctx, "UPDATE login_failures SET failures = failures - 1 WHERE name = $1 AND failures > 0", name); err != nil {
+	if _, err := s.execWrite(ctx, "UPDATE login_failures SET failures = failures - 1 WHERE name = $1 AND failures > 0", name); err != nil {
 		return fmt.Errorf("refund a login attempt: %w", err)
 	}
 	return nil
@@ -49,7 +49,7 @@ func (s *Store) RefundLoginFailure(ctx context.Context, name string) error {
 // counted at the start of its check turned out wrong: the next try's delay
 // runs from the end of the check, however long it took.
 func (s *Store) TouchLoginFailure(ctx context.Context, name string, now time.Time) error {
-	if _, err := s.w.ExecContext(ctx, "UPDATE login_failures SET last_failure = $2 WHERE name = $1 AND last_failure < $2", name, now.Unix()); err != nil {
+	if _, err := s.execWrite(ctx, "UPDATE login_failures SET last_failure = $2 WHERE name = $1 AND last_failure < $2", name, now.Unix()); err != nil {
 		return fmt.Errorf("record a login failure: %w", err)
 	}
 	return nil
@@ -58,7 +58,7 @@ func (s *Store) TouchLoginFailure(ctx context.Context, name string, now time.Tim
 // ForgetLoginFailures removes the failure records older than cutoff, so
 // the table stays small.
 func (s *Store) ForgetLoginFailures(ctx context.Context, cutoff time.Time) error {
-	if _, err := s.w.ExecContext(ctx, "DELETE FROM login_failures WHERE last_failure < $1", cutoff.Unix()); err != nil {
+	if _, err := s.execWrite(ctx, "DELETE FROM login_failures WHERE last_failure < $1", cutoff.Unix()); err != nil {
 		return fmt.Errorf("forget old login failures: %w", err)
 	}
 	return nil

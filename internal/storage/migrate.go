@@ -64,7 +64,7 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 		q = "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'schema_migrations'"
 	}
 	var n int
-	if err := s.r.QueryRowContext(ctx, q).Scan(&n); err != nil {
+	if err := s.latestDB.QueryRowContext(ctx, q).Scan(&n); err != nil {
 		if strings.Contains(err.Error(), "not a database") {
 			return 0, fmt.Errorf("the SQLite file is not a database (corrupted?): run `insta485 db reset` to start over")
 		}
@@ -74,7 +74,7 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	var v sql.NullInt64
-	if err := s.r.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&v); err != nil {
+	if err := s.latestDB.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&v); err != nil {
 		return 0, fmt.Errorf("read schema version: %w", err)
 	}
 	return int(v.Int64), nil
@@ -117,7 +117,7 @@ func (s *Store) pendingMigrations(ctx context.Context) ([]migration, error) {
 	if err != nil {
 		return nil, err
 	}
-	done, err := queryInts(ctx, s.r, "SELECT version FROM schema_migrations")
+	done, err := queryInts(ctx, s.latestDB, "SELECT version FROM schema_migrations")
 	if err != nil {
 		return nil, fmt.Errorf("read schema versions: %w", err)
 	}

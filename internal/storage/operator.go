@@ -10,7 +10,7 @@ import (
 // never call these.
 
 // Primary returns the pool that writes go to (the single writer on SQLite).
-func (s *Store) Primary() *sql.DB { return s.w }
+func (s *Store) Primary() *sql.DB { return s.primary }
 
 // Transact runs fn in a write transaction on the primary, committing when
 // fn returns nil, and records the write for read-your-writes.
@@ -32,4 +32,4 @@ var PostgresFunctions = []string{"feed_post_added()", "feed_post_removed()", "fe
 
 // Reader returns the pool reads of the primary go to (read-only
 // connections on SQLite; the primary's pool on PostgreSQL).
-func (s *Store) Reader() *sql.DB { return s.r }
+func (s *Store) Reader() *sql.DB { return s.latestDB }

@@ -43,6 +43,10 @@ func TestBehindPgBouncer(t *testing.T) {
 				t.Fatalf("Open through pgbouncer: %v", err)
 			}
 			defer s.Close()
+			// The default finds the pooler and sends unnamed statements.
+			if s.PreparesStatements() {
+				t.Errorf("%s mode: the default prepares statements behind pgbouncer", mode)
+			}
 			files := []string{"122a7d27ca1d7420a1072f695d9290fad4501a41.jpg"}
 			if _, err := dbadmin.Populate(ctx, s, dbadmin.Bulk{Users: 5, Posts: 50, Likes: 50, Comments: 50, Follows: 10, Files: files, ProfileFiles: files, PasswordHash: "x", Seed: 3}); err != nil {
 				t.Fatalf("Populate through pgbouncer: %v", err)
@@ -127,19 +131,20 @@ func TestBehindPgBouncer(t *testing.T) {
 	}
 }
 
-// TestNoNamedPreparedStatementsByDefault: by default a connection leaves no
-// prepared statement behind on the server (what makes it pooler-safe);
-// PreparedStatements opts in to caching them on a direct connection.
-func TestNoNamedPreparedStatementsByDefault(t *testing.T) {
+// TestPreparedStatementsOnDirectConnection: by default (auto) a direct
+// connection prepares its statements and reuses them; off leaves no
+// prepared statement behind on the server (what makes it pooler-safe), and
+// on forces them.
+func TestPreparedStatementsOnDirectConnection(t *testing.T) {
 	ctx := context.Background()
 	opts := testenv.NewDatabase(t, "postgres")
 	if err := dbadmin.Create(ctx, opts); err != nil {
 		t.Fatal(err)
 	}
-	for _, prepared := range []bool{false, true} {
+	for mode, prepared := range map[storage.PreparedMode]bool{storage.PreparedOff: false, storage.PreparedOn: true, storage.PreparedAuto: true} {
 		o := opts
 		o.MaxConns = 1 // one connection: the count below is its own
-		o.PreparedStatements = prepared
+		o.PreparedStatements = mode
 		s, err := storage.Open(ctx, o)
 		if err != nil {
 			t.Fatal(err)
@@ -155,7 +160,10 @@ func TestNoNamedPreparedStatementsByDefault(t *testing.T) {
 			t.Fatal(err)
 		}
 		if prepared != (n > 0) {
-			t.Errorf("PreparedStatements=%v: %d prepared statements on the connection", prepared, n)
+			t.Errorf("PreparedStatements=%v: %d prepared statements on the connection", mode, n)
+		}
+		if s.PreparesStatements() != prepared {
+			t.Errorf("PreparedStatements=%v: PreparesStatements() = %v on a direct connection", mode, s.PreparesStatements())
 		}
 	}
 }

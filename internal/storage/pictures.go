@@ -26,7 +26,7 @@ func (s *Store) PutPicture(ctx context.Context, p Picture) error {
 	if p.Filename == "" || p.Width < 1 || p.Height < 1 || !pictureColor.MatchString(p.Color) {
 		return fmt.Errorf("%w: picture %+v", ErrInvalid, p)
 	}
-	if _, err := s.w.ExecContext(ctx, putPicture, p.Filename, p.Width, p.Height, p.Color); err != nil {
+	if _, err := s.execWrite(ctx, putPicture, p.Filename, p.Width, p.Height, p.Color); err != nil {
 		return fmt.Errorf("record picture %s: %w", p.Filename, err)
 	}
 	s.afterWrite(ctx)
@@ -42,7 +42,7 @@ func (s *Store) Pictures(ctx context.Context, names []string) (map[string]Pictur
 		return out, nil
 	}
 	args := stringArgs(names)
-	err := s.read(ctx, func(q readQuerier) error {
+	err := s.readOwnWrites(ctx, func(q reader) error {
 		clear(out)
 		rows, err := q.QueryContext(ctx, "SELECT filename, width, height, color FROM pictures WHERE filename IN ("+placeholders(1, len(names))+")", args...)
 		if err != nil {
@@ -68,7 +68,7 @@ func (s *Store) DeletePictures(ctx context.Context, names ...string) error {
 	if len(names) == 0 {
 		return nil
 	}
-	if _, err := s.w.ExecContext(ctx, "DELETE FROM pictures WHERE filename IN ("+placeholders(1, len(names))+")", stringArgs(names)...); err != nil {
+	if _, err := s.execWrite(ctx, "DELETE FROM pictures WHERE filename IN ("+placeholders(1, len(names))+")", stringArgs(names)...); err != nil {
 		return fmt.Errorf("forget pictures: %w", err)
 	}
 	s.afterWrite(ctx)

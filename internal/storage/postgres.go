@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -24,8 +26,9 @@ const DefaultConnectTimeout = 10 * time.Second
 
 // PGConfig parses the URL (pgx also reads the libpq environment variables
 // PGHOST, PGSSLMODE, PGSSLROOTCERT, PGCONNECT_TIMEOUT… for what the URL
-// leaves out) and makes the connections pooler-safe.
-func PGConfig(opts Options) (*pgx.ConnConfig, error) {
+// leaves out) and makes the connections pooler-safe. The statements sent
+// are counted in calls (nil: not counted).
+func pgConfig(opts Options, calls *Calls) (*pgx.ConnConfig, error) {
 	cfg, err := pgx.ParseConfig(opts.DSN)
 	if err != nil {
 		// pgx's message can echo the URL, password and all: name the
@@ -46,15 +49,14 @@ func PGConfig(opts Options) (*pgx.ConnConfig, error) {
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = DefaultConnectTimeout
 	}
-	// Pooler-safe: a transaction-mode pooler (PgBouncer, RDS Proxy) hands
-	// each transaction to any server connection, so nothing may depend on
-	// session state. pgx's default caches named prepared statements per
-	// connection, which then collide ("prepared statement … already
-	// exists") or are missing. Exec mode sends each query with the unnamed
-	// statement in one round trip; PostgreSQL also plans it for the actual
-	// parameters instead of a generic plan. The price is planning every
-	// query: PreparedStatements opts out on a direct connection.
-	if !opts.PreparedStatements {
+	// Pooler-safe until openPostgres knows better: a transaction-mode
+	// pooler (PgBouncer, RDS Proxy) hands each transaction to any server
+	// connection, so nothing may depend on session state. pgx's default
+	// caches named prepared statements per connection, which then collide
+	// ("prepared statement … already exists") or are missing. Exec mode
+	// sends each query with the unnamed statement in one round trip; the
+	// price is planning every query. preparedConfig trades that back.
+	if opts.PreparedStatements != PreparedOn {
 		cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
 		cfg.StatementCacheCapacity = 0
 		cfg.DescriptionCacheCapacity = 0
@@ -65,9 +67,7 @@ func PGConfig(opts Options) (*pgx.ConnConfig, error) {
 	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
 		return &cancelRequestHandler{conn: c}
 	}
-	if opts.StatementTimeout > 0 {
-		cfg.Tracer = statementTimeout(opts.StatementTimeout)
-	}
+	cfg.Tracer = &pgTracer{timeout: opts.StatementTimeout, calls: calls}
 	return cfg, nil
 }
 
@@ -121,24 +121,138 @@ func (h *cancelRequestHandler) HandleUnwatchAfterCancel() {
 	_ = h.conn.Conn().SetDeadline(time.Time{})
 }
 
-// statementTimeout bounds each statement with a context deadline. A
-// statement_timeout startup parameter would be simpler, but PgBouncer
-// refuses connections that send one (or, told to ignore it, drops it), and
-// a session SET leaks across a transaction-mode pool.
-type statementTimeout time.Duration
+// pgTracer bounds each statement with a context deadline and counts the
+// statements and round trips. A statement_timeout startup parameter would
+// be simpler, but PgBouncer refuses connections that send one (or, told to
+// ignore it, drops it), and a session SET leaks across a transaction-mode
+// pool.
+type pgTracer struct {
+	timeout time.Duration // 0: none
+	calls   *Calls
+}
 
 type timeoutCancelKey struct{}
 
-func (d statementTimeout) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(d))
+func (t *pgTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	t.calls.add(1, 1)
+	if t.timeout <= 0 {
+		return ctx
+	}
+	ctx, cancel := context.WithTimeout(ctx, t.timeout)
 	return context.WithValue(ctx, timeoutCancelKey{}, cancel)
 }
 
-func (d statementTimeout) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryEndData) {
+func (t *pgTracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryEndData) {
 	if cancel, ok := ctx.Value(timeoutCancelKey{}).(context.CancelFunc); ok {
 		cancel()
 	}
 }
+
+// A statement prepared on first use (PreparedOn, or a direct connection)
+// costs one round trip of its own.
+func (t *pgTracer) TracePrepareStart(ctx context.Context, _ *pgx.Conn, _ pgx.TracePrepareStartData) context.Context {
+	t.calls.add(0, 1)
+	return ctx
+}
+
+func (t *pgTracer) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepareEndData) {}
+
+// Calls counts what a store sent to PostgreSQL, for the benchmark and the
+// metrics: statements (BEGIN and COMMIT included) and network round trips
+// (a statement, or preparing one). SQLite runs in the process and counts
+// nothing.
+type Calls struct {
+	statements, roundTrips atomic.Uint64
+}
+
+func (c *Calls) add(statements, roundTrips uint64) {
+	if c != nil {
+		c.statements.Add(statements)
+		c.roundTrips.Add(roundTrips)
+	}
+}
+
+// Statements returns how many statements were sent.
+func (c *Calls) Statements() uint64 { return c.statements.Load() }
+
+// RoundTrips returns how many round trips they took.
+func (c *Calls) RoundTrips() uint64 { return c.roundTrips.Load() }
+
+// PreparedMode says whether PostgreSQL statements are prepared once per
+// connection and their plans reused.
+type PreparedMode int
+
+const (
+	// PreparedAuto prepares statements on a direct connection and sends
+	// unnamed ones through a connection pooler, as found when connecting.
+	PreparedAuto PreparedMode = iota
+	// PreparedOn always prepares: for a direct connection, or a pooler
+	// that keeps prepared statements (PgBouncer 1.21+ with
+	// max_prepared_statements).
+	PreparedOn
+	// PreparedOff never prepares.
+	PreparedOff
+)
+
+// ParsePreparedMode reads auto, true or false (and the other spellings
+// strconv.ParseBool takes).
+func ParsePreparedMode(v string) (PreparedMode, error) {
+	if strings.EqualFold(v, "auto") || v == "" {
+		return PreparedAuto, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return 0, fmt.Errorf("want auto, true or false, got %q", v)
+	}
+	if b {
+		return PreparedOn, nil
+	}
+	return PreparedOff, nil
+}
+
+func (m PreparedMode) String() string {
+	switch m {
+	case PreparedOn:
+		return "true"
+	case PreparedOff:
+		return "false"
+	}
+	return "auto"
+}
+
+// behindPooler reports whether cfg reaches PostgreSQL through a connection
+// pooler rather than directly. A pooler (PgBouncer, RDS Proxy, Supavisor,
+// Odyssey) answers the login itself and hands the client a cancel key of
+// its own, so the process id in it is not that of the server process
+// running the client's statements; a direct connection's is. A pooler that
+// passed the server's key through would be in session mode, where
+// prepared statements are safe anyway.
+func behindPooler(ctx context.Context, cfg *pgx.ConnConfig) (bool, error) {
+	probe := cfg.Copy()
+	probe.Tracer = nil
+	conn, err := pgx.ConnectConfig(ctx, probe)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var pid int32
+	if err := conn.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		return false, err
+	}
+	return uint32(pid) != conn.PgConn().PID(), nil
+}
+
+// preparedConfig makes cfg prepare each statement once per connection and
+// reuse its plan.
+func preparedConfig(cfg *pgx.ConnConfig) {
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeCacheStatement
+	cfg.StatementCacheCapacity = 512
+	cfg.DescriptionCacheCapacity = 512
+}
+
+// PGConfig is pgConfig for the operator tools (internal/dbadmin), whose
+// statements are not counted.
+func PGConfig(opts Options) (*pgx.ConnConfig, error) { return pgConfig(opts, nil) }
 
 // TLSWarning returns a warning when connections to a PostgreSQL server that
 // is not on this machine do not verify its certificate and host name, and
@@ -147,7 +261,7 @@ func TLSWarning(opts Options) string {
 	if !IsPostgres(opts.DSN) {
 		return ""
 	}
-	cfg, err := PGConfig(opts)
+	cfg, err := pgConfig(opts, nil)
 	if err != nil || isLoopback(cfg.Host) {
 		return ""
 	}
@@ -173,9 +287,20 @@ func isLoopback(host string) bool {
 }
 
 func openPostgres(ctx context.Context, opts Options) (*Store, error) {
-	cfg, err := PGConfig(opts)
+	calls := new(Calls)
+	cfg, err := pgConfig(opts, calls)
 	if err != nil {
 		return nil, err
+	}
+	prepared := opts.PreparedStatements == PreparedOn
+	if opts.PreparedStatements == PreparedAuto {
+		pooled, err := behindPooler(ctx, cfg)
+		if err != nil {
+			return nil, ExplainPG(err, cfg)
+		}
+		if prepared = !pooled; prepared {
+			preparedConfig(cfg)
+		}
 	}
 	db := sql.OpenDB(primaryConnector{Connector: stdlib.GetConnector(*cfg), wait: cfg.ConnectTimeout})
 	n := opts.MaxConns
@@ -188,7 +313,8 @@ func openPostgres(ctx context.Context, opts Options) (*Store, error) {
 		db.Close()
 		return nil, ExplainPG(err, cfg)
 	}
-	return &Store{r: db, w: db, rd: db, dialect: postgresDialect{}, pgUser: cfg.User, pgDatabase: cfg.Database}, nil
+	return &Store{primary: db, latestDB: db, latest: db, dialect: postgresDialect{}, pgUser: cfg.User, pgDatabase: cfg.Database,
+		calls: calls, prepared: prepared}, nil
 }
 
 // connectError is a connection failure explained for an operator; the
@@ -257,3 +383,19 @@ func (postgresDialect) isUniqueViolation(err error) bool     { return pgCode(err
 func (postgresDialect) isForeignKeyViolation(err error) bool { return pgCode(err) == "23503" }
 
 func (postgresDialect) forUpdate() string { return " FOR UPDATE" }
+
+func (postgresDialect) jsonObject(pairs ...string) string {
+	return "json_build_object(" + strings.Join(pairs, ", ") + ")"
+}
+
+func (postgresDialect) jsonArray(expr, order string) string {
+	return "COALESCE(json_agg(" + expr + " ORDER BY " + order + "), '[]'::json)"
+}
+
+func (postgresDialect) jsonSub(query string) string { return "(" + query + ")" }
+
+// epoch: a timestamp without time zone holds UTC here, and extract reads
+// it as such.
+func (postgresDialect) epoch(col string) string {
+	return "floor(extract(epoch FROM " + col + "))::bigint"
+}

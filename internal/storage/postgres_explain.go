@@ -10,7 +10,7 @@ import (
 // EXECUTE takes no bind parameters, so the server quotes the arguments into
 // the statement itself (format's %L), never this code.
 func (s *Store) pgExplain(ctx context.Context, query string, args []any, generic bool) (lines []string, err error) {
-	conn, err := s.r.Conn(ctx)
+	conn, err := s.latestDB.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}

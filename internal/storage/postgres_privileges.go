@@ -52,7 +52,7 @@ func (s *Store) CheckPrivileges(ctx context.Context, task string, need Access) e
 	}
 	var schema sql.NullString
 	var usage, create, temp bool
-	err := s.r.QueryRowContext(ctx, `SELECT current_schema()::text,
+	err := s.latestDB.QueryRowContext(ctx, `SELECT current_schema()::text,
 		COALESCE(has_schema_privilege(current_schema(), 'USAGE'), false),
 		COALESCE(has_schema_privilege(current_schema(), 'CREATE'), false),
 		has_database_privilege(current_database(), 'TEMP')`).Scan(&schema, &usage, &create, &temp)
@@ -139,7 +139,7 @@ func (s *Store) CheckCreatePrivileges(ctx context.Context, task string) error {
 	}
 	var schema sql.NullString
 	var create bool
-	err := s.r.QueryRowContext(ctx, `SELECT current_schema()::text,
+	err := s.latestDB.QueryRowContext(ctx, `SELECT current_schema()::text,
 		COALESCE(has_schema_privilege(current_schema(), 'CREATE'), false)`).Scan(&schema, &create)
 	if err != nil {
 		return fmt.Errorf("read the role's privileges: %w", err)
@@ -165,7 +165,7 @@ type PrivilegeError struct {
 func (e *PrivilegeError) Error() string { return e.Msg }
 
 func (s *Store) tablePrivileges(ctx context.Context, schema string) ([]tablePrivileges, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT c.relname::text, pg_get_userbyid(c.relowner)::text,
+	rows, err := s.latestDB.QueryContext(ctx, `SELECT c.relname::text, pg_get_userbyid(c.relowner)::text,
 		pg_has_role(current_user, c.relowner, 'USAGE'),
 		has_table_privilege(c.oid, 'SELECT'), has_table_privilege(c.oid, 'INSERT'),
 		has_table_privilege(c.oid, 'UPDATE'), has_table_privilege(c.oid, 'DELETE')
@@ -232,7 +232,7 @@ func (s *Store) functionOwners(ctx context.Context, schema string) ([]functionOw
 	for _, f := range PostgresFunctions {
 		names = append(names, strings.TrimSuffix(f, "()"))
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT p.proname::text, pg_get_userbyid(p.proowner)::text,
+	rows, err := s.latestDB.QueryContext(ctx, `SELECT p.proname::text, pg_get_userbyid(p.proowner)::text,
 		pg_has_role(current_user, p.proowner, 'USAGE')
 		FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 		WHERE n.nspname = $1 AND p.proname = ANY($2) ORDER BY p.proname`, schema, names)

@@ -70,7 +70,7 @@ func (s *Store) DeletePost(ctx context.Context, postid int64, logname string) (o
 // PostExists reports whether postid exists.
 func (s *Store) PostExists(ctx context.Context, postid int64) (bool, error) {
 	var n int
-	err := s.read(ctx, func(q readQuerier) error {
+	err := s.readOwnWrites(ctx, func(q reader) error {
 		return q.QueryRowContext(ctx, "SELECT count(*) FROM posts WHERE postid = $1", postid).Scan(&n)
 	})
 	return n > 0, err
@@ -79,7 +79,7 @@ func (s *Store) PostExists(ctx context.Context, postid int64) (bool, error) {
 // PostsByOwner lists owner's posts, newest first.
 func (s *Store) PostsByOwner(ctx context.Context, owner string) ([]PostThumb, error) {
 	var out []PostThumb
-	err := s.read(ctx, func(q readQuerier) error {
+	err := s.readOwnWrites(ctx, func(q reader) error {
 		out = nil
 		rows, err := q.QueryContext(ctx,
 			"SELECT postid, filename FROM posts WHERE owner = $1 ORDER BY postid DESC", owner)
@@ -101,90 +101,36 @@ func (s *Store) PostsByOwner(ctx context.Context, owner string) ([]PostThumb, er
 
 // Post returns one post as seen by logname, or ErrNotFound.
 func (s *Store) Post(ctx context.Context, postid int64, logname string) (Post, error) {
-	ps, err := s.Posts(ctx, []int64{postid}, logname)
-	if err != nil {
+	l := &PostLoad{PostID: postid}
+	if err := s.load(ctx, logname, l); err != nil {
 		return Post{}, err
 	}
-	if len(ps) == 0 {
+	if !l.Found {
 		return Post{}, ErrNotFound
 	}
-	return ps[0], nil
+	return l.Post, nil
 }
 
 // Posts returns the posts with the given ids, in that order, as seen by
-// logname; ids that do not exist are left out. It runs two queries whatever
-// the number of posts: one for the posts with their like counts, one for all
-// their comments.
+// logname; ids that do not exist are left out. It runs one statement
+// whatever the number of posts (see reads.go).
 func (s *Store) Posts(ctx context.Context, ids []int64, logname string) ([]Post, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	args := make([]any, 0, len(ids)+1)
-	args = append(args, logname)
-	for _, id := range ids {
-		args = append(args, id)
-	}
-	var byID map[int64]*Post
-	err := s.read(ctx, func(q readQuerier) error {
-		var err error
-		byID, err = s.readPosts(ctx, q, ids, args)
-		return err
-	})
-	if err != nil {
+	l := &postsLoad{ids: ids}
+	if err := s.load(ctx, logname, l); err != nil {
 		return nil, err
+	}
+	byID := make(map[int64]Post, len(l.posts))
+	for _, p := range l.posts {
+		byID[p.PostID] = p
 	}
 	out := make([]Post, 0, len(byID))
 	for _, id := range ids {
-		if p := byID[id]; p != nil {
-			out = append(out, *p)
+		if p, ok := byID[id]; ok {
+			out = append(out, p)
 		}
 	}
 	return out, nil
-}
-
-// readPosts runs Posts' two queries on q.
-func (s *Store) readPosts(ctx context.Context, q readQuerier, ids []int64, args []any) (map[int64]*Post, error) {
-	in := placeholders(2, len(ids))
-	rows, err := q.QueryContext(ctx, `SELECT p.postid, p.filename, p.owner, u.filename, p.created,
-		(SELECT count(*) FROM likes l WHERE l.postid = p.postid),
-		COALESCE((SELECT l.likeid FROM likes l WHERE l.postid = p.postid AND l.owner = $1), 0)
-		FROM posts p JOIN users u ON u.username = p.owner
-		WHERE p.postid IN (`+in+`)`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("read posts: %w", err)
-	}
-	byID := make(map[int64]*Post, len(ids))
-	for rows.Next() {
-		p := new(Post)
-		if err := rows.Scan(&p.PostID, &p.Filename, &p.Owner, &p.OwnerFilename, &p.Created, &p.Likes, &p.LognameLikeID); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		p.Created = utc(p.Created)
-		byID[p.PostID] = p
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	comments, err := q.QueryContext(ctx,
-		"SELECT commentid, postid, owner, text, created FROM comments WHERE postid IN ("+placeholders(1, len(ids))+") ORDER BY commentid",
-		args[1:]...)
-	if err != nil {
-		return nil, fmt.Errorf("read comments: %w", err)
-	}
-	defer comments.Close()
-	for comments.Next() {
-		c, err := scanComment(comments)
-		if err != nil {
-			return nil, err
-		}
-		if p := byID[c.PostID]; p != nil {
-			p.Comments = append(p.Comments, c)
-		}
-	}
-	if err := comments.Err(); err != nil {
-		return nil, err
-	}
-	return byID, nil
 }

@@ -1,15 +1,8 @@
 package storage
 
-// Read replicas with read-your-writes.
-//
-// Writes, and reads inside a write transaction, always go to the primary.
-// Other reads may go to a streaming replica, but only to one that has
-// replayed the WAL position the caller requires: the minimum LSN travels in
-// the context (WithMinLSN, LSNFrom). A store with replicas reads the
-// primary's WAL position (pg_current_wal_lsn(), one statement, after the
-// commit) whenever a write commits, and raises the context's minimum to it,
-// so the rest of the request sees its own write and the HTTP layer can hand
-// the position to the client for later requests.
+// Read replicas: connecting to them, learning how far each has replayed,
+// and routing reads (the read-your-writes contract itself is in
+// readyourwrites.go).
 //
 // Which replica has replayed what is learnt by a background poller per
 // replica (pg_last_wal_replay_lsn()), never by a query per read. The cached
@@ -25,8 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,148 +34,6 @@ const DefaultReplicaMaxLag = 30 * time.Second
 // DefaultReplicaPoll is how often each replica's replay position is read.
 const DefaultReplicaPoll = 200 * time.Millisecond
 
-// LSN is a PostgreSQL WAL position (pg_lsn), comparable as a number.
-type LSN uint64
-
-// MaxLSN is a position no replica reaches: a read requiring it goes to the
-// primary.
-const MaxLSN = LSN(math.MaxUint64)
-
-// ParseLSN reads PostgreSQL's text form of a WAL position, "16/B374D848".
-func ParseLSN(s string) (LSN, error) {
-	hi, lo, ok := strings.Cut(s, "/")
-	if !ok {
-		return 0, fmt.Errorf("malformed WAL position %q", s)
-	}
-	h, err1 := strconv.ParseUint(hi, 16, 32)
-	l, err2 := strconv.ParseUint(lo, 16, 32)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("malformed WAL position %q", s)
-	}
-	return LSN(h<<32 | l), nil
-}
-
-// String is PostgreSQL's text form of the position.
-func (l LSN) String() string { return fmt.Sprintf("%X/%X", uint64(l)>>32, uint64(l)&0xFFFFFFFF) }
-
-// freshness is one request's consistency requirement: the WAL position its
-// reads must see, and the position after its last committed write.
-type freshness struct {
-	mu      sync.Mutex
-	min     LSN
-	written LSN
-	wrote   bool
-}
-
-type freshnessKey struct{}
-
-func freshnessFrom(ctx context.Context) *freshness {
-	f, _ := ctx.Value(freshnessKey{}).(*freshness)
-	return f
-}
-
-// WithMinLSN returns a context whose reads see at least WAL position lsn.
-// If ctx already carries a requirement (one request's), it is raised in
-// place and ctx is returned: a request has one requirement, which its own
-// writes raise too. Without replicas it changes nothing.
-func WithMinLSN(ctx context.Context, lsn LSN) context.Context {
-	if f := freshnessFrom(ctx); f != nil {
-		f.raise(lsn, false)
-		return ctx
-	}
-	return context.WithValue(ctx, freshnessKey{}, &freshness{min: lsn})
-}
-
-// FromPrimary returns a context whose reads go to the primary, for a read
-// that must see a change someone else just made (a lost race to update a
-// row). It has a requirement of its own: use it for reads only, as writes
-// made under it would not raise the request's.
-func FromPrimary(ctx context.Context) context.Context {
-	return context.WithValue(ctx, freshnessKey{}, &freshness{min: MaxLSN})
-}
-
-// LSNFrom returns the WAL position reads under ctx must see (0: any).
-func LSNFrom(ctx context.Context) LSN {
-	if f := freshnessFrom(ctx); f != nil {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		return f.min
-	}
-	return 0
-}
-
-// WrittenLSN returns the primary's WAL position after the last write
-// committed under ctx (MaxLSN when it could not be read), and whether there
-// was one. Only a store with replicas records it.
-func WrittenLSN(ctx context.Context) (LSN, bool) {
-	if f := freshnessFrom(ctx); f != nil {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		return f.written, f.wrote
-	}
-	return 0, false
-}
-
-func (f *freshness) raise(lsn LSN, written bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.min = max(f.min, lsn)
-	if written {
-		f.written = max(f.written, lsn)
-		f.wrote = true
-	}
-}
-
-// readQuerier is what a read runs on: a replica's pool or the primary's.
-type readQuerier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// readOnce runs fn, a read, on a database that has replayed what ctx
-// requires: a healthy replica when there is one, else the primary. When fn
-// fails on a replica it runs again on the primary, so fn must build its
-// result afresh on each call.
-func (s *Store) readOnce(ctx context.Context, fn func(q readQuerier) error) error {
-	if s.replicas == nil {
-		return fn(s.rd)
-	}
-	min := LSN(s.lastWrite.Load())
-	if f := freshnessFrom(ctx); f != nil {
-		min = max(LSNFrom(ctx), s.replicas.floor)
-	}
-	return s.replicas.read(ctx, min, fn)
-}
-
-// afterWrite records the primary's WAL position after a committed write:
-// in ctx's requirement, so the request's later reads (and the client's next
-// requests) see the write, and for this process, whose reads without a
-// request's requirement (tools, tests) see their own writes too.
-func (s *Store) afterWrite(ctx context.Context) {
-	if s.replicas == nil {
-		return
-	}
-	// The write has committed: finish reading its position even if the
-	// client has gone, or the request would read without it.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	lsn, err := s.PrimaryLSN(ctx)
-	if err != nil {
-		s.replicas.log.Warn("could not read the primary's WAL position after a write; this request reads from the primary", "err", err)
-		lsn = MaxLSN
-	} else {
-		for {
-			old := s.lastWrite.Load()
-			if uint64(lsn) <= old || s.lastWrite.CompareAndSwap(old, uint64(lsn)) {
-				break
-			}
-		}
-	}
-	if f := freshnessFrom(ctx); f != nil {
-		f.raise(lsn, true)
-	}
-}
-
 // HasReplicas reports whether reads may go to replicas.
 func (s *Store) HasReplicas() bool { return s.replicas != nil }
 
@@ -192,7 +41,7 @@ func (s *Store) HasReplicas() bool { return s.replicas != nil }
 // no session state, so it works behind a transaction-mode pooler.
 func (s *Store) PrimaryLSN(ctx context.Context) (LSN, error) {
 	var text string
-	if err := s.w.QueryRowContext(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&text); err != nil {
+	if err := s.primary.QueryRowContext(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&text); err != nil {
 		return 0, fmt.Errorf("read the primary's WAL position: %w", err)
 	}
 	return ParseLSN(text)
@@ -310,7 +159,7 @@ func (st *replicaState) describe() string {
 // openReplicas connects a pool to each replica URL with the primary's
 // password, timeouts and pool size, and starts polling them. A replica
 // that is down now is not an error: it is skipped until it answers.
-func openReplicas(primary *sql.DB, opts Options) (*replicaSet, error) {
+func openReplicas(primary *sql.DB, opts Options, calls *Calls) (*replicaSet, error) {
 	log := opts.Log
 	if log == nil {
 		log = slog.Default()
@@ -325,7 +174,7 @@ func openReplicas(primary *sql.DB, opts Options) (*replicaSet, error) {
 	for _, u := range opts.Replicas {
 		ropts := opts
 		ropts.DSN = u
-		cfg, err := PGConfig(ropts)
+		cfg, err := pgConfig(ropts, calls)
 		if err != nil {
 			rs.close()
 			return nil, fmt.Errorf("replica: %w", err)
@@ -387,7 +236,7 @@ func (rs *replicaSet) pick(min LSN) (*replica, bool) {
 	return nil, anyHealthy
 }
 
-func (rs *replicaSet) read(ctx context.Context, min LSN, fn func(readQuerier) error) error {
+func (rs *replicaSet) read(ctx context.Context, min LSN, fn func(reader) error) error {
 	r, anyHealthy := rs.pick(min)
 	if r == nil {
 		if anyHealthy || min == MaxLSN {

@@ -38,14 +38,14 @@ func (s *Store) CreateSession(ctx context.Context, id, username string, expires 
 
 // SessionUser returns the user whose live session id is, in one query (it
 // runs on every request); ErrNotFound when the session ended or expired or
-// its user is gone. It reads the primary (s.rd: on PostgreSQL the primary's
+// its user is gone. It reads the primary (s.latest: on PostgreSQL the primary's
 // pool, on SQLite the read pool with its statements kept prepared), not a
 // read replica: a logout or password change on another instance must hold
 // at once, and a replica may not have replayed it yet. Only while the
 // primary cannot be reached does a replica answer (sessionRead).
 func (s *Store) SessionUser(ctx context.Context, id string) (User, error) {
 	var u User
-	err := s.sessionRead(ctx, func(ctx context.Context, q readQuerier) error {
+	err := s.sessionRead(ctx, func(ctx context.Context, q reader) error {
 		return q.QueryRowContext(ctx,
 			`SELECT u.username, u.fullname, u.email, u.filename, u.password, u.created
 		FROM sessions s JOIN users u ON u.username = s.username WHERE s.id = $1 AND s.expires >= $2`,
@@ -81,7 +81,7 @@ type LoginFailures struct {
 func (s *Store) LoginFailures(ctx context.Context, name string) (LoginFailures, error) {
 	var n int
 	var last int64
-	err := s.r.QueryRowContext(ctx, "SELECT failures, last_failure FROM login_failures WHERE name = $1", name).Scan(&n, &last)
+	err := s.latestDB.QueryRowContext(ctx, "SELECT failures, last_failure FROM login_failures WHERE name = $1", name).Scan(&n, &last)
 	if errors.Is(err, sql.ErrNoRows) {
 		return LoginFailures{}, nil
 	}

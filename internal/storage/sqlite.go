@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -70,7 +71,7 @@ func openSQLite(ctx context.Context, opts Options) (*Store, error) {
 	}
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	return &Store{r: r, w: w, rd: newStmtCache(r), dialect: sqliteDialect{}, path: opts.DSN}, nil
+	return &Store{primary: w, latestDB: r, latest: newStmtCache(r), dialect: sqliteDialect{}}, nil
 }
 
 type sqliteDialect struct{}
@@ -96,6 +97,20 @@ func (sqliteDialect) isForeignKeyViolation(err error) bool {
 }
 
 func (sqliteDialect) forUpdate() string { return "" }
+
+func (sqliteDialect) jsonObject(pairs ...string) string {
+	return "json_object(" + strings.Join(pairs, ", ") + ")"
+}
+
+func (sqliteDialect) jsonArray(expr, order string) string {
+	return "json_group_array(" + expr + " ORDER BY " + order + ")"
+}
+
+// jsonSub: a subquery's result is plain text to SQLite; json() makes it
+// JSON again, so an enclosing json_object embeds it rather than quoting it.
+func (sqliteDialect) jsonSub(query string) string { return "json((" + query + "))" }
+
+func (sqliteDialect) epoch(col string) string { return "unixepoch(" + col + ")" }
 
 // SQLiteExists reports whether the SQLite database file at path exists.
 func SQLiteExists(path string) bool {

@@ -6,7 +6,7 @@ import (
 	"sync"
 )
 
-// reader runs the read queries every request makes.
+// reader runs reads: a pool, a replica's pool, or SQLite's statement cache.
 type reader interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row

@@ -54,11 +54,13 @@ type Options struct {
 	// enforced by insta485 rather than sent as a startup parameter, which
 	// connection poolers such as PgBouncer reject.
 	StatementTimeout time.Duration
-	// PreparedStatements caches a prepared statement per query on each
-	// PostgreSQL connection, which saves planning on a direct connection
-	// but breaks transaction-mode poolers (PgBouncer, RDS Proxy). Off by
-	// default: every query goes as an unnamed statement.
-	PreparedStatements bool
+	// PreparedStatements says whether each PostgreSQL connection prepares
+	// its statements once and reuses their plans. The default, auto, does
+	// on a direct connection and sends unnamed statements (planned each
+	// time) through a transaction-mode pooler (PgBouncer, RDS Proxy),
+	// which cannot keep them; see behindPooler. Replicas prepare only when
+	// it is on.
+	PreparedStatements PreparedMode
 	// Replicas are postgres:// URLs of read-only streaming replicas of the
 	// primary (DSN), connected with the same Password, timeouts and pool
 	// size. Open sends reads there that need not see the newest data (see
@@ -82,13 +84,24 @@ func IsPostgres(dsn string) bool {
 
 // Store is the one storage API the rest of insta485 uses.
 type Store struct {
-	// r serves reads and w serves writes. On SQLite w is a single connection,
-	// so writers queue in Go instead of failing with "database is locked";
-	// on PostgreSQL both are the same pool.
-	r, w *sql.DB
-	// rd runs the hot reads: r itself, or on SQLite r with its statements
-	// kept prepared (stmtcache.go).
-	rd      reader
+	// The handles are named for what they guarantee:
+	//
+	// primary runs writes and transactions. On SQLite it is a single
+	// connection, so writers queue in Go instead of failing with "database
+	// is locked"; on PostgreSQL it is the primary's pool.
+	primary *sql.DB
+	// latestDB sees every write committed by any instance, at once: never
+	// a replica. On PostgreSQL it is primary; on SQLite the read-only pool
+	// (WAL readers see the newest commit).
+	latestDB *sql.DB
+	// latest runs reads on latestDB, on SQLite with their statements kept
+	// prepared (stmtcache.go). Security state (sessions, password hashes,
+	// login failures) is read here, so that a logout or password change
+	// holds on every instance at once.
+	latest reader
+	// Reads that may be a little behind go through readOwnWrites
+	// (replicas.go): to a replica that has replayed the request's own
+	// writes, else to the primary.
 	dialect dialect
 	// pgUser and pgDatabase name the role and database on PostgreSQL, for
 	// messages that say which GRANT to run.
@@ -99,7 +112,19 @@ type Store struct {
 	// is the primary's WAL position after this process's latest write.
 	replicas  *replicaSet
 	lastWrite atomic.Uint64
+	// calls counts what is sent to PostgreSQL (nil on SQLite); prepared
+	// says whether the primary's connections prepare statements.
+	calls    *Calls
+	prepared bool
 }
+
+// Calls returns the counts of statements and round trips sent to
+// PostgreSQL (replicas included), or nil on SQLite.
+func (s *Store) Calls() *Calls { return s.calls }
+
+// PreparesStatements reports whether the primary's connections prepare
+// their statements and reuse the plans (see Options.PreparedStatements).
+func (s *Store) PreparesStatements() bool { return s.prepared }
 
 // dialect is what differs between the backends when serving requests. What
 // differs for operator tools (bulk loading, copying) is internal/dbadmin's.
@@ -112,6 +137,14 @@ type dialect interface {
 	// change, locking it against concurrent transactions where the engine
 	// needs that (PostgreSQL); SQLite's single writer already serialises.
 	forUpdate() string
+	// jsonObject builds a JSON object of "'key', value" pairs;
+	// jsonArray aggregates expr over a query's rows in order (an empty
+	// array for none); jsonSub embeds a scalar query's JSON result in
+	// another JSON value; epoch is a timestamp column in Unix seconds.
+	jsonObject(pairs ...string) string
+	jsonArray(expr, order string) string
+	jsonSub(query string) string
+	epoch(col string) string
 }
 
 // Open connects to the database named by opts and checks that its schema is
@@ -153,7 +186,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			s.Close()
 			return nil, err
 		}
-		rs, err := openReplicas(s.w, opts)
+		rs, err := openReplicas(s.primary, opts, s.calls)
 		if err != nil {
 			s.Close()
 			return nil, err
@@ -181,19 +214,19 @@ func (s *Store) Backend() string { return s.dialect.name() }
 // primary counts: a broken replica is skipped, logged and measured, and
 // reads go to the primary meanwhile.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.r.PingContext(ctx); err != nil {
+	if err := s.latestDB.PingContext(ctx); err != nil {
 		return err
 	}
-	return s.w.PingContext(ctx)
+	return s.primary.PingContext(ctx)
 }
 
 // Pools returns the store's connection pools by role, for monitoring: on
 // SQLite "read" (the read-only pool) and "write" (the single writer), on
 // PostgreSQL one "primary" pool serving both. Each pool appears once.
 func (s *Store) Pools() map[string]*sql.DB {
-	pools := map[string]*sql.DB{"read": s.r, "write": s.w}
-	if s.r == s.w {
-		pools = map[string]*sql.DB{"primary": s.w}
+	pools := map[string]*sql.DB{"read": s.latestDB, "write": s.primary}
+	if s.latestDB == s.primary {
+		pools = map[string]*sql.DB{"primary": s.primary}
 	}
 	if s.replicas != nil {
 		for i, r := range s.replicas.replicas {
@@ -209,12 +242,12 @@ func (s *Store) Close() error {
 	if s.replicas != nil {
 		err = s.replicas.close()
 	}
-	if c, ok := s.rd.(*stmtCache); ok {
+	if c, ok := s.latest.(*stmtCache); ok {
 		c.close()
 	}
-	err = errors.Join(err, s.r.Close())
-	if s.w != s.r {
-		err = errors.Join(err, s.w.Close())
+	err = errors.Join(err, s.latestDB.Close())
+	if s.primary != s.latestDB {
+		err = errors.Join(err, s.primary.Close())
 	}
 	return err
 }
@@ -225,7 +258,7 @@ func (s *Store) Close() error {
 // each call.
 func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	err := s.retryWrite(func() error {
-		tx, err := s.w.BeginTx(ctx, nil)
+		tx, err := s.primary.BeginTx(ctx, nil)
 		if err != nil {
 			return fmt.Errorf("begin transaction: %w", err)
 		}

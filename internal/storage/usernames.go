@@ -18,7 +18,7 @@ func SafeUsername(name string) bool {
 // UnsafeUsernames lists the usernames SafeUsername refuses, for db migrate
 // to name them: links to those accounts lead elsewhere.
 func (s *Store) UnsafeUsernames(ctx context.Context) ([]string, error) {
-	names, err := queryStrings(ctx, s.r, `SELECT username FROM users
+	names, err := queryStrings(ctx, s.latestDB, `SELECT username FROM users
 		WHERE username IN ('', '.', '..') OR replace(username, $1, '') <> username OR replace(username, $2, '') <> username
 		ORDER BY username`, "/", `\`)
 	if err != nil {

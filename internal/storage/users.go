@@ -46,7 +46,7 @@ func (s *Store) CreateUser(ctx context.Context, u User) error {
 // User returns the user called username, or ErrNotFound.
 func (s *Store) User(ctx context.Context, username string) (User, error) {
 	var u User
-	err := s.read(ctx, func(q readQuerier) error {
+	err := s.readOwnWrites(ctx, func(q reader) error {
 		return q.QueryRowContext(ctx,
 			"SELECT username, fullname, email, filename, password, created FROM users WHERE username = $1",
 			username).Scan(&u.Username, &u.Fullname, &u.Email, &u.Filename, &u.Password, &u.Created)
@@ -63,25 +63,14 @@ func (s *Store) User(ctx context.Context, username string) (User, error) {
 
 // Profile returns username with its counts as seen by logname.
 func (s *Store) Profile(ctx context.Context, username, logname string) (Profile, error) {
-	u, err := s.User(ctx, username)
-	if err != nil {
+	l := &ProfileLoad{Username: username}
+	if err := s.load(ctx, logname, l); err != nil {
 		return Profile{}, err
 	}
-	p := Profile{User: u}
-	var follows int
-	err = s.read(ctx, func(q readQuerier) error {
-		return q.QueryRowContext(ctx, `SELECT
-		(SELECT count(*) FROM posts WHERE owner = $1),
-		(SELECT count(*) FROM following WHERE followee = $1),
-		(SELECT count(*) FROM following WHERE follower = $1),
-		(SELECT count(*) FROM following WHERE follower = $2 AND followee = $1)`,
-			username, logname).Scan(&p.Posts, &p.Followers, &p.Following, &follows)
-	})
-	if err != nil {
-		return Profile{}, fmt.Errorf("read profile counts: %w", err)
+	if !l.Found {
+		return Profile{}, ErrNotFound
 	}
-	p.LognameFollows = follows > 0
-	return p, nil
+	return l.Profile, nil
 }
 
 // UpdateUser sets fullname and email and, when filename is not empty, the

@@ -20,37 +20,20 @@ type feedPage struct {
 }
 
 // feed shows the newest posts of the logname and everyone they follow.
-func (h *Handler) feed(w http.ResponseWriter, r *http.Request, v viewer) {
-	ctx := r.Context()
-	ids, err := h.Store.Feed(ctx, v.Logname(), storage.FeedPage{Size: feedPageSize})
-	if err != nil {
-		h.serverError(w, r, err)
-		return
+func (h *Handler) feed(*http.Request) ([]storage.Load, showFunc) {
+	l := &storage.FeedLoad{Page: storage.FeedPage{Size: feedPageSize}, WithPosts: true, WithPictures: true}
+	return []storage.Load{l}, func(w http.ResponseWriter, r *http.Request, v viewer) {
+		page := feedPage{
+			base: base{Title: "Feed", Logname: v.Logname(), LiveFeed: true},
+			// The first post fills a phone's first screen; the rest wait
+			// until the reader scrolls near them.
+			Posts: postViews(l.Posts, l.Pictures, 1, v.Logname(), h.csrfToken(v), "/", false),
+		}
+		if len(l.IDs) == feedPageSize {
+			// Pin the next pages to the posts that existed when this one
+			// was rendered, as the API's own next link does.
+			page.Next = fmt.Sprintf("/api/v1/posts/?size=%d&page=1&postid_lte=%d", feedPageSize, l.IDs[0])
+		}
+		h.render(w, r, http.StatusOK, "feed.html", page)
 	}
-	posts, err := h.Store.Posts(ctx, ids, v.Logname())
-	if err != nil {
-		h.serverError(w, r, err)
-		return
-	}
-	names := make([]string, len(posts))
-	for i, p := range posts {
-		names[i] = p.Filename
-	}
-	pics, err := h.pictureRows(ctx, names...)
-	if err != nil {
-		h.serverError(w, r, err)
-		return
-	}
-	page := feedPage{
-		base: base{Title: "Feed", Logname: v.Logname(), LiveFeed: true},
-		// The first post fills a phone's first screen; the rest wait
-		// until the reader scrolls near them.
-		Posts: postViews(posts, pics, 1, v.Logname(), h.csrfToken(v), "/", false),
-	}
-	if len(ids) == feedPageSize {
-		// Pin the next pages to the posts that existed when this one was
-		// rendered, as the API's own next link does.
-		page.Next = fmt.Sprintf("/api/v1/posts/?size=%d&page=1&postid_lte=%d", feedPageSize, ids[0])
-	}
-	h.render(w, r, http.StatusOK, "feed.html", page)
 }

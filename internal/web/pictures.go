@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"strings"
 
 	"github.com/insta485/insta485/internal/storage"
@@ -10,17 +9,13 @@ import (
 // Pictures on pages carry their size (width and height attributes, so the
 // page is laid out before their bytes arrive and nothing moves when they
 // do), a placeholder colour painted where they go, and loading="lazy"
-// when they are below the first screen. docs/pages.md says why.
+// when they are below the first screen. docs/pages.md says why. The
+// pages read the sizes and colours in their one statement (the loads'
+// WithPictures: table pictures joined on the filename).
 
 // eagerThumbs is how many of a user page's pictures load at once: the
 // first row of the grid, on the first screen at any width.
 const eagerThumbs = 3
-
-// pictureRows reads what is known of the files names (their size and
-// colour); files without a row are missing from the map.
-func (h *Handler) pictureRows(ctx context.Context, names ...string) (map[string]storage.Picture, error) {
-	return h.Store.Pictures(ctx, names)
-}
 
 // placeholderClasses are the classes that paint p's colour behind its img
 // until the picture arrives, "" when its colour is unknown. The pages'

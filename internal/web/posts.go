@@ -96,30 +96,25 @@ type postPage struct {
 }
 
 // postPage shows one post with its delete buttons.
-func (h *Handler) postPage(w http.ResponseWriter, r *http.Request, v viewer) {
+func (h *Handler) postPage(r *http.Request) ([]storage.Load, showFunc) {
 	id, err := strconv.ParseInt(r.PathValue("postid"), 10, 64)
 	if err != nil || id <= 0 {
-		h.fail(w, r, v, http.StatusNotFound, "There is no such post: a post's address ends in its number, like /posts/1/.")
-		return
+		return nil, func(w http.ResponseWriter, r *http.Request, v viewer) {
+			h.fail(w, r, v, http.StatusNotFound, "There is no such post: a post's address ends in its number, like /posts/1/.")
+		}
 	}
-	p, err := h.Store.Post(r.Context(), id, v.Logname())
-	if errors.Is(err, storage.ErrNotFound) {
-		h.fail(w, r, v, http.StatusNotFound, "There is no such post. It may have been deleted.")
-		return
+	l := &storage.PostLoad{PostID: id, WithPictures: true}
+	return []storage.Load{l}, func(w http.ResponseWriter, r *http.Request, v viewer) {
+		if !l.Found {
+			h.fail(w, r, v, http.StatusNotFound, "There is no such post. It may have been deleted.")
+			return
+		}
+		p := l.Post
+		h.render(w, r, http.StatusOK, "post.html", postPage{
+			base: base{Title: "Post", Logname: v.Logname()},
+			Post: postViews([]storage.Post{p}, l.Pictures, 1, v.Logname(), h.csrfToken(v), "/posts/"+strconv.FormatInt(p.PostID, 10)+"/", true)[0],
+		})
 	}
-	if err != nil {
-		h.serverError(w, r, err)
-		return
-	}
-	pics, err := h.pictureRows(r.Context(), p.Filename)
-	if err != nil {
-		h.serverError(w, r, err)
-		return
-	}
-	h.render(w, r, http.StatusOK, "post.html", postPage{
-		base: base{Title: "Post", Logname: v.Logname()},
-		Post: postViews([]storage.Post{p}, pics, 1, v.Logname(), h.csrfToken(v), "/posts/"+strconv.FormatInt(p.PostID, 10)+"/", true)[0],
-	})
 }
 
 // posts handles the upload and delete-post forms.

@@ -27,22 +27,38 @@ func (h *Handler) viewer(r *http.Request) (viewer, bool) {
 	return v, err == nil
 }
 
-// session returns the logged-in user behind r: auth.ErrNoSession for a
-// visitor, another error when the database could not be asked.
-func (h *Handler) session(r *http.Request) (viewer, error) {
-	u, session, err := h.Auth.Session(r)
+// session returns the logged-in user behind r, running loads in the
+// statement that checks the session: auth.ErrNoSession for a visitor,
+// another error when the database could not be asked.
+func (h *Handler) session(r *http.Request, loads ...storage.Load) (viewer, error) {
+	u, session, err := h.Auth.Session(r, loads...)
 	if err != nil {
 		return viewer{}, err
 	}
 	return viewer{User: u, Session: session}, nil
 }
 
-// page wraps a page that needs a logged-in user: visitors are sent to the
-// login page, and a session cookie that no longer works (expired, password
-// changed, account deleted) is dropped on the way.
-func (h *Handler) page(fn func(http.ResponseWriter, *http.Request, viewer)) http.Handler {
+// showFunc renders a page for a logged-in viewer.
+type showFunc func(http.ResponseWriter, *http.Request, viewer)
+
+// loadFunc prepares a page: the reads it needs, which run in the statement
+// that checks the session (one round trip to the database), and what shows
+// the page once they have run. It reads nothing itself.
+type loadFunc func(r *http.Request) ([]storage.Load, showFunc)
+
+// page wraps a page that needs a logged-in user and reads nothing more.
+func (h *Handler) page(fn showFunc) http.Handler {
+	return h.loadPage(func(*http.Request) ([]storage.Load, showFunc) { return nil, fn })
+}
+
+// loadPage wraps a page that needs a logged-in user: visitors are sent to
+// the login page, and a session cookie that no longer works (expired,
+// password changed, account deleted) is dropped on the way. The page is
+// shown only once the session is checked.
+func (h *Handler) loadPage(fn loadFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, err := h.session(r)
+		loads, show := fn(r)
+		v, err := h.session(r, loads...)
 		if err != nil && !errors.Is(err, auth.ErrNoSession) {
 			h.serverError(w, r, err) // not a logout: keep the cookie
 			return
@@ -54,7 +70,7 @@ func (h *Handler) page(fn func(http.ResponseWriter, *http.Request, viewer)) http
 			http.Redirect(w, r, "/accounts/login/", http.StatusFound)
 			return
 		}
-		fn(w, r, v)
+		show(w, r, v)
 	})
 }
 

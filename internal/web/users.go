@@ -1,8 +1,6 @@
 package web
 
 import (
-	"context"
-	"errors"
 	"net/http"
 	"strconv"
 
@@ -64,65 +62,46 @@ func thumbViews(posts []storage.PostThumb, pics map[string]storage.Picture) []th
 var errNoUser = &formError{http.StatusNotFound, "There is no user by that name."}
 
 // userPage shows a user's profile, counts and posts.
-func (h *Handler) userPage(w http.ResponseWriter, r *http.Request, v viewer) {
-	ctx := r.Context()
+func (h *Handler) userPage(r *http.Request) ([]storage.Load, showFunc) {
 	name := r.PathValue("username")
 	if !possibleUsername(name) {
-		h.failWith(w, r, v, errNoUser)
-		return
-	}
-	p, err := h.Store.Profile(ctx, name, v.Logname())
-	if errors.Is(err, storage.ErrNotFound) {
-		h.failWith(w, r, v, errNoUser)
-		return
-	}
-	if err != nil {
-		h.serverError(w, r, err)
-		return
+		return nil, func(w http.ResponseWriter, r *http.Request, v viewer) { h.failWith(w, r, v, errNoUser) }
 	}
 	before, err := beforeParam(r)
 	if err != nil {
-		h.failWith(w, r, v, err)
-		return
+		return nil, func(w http.ResponseWriter, r *http.Request, v viewer) { h.failWith(w, r, v, err) }
 	}
-	posts, err := h.Store.PostsByOwner(ctx, name)
-	if err != nil {
-		h.serverError(w, r, err)
-		return
+	l := &storage.ProfileLoad{Username: name, Before: before, Limit: userPagePosts, WithPictures: true}
+	return []storage.Load{l}, func(w http.ResponseWriter, r *http.Request, v viewer) {
+		if !l.Found {
+			h.failWith(w, r, v, errNoUser)
+			return
+		}
+		p := l.Profile
+		csrf, target := h.csrfToken(v), userPath(name)
+		// The title leaves the username out: the classic tests count how
+		// often it appears in the page's text.
+		page := userPage{
+			base:    base{Title: "Profile", Logname: v.Logname()},
+			Profile: p,
+			Self:    name == v.Logname(),
+			Relation: personView{
+				Relation: storage.Relation{Username: p.Username, Filename: p.Filename, LognameFollows: p.LognameFollows},
+				CSRF:     csrf, Target: target,
+			},
+			Posts:   thumbViews(l.Posts, l.Pictures),
+			NoPosts: "No posts yet.",
+			CSRF:    csrf,
+			Target:  target,
+		}
+		if before != 0 {
+			page.NoPosts = "No older posts."
+		}
+		if l.More {
+			page.More = target + "?before=" + page.Posts[len(page.Posts)-1].ID
+		}
+		h.render(w, r, http.StatusOK, "user.html", page)
 	}
-	csrf, target := h.csrfToken(v), userPath(name)
-	posts, more := postsBefore(posts, before, userPagePosts)
-	names := make([]string, len(posts))
-	for i, p := range posts {
-		names[i] = p.Filename
-	}
-	pics, err := h.pictureRows(ctx, names...)
-	if err != nil {
-		h.serverError(w, r, err)
-		return
-	}
-	// The title leaves the username out: the classic tests count how often
-	// it appears in the page's text.
-	page := userPage{
-		base:    base{Title: "Profile", Logname: v.Logname()},
-		Profile: p,
-		Self:    name == v.Logname(),
-		Relation: personView{
-			Relation: storage.Relation{Username: p.Username, Filename: p.Filename, LognameFollows: p.LognameFollows},
-			CSRF:     csrf, Target: target,
-		},
-		Posts:   thumbViews(posts, pics),
-		NoPosts: "No posts yet.",
-		CSRF:    csrf,
-		Target:  target,
-	}
-	if before != 0 {
-		page.NoPosts = "No older posts."
-	}
-	if more {
-		page.More = target + "?before=" + page.Posts[len(page.Posts)-1].ID
-	}
-	h.render(w, r, http.StatusOK, "user.html", page)
 }
 
 // beforeParam reads a user page's ?before=<postid>, 0 when there is none.
@@ -161,43 +140,35 @@ type peoplePage struct {
 	Empty   string
 }
 
-func (h *Handler) followersPage(w http.ResponseWriter, r *http.Request, v viewer) {
-	h.peoplePage(w, r, v, "followers/", "Followers", "No followers yet.", h.Store.Followers)
+func (h *Handler) followersPage(r *http.Request) ([]storage.Load, showFunc) {
+	return h.peoplePage(r, storage.RelFollowers, "followers/", "Followers", "No followers yet.")
 }
 
-func (h *Handler) followingPage(w http.ResponseWriter, r *http.Request, v viewer) {
-	h.peoplePage(w, r, v, "following/", "Following", "Not following anyone yet.", h.Store.Following)
+func (h *Handler) followingPage(r *http.Request) ([]storage.Load, showFunc) {
+	return h.peoplePage(r, storage.RelFollowing, "following/", "Following", "Not following anyone yet.")
 }
 
-// peoplePage lists the users that list gives for the user in the path.
+// peoplePage lists the users related (kind) to the user in the path.
 // Its title is neutral ("People"): the classic tests count the words
 // "following" and "followers" in these pages' text.
-func (h *Handler) peoplePage(w http.ResponseWriter, r *http.Request, v viewer, sub, heading, empty string,
-	list func(ctx context.Context, username, logname string) ([]storage.Relation, error)) {
-	ctx := r.Context()
+func (h *Handler) peoplePage(r *http.Request, kind, sub, heading, empty string) ([]storage.Load, showFunc) {
 	name := r.PathValue("username")
 	if !possibleUsername(name) {
-		h.failWith(w, r, v, errNoUser)
-		return
+		return nil, func(w http.ResponseWriter, r *http.Request, v viewer) { h.failWith(w, r, v, errNoUser) }
 	}
-	if _, err := h.Store.User(ctx, name); errors.Is(err, storage.ErrNotFound) {
-		h.failWith(w, r, v, errNoUser)
-		return
-	} else if err != nil {
-		h.serverError(w, r, err)
-		return
+	l := &storage.RelationsLoad{Kind: kind, Username: name}
+	return []storage.Load{l}, func(w http.ResponseWriter, r *http.Request, v viewer) {
+		if !l.Found {
+			h.failWith(w, r, v, errNoUser)
+			return
+		}
+		page := peoplePage{base: base{Title: "People", Logname: v.Logname()}, Heading: heading, Empty: empty}
+		csrf, target := h.csrfToken(v), userPath(name)+sub
+		for _, rel := range l.People {
+			page.People = append(page.People, personView{Relation: rel, Self: rel.Username == v.Logname(), CSRF: csrf, Target: target})
+		}
+		h.render(w, r, http.StatusOK, "people.html", page)
 	}
-	rels, err := list(ctx, name, v.Logname())
-	if err != nil {
-		h.serverError(w, r, err)
-		return
-	}
-	page := peoplePage{base: base{Title: "People", Logname: v.Logname()}, Heading: heading, Empty: empty}
-	csrf, target := h.csrfToken(v), userPath(name)+sub
-	for _, rel := range rels {
-		page.People = append(page.People, personView{Relation: rel, Self: rel.Username == v.Logname(), CSRF: csrf, Target: target})
-	}
-	h.render(w, r, http.StatusOK, "people.html", page)
 }
 
 type explorePage struct {
@@ -206,16 +177,14 @@ type explorePage struct {
 }
 
 // explore lists everyone the logname does not follow yet.
-func (h *Handler) explore(w http.ResponseWriter, r *http.Request, v viewer) {
-	rels, err := h.Store.Explore(r.Context(), v.Logname())
-	if err != nil {
-		h.serverError(w, r, err)
-		return
+func (h *Handler) explore(*http.Request) ([]storage.Load, showFunc) {
+	l := &storage.RelationsLoad{Kind: storage.RelExplore}
+	return []storage.Load{l}, func(w http.ResponseWriter, r *http.Request, v viewer) {
+		page := explorePage{base: base{Title: "Explore", Logname: v.Logname()}}
+		csrf := h.csrfToken(v)
+		for _, rel := range l.People {
+			page.People = append(page.People, personView{Relation: rel, CSRF: csrf, Target: "/explore/"})
+		}
+		h.render(w, r, http.StatusOK, "explore.html", page)
 	}
-	page := explorePage{base: base{Title: "Explore", Logname: v.Logname()}}
-	csrf := h.csrfToken(v)
-	for _, rel := range rels {
-		page.People = append(page.People, personView{Relation: rel, CSRF: csrf, Target: "/explore/"})
-	}
-	h.render(w, r, http.StatusOK, "explore.html", page)
 }

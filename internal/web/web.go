@@ -37,12 +37,12 @@ type Handler struct {
 // Register adds the site's routes to mux.
 func (h *Handler) Register(mux *http.ServeMux) {
 	// Pages.
-	mux.Handle("GET /{$}", h.page(h.feed))
-	mux.Handle("GET /explore/{$}", h.page(h.explore))
-	mux.Handle("GET /users/{username}/{$}", h.page(h.userPage))
-	mux.Handle("GET /users/{username}/followers/{$}", h.page(h.followersPage))
-	mux.Handle("GET /users/{username}/following/{$}", h.page(h.followingPage))
-	mux.Handle("GET /posts/{postid}/{$}", h.page(h.postPage))
+	mux.Handle("GET /{$}", h.loadPage(h.feed))
+	mux.Handle("GET /explore/{$}", h.loadPage(h.explore))
+	mux.Handle("GET /users/{username}/{$}", h.loadPage(h.userPage))
+	mux.Handle("GET /users/{username}/followers/{$}", h.loadPage(h.followersPage))
+	mux.Handle("GET /users/{username}/following/{$}", h.loadPage(h.followingPage))
+	mux.Handle("GET /posts/{postid}/{$}", h.loadPage(h.postPage))
 	mux.HandleFunc("GET /accounts/login/{$}", h.loginPage)
 	mux.HandleFunc("GET /accounts/create/{$}", h.createPage)
 	mux.Handle("GET /accounts/edit/{$}", h.page(h.editPage))
