@@ -43,7 +43,7 @@ func site(t *testing.T, backend, store string) *testenv.App {
 	var files []string
 	for range 3 {
 		name := blob.NewName(".jpg")
-		if err := media.PutPicture(ctx, a.Media, name, media.Landscape(name, 400)); err != nil {
+		if _, err := media.PutPicture(ctx, a.Media, name, media.Landscape(name, 400)); err != nil {
 			t.Fatal(err)
 		}
 		files = append(files, name)
