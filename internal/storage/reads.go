@@ -77,9 +77,12 @@ func (s *Store) ReadAs(ctx context.Context, v Viewer, loads ...Load) (User, erro
 			return q.QueryRowContext(ctx, q0, args...).Scan(dest...)
 		})
 	} else {
+		// Built once: sessionRead may run it twice (primary, then a
+		// replica), and each viewerFrom call adds its arguments.
 		check := &params{args: []any{v.Username}}
+		checkSQL := viewerColumns + viewerFrom(v, check)
 		err = s.sessionRead(ctx, func(ctx context.Context, q reader) error {
-			return q.QueryRowContext(ctx, viewerColumns+viewerFrom(v, check), check.args...).
+			return q.QueryRowContext(ctx, checkSQL, check.args...).
 				Scan(&u.Username, &u.Fullname, &u.Email, &u.Filename, &u.Password, &u.Created)
 		})
 		if err == nil {
