@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 
 	"github.com/insta485/insta485/internal/storage"
 )
@@ -59,16 +58,4 @@ func rebuildFeed(ctx context.Context, s *storage.Store, tx *sql.Tx) error {
 		return fmt.Errorf("fill feed: %w", err)
 	}
 	return nil
-}
-
-// placeholders returns "$from, $from+1, …" for n arguments.
-func placeholders(from, n int) string {
-	var b strings.Builder
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "$%d", from+i)
-	}
-	return b.String()
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/insta485/insta485/internal/storage"
+
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -68,7 +70,7 @@ func (sqliteEngine) bulkFinish(context.Context, *sql.Tx) error  { return nil }
 func (sqliteEngine) bulkStage(ctx context.Context, _ *sql.Conn, tx *sql.Tx, b *bulkData) error {
 	for _, t := range b.tables() {
 		stmt, err := tx.PrepareContext(ctx, fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)",
-			t.name, joinCols(t.cols), placeholders(1, len(t.cols))))
+			t.name, joinCols(t.cols), storage.Placeholders(1, len(t.cols))))
 		if err != nil {
 			return err
 		}
@@ -95,7 +97,7 @@ func (sqliteEngine) setNextID(ctx context.Context, tx *sql.Tx, table, _ string, 
 // in-process: a prepared INSERT is as fast as it gets.
 func (sqliteEngine) copyWrite(ctx context.Context, _ *sql.Conn, tx *sql.Tx, t copyTable, r *copyReader) error {
 	stmt, err := tx.PrepareContext(ctx, fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)",
-		t.name, joinCols(t.cols), placeholders(1, len(t.cols))))
+		t.name, joinCols(t.cols), storage.Placeholders(1, len(t.cols))))
 	if err != nil {
 		return err
 	}

@@ -44,7 +44,7 @@ func (s *Store) Pictures(ctx context.Context, names []string) (map[string]Pictur
 	args := stringArgs(names)
 	err := s.readOwnWrites(ctx, func(q reader) error {
 		clear(out)
-		rows, err := q.QueryContext(ctx, "SELECT filename, width, height, color FROM pictures WHERE filename IN ("+placeholders(1, len(names))+")", args...)
+		rows, err := q.QueryContext(ctx, "SELECT filename, width, height, color FROM pictures WHERE filename IN ("+Placeholders(1, len(names))+")", args...)
 		if err != nil {
 			return fmt.Errorf("read pictures: %w", err)
 		}
@@ -68,7 +68,7 @@ func (s *Store) DeletePictures(ctx context.Context, names ...string) error {
 	if len(names) == 0 {
 		return nil
 	}
-	if _, err := s.execWrite(ctx, "DELETE FROM pictures WHERE filename IN ("+placeholders(1, len(names))+")", stringArgs(names)...); err != nil {
+	if _, err := s.execWrite(ctx, "DELETE FROM pictures WHERE filename IN ("+Placeholders(1, len(names))+")", stringArgs(names)...); err != nil {
 		return fmt.Errorf("forget pictures: %w", err)
 	}
 	s.afterWrite(ctx)

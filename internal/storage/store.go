@@ -278,8 +278,8 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return nil
 }
 
-// placeholders returns "$from, $from+1, …" for n arguments.
-func placeholders(from, n int) string {
+// Placeholders returns "$from, $from+1, …" for n arguments.
+func Placeholders(from, n int) string {
 	var b strings.Builder
 	for i := range n {
 		if i > 0 {

@@ -180,7 +180,7 @@ func unreferenced(ctx context.Context, tx *sql.Tx, files []string) ([]string, er
 		for i, f := range batch {
 			args[i] = f
 		}
-		in := placeholders(1, len(batch))
+		in := Placeholders(1, len(batch))
 		used, err := queryStrings(ctx, tx,
 			"SELECT filename FROM users WHERE filename IN ("+in+") UNION SELECT filename FROM posts WHERE filename IN ("+in+")",
 			args...)
