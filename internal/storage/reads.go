@@ -15,7 +15,7 @@ package storage
 // With read replicas the viewer's row still comes from the primary (a
 // replica may not have replayed a logout or password change yet) and the
 // loads go where readOwnWrites sends them: two statements. The viewer's
-// check runs as sessionRead says (failover.go): retried once in an outage,
+// check runs as sessionRead says (postgres_failover.go): retried once in an outage,
 // and answered by a replica only while the primary cannot be reached.
 
 import (
