@@ -1,7 +1,8 @@
 // Package storage is what serving requests use of the database: every query
 // the product runs, the connections (a read pool and a single writer on
 // SQLite, pools on the PostgreSQL primary and its read replicas), the
-// read-your-writes routing between them (replicas.go), the schema
+// read-your-writes routing between them (readyourwrites.go, replicas.go),
+// the one-statement reads that check the viewer too (reads.go), the schema
 // migrations and their runner (migrate.go, migrations/), and the privilege
 // check a PostgreSQL role must pass before serving (postgres_privileges.go).
 // Operator tools (create, destroy, copy, bulk load, dump, sample data) are
@@ -10,8 +11,9 @@
 // The queries are written once in SQL that both engines accept ($1
 // placeholders, RETURNING, ON CONFLICT). Code that only makes sense on one
 // engine lives in files named for it: sqlite*.go and postgres*.go
-// (connection setup, error codes, EXPLAIN, privileges), and replicas.go,
-// which exist only on PostgreSQL.
+// (connection setup, error codes, EXPLAIN, privileges, finding a new
+// primary after a failover), and replicas.go, which exist only on
+// PostgreSQL.
 package storage
 
 import (
