@@ -93,6 +93,7 @@ func Snapshot(ctx context.Context, opts storage.Options, path string, o Snapshot
 // snapshotSource reads the rows of one consistent snapshot.
 type snapshotSource interface {
 	versions(ctx context.Context) ([]int, error)
+	has(ctx context.Context, t copyTable) (bool, error)
 	count(ctx context.Context, t copyTable) (int64, error)
 	query(ctx context.Context, t copyTable) (*sql.Rows, error)
 	sequences(ctx context.Context) (map[string]int64, error)
@@ -148,6 +149,14 @@ func (p *pgSnapshot) close() {
 }
 
 func (p *pgSnapshot) versions(ctx context.Context) ([]int, error) { return scanVersions(ctx, p.tx) }
+
+func (p *pgSnapshot) has(ctx context.Context, t copyTable) (bool, error) {
+	var ok bool
+	if err := p.tx.QueryRowContext(ctx, "SELECT to_regclass($1) IS NOT NULL", t.name).Scan(&ok); err != nil {
+		return false, fmt.Errorf("look for table %s: %w", t.name, err)
+	}
+	return ok, nil
+}
 
 func (p *pgSnapshot) count(ctx context.Context, t copyTable) (int64, error) {
 	var n int64
@@ -218,8 +227,12 @@ func writeSnapshot(ctx context.Context, src snapshotSource, path string, progres
 			return rep, err
 		}
 	}
+	tables, err := presentTables(ctx, src.has)
+	if err != nil {
+		return rep, err
+	}
 	files := map[string]struct{}{}
-	for _, t := range copyTables {
+	for _, t := range tables {
 		if _, err := tx.ExecContext(ctx, snapshotTableDDL(t)); err != nil {
 			return rep, fmt.Errorf("create %s in the backup: %w", t.name, err)
 		}
@@ -244,7 +257,7 @@ func writeSnapshot(ctx context.Context, src snapshotSource, path string, progres
 	if err != nil {
 		return rep, err
 	}
-	for i, t := range copyTables {
+	for i, t := range tables {
 		if t.id == "" {
 			rep.Tables[i].NextID = 0
 			continue
@@ -369,8 +382,12 @@ func ChecksumSnapshot(ctx context.Context, path string) (SnapshotReport, error) 
 	if len(vs) > 0 {
 		rep.SchemaVersion = vs[len(vs)-1]
 	}
+	tables, err := presentTables(ctx, src.has)
+	if err != nil {
+		return rep, err
+	}
 	files := map[string]struct{}{}
-	for _, t := range copyTables {
+	for _, t := range tables {
 		rows, err := src.query(ctx, t)
 		if err != nil {
 			return rep, err

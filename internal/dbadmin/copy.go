@@ -95,6 +95,10 @@ type copyTable struct {
 	// rowid: the column may be missing from an older Insta485's table, and
 	// then SQLite's rowid takes its place.
 	rowid string
+	// optional: a source made before the table existed (a classic
+	// Insta485, or ours before its migration) lacks it; it is then left
+	// out of the copy and its report, and the target keeps it empty.
+	optional bool
 }
 
 var copyTables = []copyTable{
@@ -109,6 +113,29 @@ var copyTables = []copyTable{
 		kinds: []colKind{kindInt, kindText, kindInt, kindText, kindTime}, id: "commentid"},
 	{name: "likes", cols: []string{"likeid", "owner", "postid", "created"},
 		kinds: []colKind{kindInt, kindText, kindInt, kindTime}, id: "likeid", rowid: "likeid"},
+	// What is known of each upload (migration 0004): its size and
+	// placeholder colour, which let pages lay a picture out before it
+	// arrives. Derived from the files, but carried so a copied or restored
+	// site needs no `uploads reprocess`. Its filename is not a "files"
+	// column: a row never makes a picture required.
+	{name: "pictures", cols: []string{"filename", "width", "height", "color"},
+		kinds: []colKind{kindText, kindInt, kindInt, kindText}, optional: true},
+}
+
+// presentTables returns the copyTables has says the source holds, in
+// order: an optional table may be missing.
+func presentTables(ctx context.Context, has func(context.Context, copyTable) (bool, error)) ([]copyTable, error) {
+	var out []copyTable
+	for _, t := range copyTables {
+		ok, err := has(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }
 
 // copyFault, set by tests, runs inside the target transaction after each
@@ -182,9 +209,13 @@ func CopyFrom(ctx context.Context, sourcePath string, target storage.Options, o 
 			o.Progress(p)
 		}
 	}
+	tables, err := presentTables(ctx, src.has)
+	if err != nil {
+		return rep, err
+	}
 	var sums []rowSum
 	var maxIDs []int64
-	for _, t := range copyTables {
+	for _, t := range tables {
 		total, err := src.count(ctx, t)
 		if err != nil {
 			return rep, err
@@ -233,7 +264,7 @@ func CopyFrom(ctx context.Context, sourcePath string, target storage.Options, o 
 		return rep, err
 	}
 	var bad []string
-	for i, t := range copyTables {
+	for i, t := range tables {
 		tr := CopyTableReport{Table: t.name, SourceRows: sums[i].n, SourceCheck: sums[i].String()}
 		if t.id != "" {
 			last := max(maxIDs[i], counters[t.name])
@@ -288,18 +319,31 @@ func copyTargetReady(ctx context.Context, s *storage.Store) (haveSchema bool, er
 		// Ask before the copy reads millions of rows, not after.
 		return false, s.CheckCreatePrivileges(ctx, "db copy")
 	}
-	for _, t := range copyTables {
-		var one int
-		err := s.Reader().QueryRowContext(ctx, "SELECT 1 FROM "+t.name+" LIMIT 1").Scan(&one)
-		if err == nil {
-			return false, ErrTargetNotEmpty
+	empty := func(optional bool) error {
+		for _, t := range copyTables {
+			if t.optional != optional {
+				continue
+			}
+			var one int
+			err := s.Reader().QueryRowContext(ctx, "SELECT 1 FROM "+t.name+" LIMIT 1").Scan(&one)
+			if err == nil {
+				return ErrTargetNotEmpty
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("check that the target is empty: %w", err)
+			}
 		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return false, fmt.Errorf("check that the target is empty: %w", err)
-		}
+		return nil
+	}
+	if err := empty(false); err != nil {
+		return false, err
 	}
 	if err := s.CheckSchema(ctx); err != nil {
 		return false, fmt.Errorf("the target has an empty insta485 schema, but: %w (or run `insta485 db destroy` to start over)", err)
+	}
+	// The tables a later migration added exist only in a current schema.
+	if err := empty(true); err != nil {
+		return false, err
 	}
 	// The copy sets the constraints and indexes aside, as db random does.
 	if err := s.CheckPrivileges(ctx, "db copy", storage.AccessRebuild); err != nil {

@@ -22,6 +22,8 @@ type copySource struct {
 	classic bool
 	// selects are the per-table SELECTs, in copyTables order.
 	selects map[string]string
+	// missing are the optional tables the source lacks.
+	missing map[string]bool
 }
 
 func openCopySource(ctx context.Context, path string) (*copySource, error) {
@@ -44,7 +46,7 @@ func openCopySource(ctx context.Context, path string) (*copySource, error) {
 	if err != nil {
 		return nil, err
 	}
-	src := &copySource{db: db, path: path, selects: map[string]string{}}
+	src := &copySource{db: db, path: path, selects: map[string]string{}, missing: map[string]bool{}}
 	if src.conn, err = db.Conn(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open the source database %s: %w", path, err)
@@ -93,6 +95,10 @@ func (src *copySource) inspect(ctx context.Context) error {
 		if err != nil {
 			return notOurs(err.Error())
 		}
+		if len(have) == 0 && t.optional {
+			src.missing[t.name] = true
+			continue
+		}
 		if len(have) == 0 {
 			return notOurs(fmt.Sprintf("it has no %s table", t.name))
 		}
@@ -121,6 +127,10 @@ func (src *copySource) inspect(ctx context.Context) error {
 		src.selects[t.name] = "SELECT " + strings.Join(exprs, ", ") + " FROM " + t.name
 	}
 	return nil
+}
+
+func (src *copySource) has(_ context.Context, t copyTable) (bool, error) {
+	return !src.missing[t.name], nil
 }
 
 func (src *copySource) count(ctx context.Context, t copyTable) (int64, error) {
