@@ -157,20 +157,33 @@ func CopyFrom(ctx context.Context, sourcePath string, target storage.Options, o 
 	}
 	rep.Classic = src.classic
 
+	// A database the copy makes, it takes away again if the copy fails.
 	existed := storage.IsPostgres(target.DSN) || storage.SQLiteExists(target.DSN)
 	if storage.IsPostgres(target.DSN) {
-		if err := pgCreateDatabase(ctx, target); err != nil {
+		created, err := pgCreateDatabase(ctx, target)
+		if err != nil {
 			return rep, err
+		}
+		existed = !created
+	}
+	dropCreated := func() {
+		if !existed {
+			if storage.IsPostgres(target.DSN) {
+				_ = pgDropCreated(context.WithoutCancel(ctx), target)
+			} else {
+				_ = sqliteDestroy(target.DSN)
+			}
 		}
 	}
 	s, err := storage.Connect(ctx, target)
 	if err != nil {
+		dropCreated()
 		return rep, err
 	}
 	defer func() {
 		s.Close()
-		if err != nil && !existed {
-			_ = sqliteDestroy(target.DSN) // the copy made this file: take it away again
+		if err != nil {
+			dropCreated()
 		}
 	}()
 	haveSchema, err := copyTargetReady(ctx, s)

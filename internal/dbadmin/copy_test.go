@@ -224,6 +224,32 @@ func TestCopyFailureLeavesTargetEmpty(t *testing.T) {
 	})
 }
 
+// TestFailedCopyDropsTheDatabaseItCreated: a copy into a PostgreSQL
+// database that did not exist creates it, and takes it away again when
+// the copy fails, as it removes an SQLite file it made.
+func TestFailedCopyDropsTheDatabaseItCreated(t *testing.T) {
+	path, _, _ := testenv.CopySource(t)
+	admin := testenv.AdminConn(t)
+	name := testenv.RandomName("insta485_test_")
+	t.Cleanup(func() {
+		_, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	})
+	target := storage.Options{DSN: testenv.WithDatabase(testenv.PostgresAdminURL(), name)}
+	_, err := dbadmin.CopyFrom(context.Background(), path, target, dbadmin.CopyOptions{
+		BeforeCommit: func(context.Context, []string) error { return errors.New("the upload store is full") },
+	})
+	if err == nil || !strings.Contains(err.Error(), "the upload store is full") {
+		t.Fatalf("copy failing before commit: %v", err)
+	}
+	var n int
+	if err := admin.QueryRow(context.Background(), "SELECT count(*) FROM pg_database WHERE datname = $1", name).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("the failed copy left the database %s it created", name)
+	}
+}
+
 // TestCopyVerificationCatchesChanges changes a row inside the target
 // transaction behind the copy's back: verification must notice and roll
 // everything back.

@@ -19,7 +19,7 @@ var createFault func() error
 // ErrExists when the database already holds the schema.
 func Create(ctx context.Context, opts storage.Options) error {
 	if storage.IsPostgres(opts.DSN) {
-		if err := pgCreateDatabase(ctx, opts); err != nil {
+		if _, err := pgCreateDatabase(ctx, opts); err != nil {
 			return err
 		}
 	}

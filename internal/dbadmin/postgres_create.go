@@ -33,31 +33,44 @@ func pgMaintenance(ctx context.Context, opts storage.Options) (*pgx.Conn, *pgx.C
 	return nil, cfg, storage.ExplainPG(lastErr, mcfg)
 }
 
-func pgCreateDatabase(ctx context.Context, opts storage.Options) error {
+// It reports whether it created the database.
+func pgCreateDatabase(ctx context.Context, opts storage.Options) (created bool, err error) {
 	cfg, err := storage.PGConfig(opts)
 	if err != nil {
-		return err
+		return false, err
 	}
 	c, err := pgx.ConnectConfig(ctx, cfg)
 	if err == nil {
-		return c.Close(ctx) // it exists; Create goes on to check the schema
+		return false, c.Close(ctx) // it exists; Create goes on to check the schema
 	}
 	if pgCode(err) != "3D000" {
-		return storage.ExplainPG(err, cfg)
+		return false, storage.ExplainPG(err, cfg)
 	}
 	m, _, err := pgMaintenance(ctx, opts)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer m.Close(ctx)
 	_, err = m.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{cfg.Database}.Sanitize())
 	if pgCode(err) == "42501" {
-		return fmt.Errorf("database %q does not exist and role %q may not create it: ask the administrator to `CREATE DATABASE %s OWNER %s`", cfg.Database, cfg.User, cfg.Database, cfg.User)
+		return false, fmt.Errorf("database %q does not exist and role %q may not create it: ask the administrator to `CREATE DATABASE %s OWNER %s`", cfg.Database, cfg.User, cfg.Database, cfg.User)
 	}
 	if err != nil {
-		return fmt.Errorf("create database %q: %w", cfg.Database, err)
+		return false, fmt.Errorf("create database %q: %w", cfg.Database, err)
 	}
-	return nil
+	return true, nil
+}
+
+// pgDropCreated drops the database opts names, which pgCreateDatabase
+// made for a copy that then failed.
+func pgDropCreated(ctx context.Context, opts storage.Options) error {
+	m, cfg, err := pgMaintenance(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer m.Close(ctx)
+	_, err = m.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{cfg.Database}.Sanitize()+" WITH (FORCE)")
+	return err
 }
 
 // insta485Tables in the order they can be dropped.
