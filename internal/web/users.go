@@ -1,6 +1,7 @@
 package web
 
 import (
+	"html/template"
 	"net/http"
 	"strconv"
 
@@ -22,7 +23,7 @@ type userPage struct {
 	Self    bool
 	// Relation drives the follow or unfollow form on someone else's page.
 	Relation personView
-	Posts    []thumbView
+	Posts    []template.HTML // thumbsMarkup
 	// NoPosts is said in place of an empty grid.
 	NoPosts string
 	// More links the next posts, empty when the grid shows the last one.
@@ -89,7 +90,7 @@ func (h *Handler) userPage(r *http.Request) ([]storage.Load, showFunc) {
 				Relation: storage.Relation{Username: p.Username, Filename: p.Filename, LognameFollows: p.LognameFollows},
 				CSRF:     csrf, Target: target,
 			},
-			Posts:   thumbViews(l.Posts, l.Pictures),
+			Posts:   thumbsMarkup(thumbViews(l.Posts, l.Pictures)),
 			NoPosts: "No posts yet.",
 			CSRF:    csrf,
 			Target:  target,
@@ -98,7 +99,7 @@ func (h *Handler) userPage(r *http.Request) ([]storage.Load, showFunc) {
 			page.NoPosts = "No older posts."
 		}
 		if l.More {
-			page.More = target + "?before=" + page.Posts[len(page.Posts)-1].ID
+			page.More = target + "?before=" + strconv.FormatInt(l.Posts[len(l.Posts)-1].PostID, 10)
 		}
 		h.render(w, r, http.StatusOK, "user.html", page)
 	}
