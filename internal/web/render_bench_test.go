@@ -57,9 +57,11 @@ func BenchmarkRenderUserPage(b *testing.B) {
 			for b.Loop() {
 				shown, _ := postsBefore(thumbs, 0, userPagePosts)
 				h.render(httptest.NewRecorder(), nil, http.StatusOK, "user.html", userPage{
-					base: base{Title: "Profile", Logname: "user0"}, Profile: profile,
-					Relation: personView{Relation: storage.Relation{Username: "user1", Filename: benchUpload}, CSRF: "token", Target: "/users/user1/"},
-					Posts:    thumbsMarkup(thumbViews(shown, nil)), CSRF: "token", Target: "/users/user1/",
+					base: base{Title: "Profile", Logname: "user0"}, Username: profile.Username, Fullname: profile.Fullname,
+					Filename: profile.Filename, Avatar: imgSizes(profile.Filename, "96px"),
+					PostCount: count(profile.Posts, "post", "posts"), Followers: "0 followers", Following: "0 following",
+					Relation: personView{Relation: storage.Relation{Username: "user1", Filename: benchUpload}, CSRF: "token", FollowAction: "/following/?target=/users/user1/"},
+					Posts:    thumbsMarkup(thumbViews(shown, nil)), CSRF: "token", UploadAction: "/posts/?target=/users/user1/",
 				})
 			}
 		})
