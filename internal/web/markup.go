@@ -20,7 +20,9 @@ import (
 //   - writeURLPart: a value inside a URL attribute after a fixed prefix,
 //     like href="/users/{{.Owner}}/" (urlNormalizer, then attrEscaper);
 //   - writeURL: a whole URL attribute, like action="{{.LikeAction}}"
-//     (urlFilter, urlNormalizer, attrEscaper).
+//     (urlFilter, urlNormalizer, attrEscaper);
+//   - writeSrcsetValue: a srcset attribute (srcsetFilterAndEscaper, then
+//     attrEscaper).
 //
 // The result is passed to the page templates as template.HTML, built from
 // escaped parts only. TestMarkupMatchesHTMLTemplate renders the same
