@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"html/template"
 	"net/http"
 
 	"github.com/insta485/insta485/internal/storage"
@@ -13,7 +14,8 @@ const feedPageSize = 10
 
 type feedPage struct {
 	base
-	Posts []postView
+	// Posts are the posts' markup (postsMarkup).
+	Posts []template.HTML
 	// Next is the API URL of the feed's next page, empty when this page
 	// holds the whole feed. The live feed script follows it.
 	Next string
@@ -27,7 +29,7 @@ func (h *Handler) feed(*http.Request) ([]storage.Load, showFunc) {
 			base: base{Title: "Feed", Logname: v.Logname(), LiveFeed: true},
 			// The first post fills a phone's first screen; the rest wait
 			// until the reader scrolls near them.
-			Posts: postViews(l.Posts, l.Pictures, 1, v.Logname(), h.csrfToken(v), "/", false),
+			Posts: postsMarkup(postViews(l.Posts, l.Pictures, 1, v.Logname(), h.csrfToken(v), "/", false)),
 		}
 		if len(l.IDs) == feedPageSize {
 			// Pin the next pages to the posts that existed when this one

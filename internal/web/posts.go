@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"html/template"
 	"net/http"
 	"strconv"
 	"time"
@@ -92,7 +93,7 @@ func postViews(posts []storage.Post, pics map[string]storage.Picture, eager int,
 
 type postPage struct {
 	base
-	Post postView
+	Post template.HTML // postsMarkup
 }
 
 // postPage shows one post with its delete buttons.
@@ -112,7 +113,7 @@ func (h *Handler) postPage(r *http.Request) ([]storage.Load, showFunc) {
 		p := l.Post
 		h.render(w, r, http.StatusOK, "post.html", postPage{
 			base: base{Title: "Post", Logname: v.Logname()},
-			Post: postViews([]storage.Post{p}, l.Pictures, 1, v.Logname(), h.csrfToken(v), "/posts/"+strconv.FormatInt(p.PostID, 10)+"/", true)[0],
+			Post: postsMarkup(postViews([]storage.Post{p}, l.Pictures, 1, v.Logname(), h.csrfToken(v), "/posts/"+strconv.FormatInt(p.PostID, 10)+"/", true))[0],
 		})
 	}
 }

@@ -36,7 +36,7 @@ func BenchmarkRenderFeed(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		page := feedPage{base: base{Title: "Feed", Logname: "user0", LiveFeed: true},
-			Posts: postViews(posts, nil, 1, "user0", "token-token-token", "/", false)}
+			Posts: postsMarkup(postViews(posts, nil, 1, "user0", "token-token-token", "/", false))}
 		h.render(httptest.NewRecorder(), nil, http.StatusOK, "feed.html", page)
 	}
 }
@@ -57,9 +57,11 @@ func BenchmarkRenderUserPage(b *testing.B) {
 			for b.Loop() {
 				shown, _ := postsBefore(thumbs, 0, userPagePosts)
 				h.render(httptest.NewRecorder(), nil, http.StatusOK, "user.html", userPage{
-					base: base{Title: "Profile", Logname: "user0"}, Profile: profile,
-					Relation: personView{Relation: storage.Relation{Username: "user1", Filename: benchUpload}, CSRF: "token", Target: "/users/user1/"},
-					Posts:    thumbViews(shown, nil), CSRF: "token", Target: "/users/user1/",
+					base: base{Title: "Profile", Logname: "user0"}, Username: profile.Username, Fullname: profile.Fullname,
+					Filename: profile.Filename, Avatar: imgSizes(profile.Filename, "96px"),
+					PostCount: count(profile.Posts, "post", "posts"), Followers: "0 followers", Following: "0 following",
+					Relation: personView{Relation: storage.Relation{Username: "user1", Filename: benchUpload}, CSRF: "token", FollowAction: "/following/?target=/users/user1/"},
+					Posts:    thumbsMarkup(thumbViews(shown, nil)), CSRF: "token", UploadAction: "/posts/?target=/users/user1/",
 				})
 			}
 		})

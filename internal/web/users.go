@@ -1,6 +1,7 @@
 package web
 
 import (
+	"html/template"
 	"net/http"
 	"strconv"
 
@@ -11,24 +12,33 @@ import (
 type personView struct {
 	storage.Relation
 	// Self is set for the logname, who gets no follow button.
-	Self   bool
-	CSRF   string
-	Target string
+	Self bool
+	CSRF string
+	// FollowAction is the follow and unfollow forms' action, which comes
+	// back to the page.
+	FollowAction string
 }
 
+// userPage is what the user page shows, every text worked out before
+// rendering as postView's are.
 type userPage struct {
 	base
-	Profile storage.Profile
-	Self    bool
+	Username, Fullname, Filename string
+	Avatar                       imgSrcset
+	// PostCount, Followers and Following are the counts as shown: "1
+	// post", "2 followers", "3 following".
+	PostCount, Followers, Following string
+	Self                            bool
 	// Relation drives the follow or unfollow form on someone else's page.
 	Relation personView
-	Posts    []thumbView
+	Posts    []template.HTML // thumbsMarkup
 	// NoPosts is said in place of an empty grid.
 	NoPosts string
 	// More links the next posts, empty when the grid shows the last one.
-	More   string
-	CSRF   string
-	Target string
+	More string
+	CSRF string
+	// UploadAction is the upload form's action.
+	UploadAction string
 }
 
 // userPagePosts is how many posts a user page shows at once: a first
@@ -82,23 +92,26 @@ func (h *Handler) userPage(r *http.Request) ([]storage.Load, showFunc) {
 		// The title leaves the username out: the classic tests count how
 		// often it appears in the page's text.
 		page := userPage{
-			base:    base{Title: "Profile", Logname: v.Logname()},
-			Profile: p,
-			Self:    name == v.Logname(),
+			base:     base{Title: "Profile", Logname: v.Logname()},
+			Username: p.Username, Fullname: p.Fullname, Filename: p.Filename,
+			Avatar:    imgSizes(p.Filename, "96px"),
+			PostCount: count(p.Posts, "post", "posts"), Followers: count(p.Followers, "follower", "followers"),
+			Following: strconv.Itoa(p.Following) + " following",
+			Self:      name == v.Logname(),
 			Relation: personView{
 				Relation: storage.Relation{Username: p.Username, Filename: p.Filename, LognameFollows: p.LognameFollows},
-				CSRF:     csrf, Target: target,
+				CSRF:     csrf, FollowAction: withTarget("/following/", target),
 			},
-			Posts:   thumbViews(l.Posts, l.Pictures),
-			NoPosts: "No posts yet.",
-			CSRF:    csrf,
-			Target:  target,
+			Posts:        thumbsMarkup(thumbViews(l.Posts, l.Pictures)),
+			NoPosts:      "No posts yet.",
+			CSRF:         csrf,
+			UploadAction: withTarget("/posts/", target),
 		}
 		if before != 0 {
 			page.NoPosts = "No older posts."
 		}
 		if l.More {
-			page.More = target + "?before=" + page.Posts[len(page.Posts)-1].ID
+			page.More = target + "?before=" + strconv.FormatInt(l.Posts[len(l.Posts)-1].PostID, 10)
 		}
 		h.render(w, r, http.StatusOK, "user.html", page)
 	}
@@ -163,9 +176,9 @@ func (h *Handler) peoplePage(r *http.Request, kind, sub, heading, empty string) 
 			return
 		}
 		page := peoplePage{base: base{Title: "People", Logname: v.Logname()}, Heading: heading, Empty: empty}
-		csrf, target := h.csrfToken(v), userPath(name)+sub
+		csrf, action := h.csrfToken(v), withTarget("/following/", userPath(name)+sub)
 		for _, rel := range l.People {
-			page.People = append(page.People, personView{Relation: rel, Self: rel.Username == v.Logname(), CSRF: csrf, Target: target})
+			page.People = append(page.People, personView{Relation: rel, Self: rel.Username == v.Logname(), CSRF: csrf, FollowAction: action})
 		}
 		h.render(w, r, http.StatusOK, "people.html", page)
 	}
@@ -181,9 +194,9 @@ func (h *Handler) explore(*http.Request) ([]storage.Load, showFunc) {
 	l := &storage.RelationsLoad{Kind: storage.RelExplore}
 	return []storage.Load{l}, func(w http.ResponseWriter, r *http.Request, v viewer) {
 		page := explorePage{base: base{Title: "Explore", Logname: v.Logname()}}
-		csrf := h.csrfToken(v)
+		csrf, action := h.csrfToken(v), withTarget("/following/", "/explore/")
 		for _, rel := range l.People {
-			page.People = append(page.People, personView{Relation: rel, CSRF: csrf, Target: "/explore/"})
+			page.People = append(page.People, personView{Relation: rel, CSRF: csrf, FollowAction: action})
 		}
 		h.render(w, r, http.StatusOK, "explore.html", page)
 	}
