@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/insta485/insta485/internal/storage"
+	"github.com/insta485/insta485/internal/storage/postgres"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -14,7 +15,7 @@ import (
 // pgMaintenance connects to the server's maintenance database with the same
 // credentials, for CREATE and DROP DATABASE.
 func pgMaintenance(ctx context.Context, opts storage.Options) (*pgx.Conn, *pgx.ConnConfig, error) {
-	cfg, err := storage.PGConfig(opts)
+	cfg, err := postgres.Config(opts.PostgresOptions(), nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -30,11 +31,11 @@ func pgMaintenance(ctx context.Context, opts storage.Options) (*pgx.Conn, *pgx.C
 		}
 		lastErr = err
 	}
-	return nil, cfg, storage.ExplainPG(lastErr, mcfg)
+	return nil, cfg, postgres.ExplainConnect(lastErr, mcfg)
 }
 
 func pgCreateDatabase(ctx context.Context, opts storage.Options) error {
-	cfg, err := storage.PGConfig(opts)
+	cfg, err := postgres.Config(opts.PostgresOptions(), nil)
 	if err != nil {
 		return err
 	}
@@ -43,7 +44,7 @@ func pgCreateDatabase(ctx context.Context, opts storage.Options) error {
 		return c.Close(ctx) // it exists; Create goes on to check the schema
 	}
 	if pgCode(err) != "3D000" {
-		return storage.ExplainPG(err, cfg)
+		return postgres.ExplainConnect(err, cfg)
 	}
 	m, _, err := pgMaintenance(ctx, opts)
 	if err != nil {

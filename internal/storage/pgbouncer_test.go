@@ -10,6 +10,7 @@ import (
 
 	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/storage"
+	"github.com/insta485/insta485/internal/storage/postgres"
 	"github.com/insta485/insta485/internal/testenv"
 )
 
@@ -141,7 +142,7 @@ func TestPreparedStatementsOnDirectConnection(t *testing.T) {
 	if err := dbadmin.Create(ctx, opts); err != nil {
 		t.Fatal(err)
 	}
-	for mode, prepared := range map[storage.PreparedMode]bool{storage.PreparedOff: false, storage.PreparedOn: true, storage.PreparedAuto: true} {
+	for mode, prepared := range map[postgres.PreparedMode]bool{postgres.PreparedOff: false, postgres.PreparedOn: true, postgres.PreparedAuto: true} {
 		o := opts
 		o.MaxConns = 1 // one connection: the count below is its own
 		o.PreparedStatements = mode

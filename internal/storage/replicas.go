@@ -23,8 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/insta485/insta485/internal/storage/postgres"
 )
 
 // DefaultReplicaMaxLag is how far behind the primary a replica may be and
@@ -159,7 +158,7 @@ func (st *replicaState) describe() string {
 // openReplicas connects a pool to each replica URL with the primary's
 // password, timeouts and pool size, and starts polling them. A replica
 // that is down now is not an error: it is skipped until it answers.
-func openReplicas(primary *sql.DB, opts Options, calls *Calls) (*replicaSet, error) {
+func openReplicas(primary *sql.DB, opts Options, calls *postgres.Calls) (*replicaSet, error) {
 	log := opts.Log
 	if log == nil {
 		log = slog.Default()
@@ -174,22 +173,12 @@ func openReplicas(primary *sql.DB, opts Options, calls *Calls) (*replicaSet, err
 	for _, u := range opts.Replicas {
 		ropts := opts
 		ropts.DSN = u
-		cfg, err := pgConfig(ropts, calls)
+		db, name, err := postgres.OpenReplica(ropts.PostgresOptions(), opts.MaxConns, calls)
 		if err != nil {
 			rs.close()
 			return nil, fmt.Errorf("replica: %w", err)
 		}
-		db := stdlib.OpenDB(*cfg)
-		n := opts.MaxConns
-		if n <= 0 {
-			n = 10
-		}
-		db.SetMaxOpenConns(n)
-		db.SetMaxIdleConns(n)
-		// Connections to a replica that restarted are dead; do not keep
-		// idle ones around long.
-		db.SetConnMaxIdleTime(time.Minute)
-		r := &replica{name: fmt.Sprintf("%s:%d/%s", cfg.Host, cfg.Port, cfg.Database), db: db}
+		r := &replica{name: name, db: db}
 		r.state.Store(&replicaState{unchecked: true, err: "not checked yet"})
 		rs.replicas = append(rs.replicas, r)
 	}
@@ -263,13 +252,12 @@ func (rs *replicaSet) read(ctx context.Context, min LSN, fn func(reader) error) 
 // connectionLost tells a replica that cannot serve (unreachable, shutting
 // down, refusing connections) from a query that failed on it.
 func connectionLost(err error) bool {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
+	if code := postgres.Code(err); code != "" {
 		// An outage, and also what only a replica's set-up causes: the
 		// database gone (3D000, 57P04), the role refused (class 28), an
 		// administrator's termination (57P0x).
-		return pgOutageCode(pgErr.Code) || strings.HasPrefix(pgErr.Code, "57P") ||
-			pgErr.Code == "3D000" || strings.HasPrefix(pgErr.Code, "28")
+		return postgres.OutageCode(code) || strings.HasPrefix(code, "57P") ||
+			code == "3D000" || strings.HasPrefix(code, "28")
 	}
 	return true // no answer from the server at all
 }

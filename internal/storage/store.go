@@ -10,10 +10,11 @@
 //
 // The queries are written once in SQL that both engines accept ($1
 // placeholders, RETURNING, ON CONFLICT). Code that only makes sense on one
-// engine lives in files named for it: sqlite*.go and postgres*.go
-// (connection setup, error codes, EXPLAIN, privileges, finding a new
-// primary after a failover), and replicas.go, which exist only on
-// PostgreSQL.
+// engine lives in files named for it: sqlite*.go (connection setup, error
+// codes, the statement cache) and postgres*.go (the dialect, retrying
+// across a failover, privileges), and replicas.go, which exist only on
+// PostgreSQL. Reaching PostgreSQL (connection settings, poolers, statement
+// counts, connect errors, outage codes) is internal/storage/postgres.
 package storage
 
 import (
@@ -25,6 +26,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/insta485/insta485/internal/storage/postgres"
 )
 
 // Errors callers branch on. The HTTP layers map them to status codes.
@@ -49,7 +52,7 @@ type Options struct {
 	MaxConns int
 	// ConnectTimeout bounds connecting to PostgreSQL, TLS and login
 	// included. A connect_timeout in the URL (or PGCONNECT_TIMEOUT) wins;
-	// 0 means DefaultConnectTimeout.
+	// 0 means postgres.DefaultConnectTimeout.
 	ConnectTimeout time.Duration
 	// StatementTimeout, when positive, bounds every PostgreSQL statement:
 	// past it the client cancels the statement on the server. It is
@@ -60,9 +63,9 @@ type Options struct {
 	// its statements once and reuses their plans. The default, auto, does
 	// on a direct connection and sends unnamed statements (planned each
 	// time) through a transaction-mode pooler (PgBouncer, RDS Proxy),
-	// which cannot keep them; see behindPooler. Replicas prepare only when
-	// it is on.
-	PreparedStatements PreparedMode
+	// which cannot keep them (internal/storage/postgres). Replicas
+	// prepare only when it is on.
+	PreparedStatements postgres.PreparedMode
 	// Replicas are postgres:// URLs of read-only streaming replicas of the
 	// primary (DSN), connected with the same Password, timeouts and pool
 	// size. Open sends reads there that need not see the newest data (see
@@ -80,9 +83,7 @@ type Options struct {
 
 // IsPostgres reports whether dsn names a PostgreSQL server rather than an
 // SQLite file.
-func IsPostgres(dsn string) bool {
-	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
-}
+func IsPostgres(dsn string) bool { return postgres.IsURL(dsn) }
 
 // Store is the one storage API the rest of insta485 uses.
 type Store struct {
@@ -116,13 +117,13 @@ type Store struct {
 	lastWrite atomic.Uint64
 	// calls counts what is sent to PostgreSQL (nil on SQLite); prepared
 	// says whether the primary's connections prepare statements.
-	calls    *Calls
+	calls    *postgres.Calls
 	prepared bool
 }
 
 // Calls returns the counts of statements and round trips sent to
 // PostgreSQL (replicas included), or nil on SQLite.
-func (s *Store) Calls() *Calls { return s.calls }
+func (s *Store) Calls() *postgres.Calls { return s.calls }
 
 // PreparesStatements reports whether the primary's connections prepare
 // their statements and reuse the plans (see Options.PreparedStatements).
