@@ -1,20 +1,22 @@
 // Package storage is what serving requests use of the database: every query
 // the product runs, the connections (a read pool and a single writer on
 // SQLite, pools on the PostgreSQL primary and its read replicas), the
-// read-your-writes routing between them (readyourwrites.go, replicas.go),
-// the one-statement reads that check the viewer too (reads.go), the schema
-// migrations and their runner (migrate.go, migrations/), and the privilege
-// check a PostgreSQL role must pass before serving (postgres_privileges.go).
-// Operator tools (create, destroy, copy, bulk load, dump, sample data) are
-// internal/dbadmin, on top of this package (operator.go is their seam).
+// read-your-writes contract that routes reads between them
+// (readyourwrites.go), the one-statement reads that check the viewer too
+// (reads.go), the schema migrations and their runner (migrate.go,
+// migrations/), and the privilege check a PostgreSQL role must pass before
+// serving (postgres_privileges.go). Operator tools (create, destroy, copy,
+// bulk load, dump, sample data) are internal/dbadmin, on top of this package
+// (operator.go is their seam).
 //
 // The queries are written once in SQL that both engines accept ($1
 // placeholders, RETURNING, ON CONFLICT). Code that only makes sense on one
 // engine lives in files named for it: sqlite*.go (connection setup, error
 // codes, the statement cache) and postgres*.go (the dialect, retrying
-// across a failover, privileges), and replicas.go, which exist only on
-// PostgreSQL. Reaching PostgreSQL (connection settings, poolers, statement
-// counts, connect errors, outage codes) is internal/storage/postgres.
+// across a failover, privileges). Below this package, and only for
+// PostgreSQL: internal/storage/postgres reaches the server (connection
+// settings, poolers, statement counts, connect errors, outage codes) and
+// internal/storage/replicas keeps the read replicas (health, lag, routing).
 package storage
 
 import (
@@ -28,6 +30,7 @@ import (
 	"time"
 
 	"github.com/insta485/insta485/internal/storage/postgres"
+	"github.com/insta485/insta485/internal/storage/replicas"
 )
 
 // Errors callers branch on. The HTTP layers map them to status codes.
@@ -69,13 +72,13 @@ type Options struct {
 	// Replicas are postgres:// URLs of read-only streaming replicas of the
 	// primary (DSN), connected with the same Password, timeouts and pool
 	// size. Open sends reads there that need not see the newest data (see
-	// replicas.go); Connect ignores them.
+	// internal/storage/replicas); Connect ignores them.
 	Replicas []string
 	// ReplicaMaxLag is how far behind the primary a replica may be and
-	// still serve reads (0: DefaultReplicaMaxLag).
+	// still serve reads (0: replicas.DefaultMaxLag).
 	ReplicaMaxLag time.Duration
 	// ReplicaPoll is how often each replica's replay position is read
-	// (0: DefaultReplicaPoll).
+	// (0: replicas.DefaultPoll).
 	ReplicaPoll time.Duration
 	// Log receives replica state changes (nil: slog.Default()).
 	Log *slog.Logger
@@ -103,7 +106,7 @@ type Store struct {
 	// holds on every instance at once.
 	latest reader
 	// Reads that may be a little behind go through readOwnWrites
-	// (replicas.go): to a replica that has replayed the request's own
+	// (readyourwrites.go): to a replica that has replayed the request's own
 	// writes, else to the primary.
 	dialect dialect
 	// pgUser and pgDatabase name the role and database on PostgreSQL, for
@@ -111,9 +114,10 @@ type Store struct {
 	pgUser, pgDatabase string
 	// path is the SQLite database file ("" on PostgreSQL).
 	path string
-	// replicas, when configured, serve reads (see replicas.go); lastWrite
-	// is the primary's WAL position after this process's latest write.
-	replicas  *replicaSet
+	// replicas, when configured, serve reads (internal/storage/replicas);
+	// lastWrite is the primary's WAL position after this process's latest
+	// write.
+	replicas  *replicas.Set
 	lastWrite atomic.Uint64
 	// calls counts what is sent to PostgreSQL (nil on SQLite); prepared
 	// says whether the primary's connections prepare statements.
@@ -171,32 +175,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if len(opts.Replicas) > 0 {
-		if !IsPostgres(opts.DSN) {
-			s.Close()
-			return nil, errors.New("read replicas need a PostgreSQL primary: --database is an SQLite file")
-		}
-		for _, u := range opts.Replicas {
-			if !IsPostgres(u) {
-				s.Close()
-				return nil, errors.New("a read replica is not a postgres:// URL: list replicas as postgres://user@host:port/dbname, comma-separated")
-			}
-		}
-		// Reads see at least what the primary had when the schema was
-		// checked: a lagging replica may predate a migration or the data
-		// loaded just before serving.
-		floor, err := s.PrimaryLSN(ctx)
-		if err != nil {
+		if err := s.openReplicas(ctx, opts); err != nil {
 			s.Close()
 			return nil, err
 		}
-		rs, err := openReplicas(s.primary, opts, s.calls)
-		if err != nil {
-			s.Close()
-			return nil, err
-		}
-		rs.floor = floor
-		s.replicas = rs
-		s.lastWrite.Store(uint64(floor))
 	}
 	return s, nil
 }
@@ -232,8 +214,8 @@ func (s *Store) Pools() map[string]*sql.DB {
 		pools = map[string]*sql.DB{"primary": s.primary}
 	}
 	if s.replicas != nil {
-		for i, r := range s.replicas.replicas {
-			pools[fmt.Sprintf("replica%d", i+1)] = r.db
+		for i, db := range s.replicas.Pools() {
+			pools[fmt.Sprintf("replica%d", i+1)] = db
 		}
 	}
 	return pools
@@ -243,7 +225,7 @@ func (s *Store) Pools() map[string]*sql.DB {
 func (s *Store) Close() error {
 	var err error
 	if s.replicas != nil {
-		err = s.replicas.close()
+		err = s.replicas.Close()
 	}
 	if c, ok := s.latest.(*stmtCache); ok {
 		c.close()
