@@ -63,7 +63,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store, err := storage.Open(ctx, opts)
+	store, err := dbadmin.Open(ctx, opts)
 	if errors.Is(err, storage.ErrNoSchema) && !storage.IsPostgres(opts.DSN) {
 		// The embedded default starts with the sample data, like the
 		// classic development server.
@@ -71,7 +71,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		if err := createWithSample(ctx, opts, uploads); err != nil {
 			return err
 		}
-		store, err = storage.Open(ctx, opts)
+		store, err = dbadmin.Open(ctx, opts)
 	}
 	if err != nil {
 		return err

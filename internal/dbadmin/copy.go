@@ -286,7 +286,7 @@ func copyTargetReady(ctx context.Context, s *storage.Store) (haveSchema bool, er
 	}
 	if v == 0 {
 		// Ask before the copy reads millions of rows, not after.
-		return false, s.CheckCreatePrivileges(ctx, "db copy")
+		return false, CheckCreatePrivileges(ctx, s, "db copy")
 	}
 	for _, t := range copyTables {
 		var one int
@@ -302,7 +302,7 @@ func copyTargetReady(ctx context.Context, s *storage.Store) (haveSchema bool, er
 		return false, fmt.Errorf("the target has an empty insta485 schema, but: %w (or run `insta485 db destroy` to start over)", err)
 	}
 	// The copy sets the constraints and indexes aside, as db random does.
-	if err := s.CheckPrivileges(ctx, "db copy", storage.AccessRebuild); err != nil {
+	if err := CheckPrivileges(ctx, s, "db copy", AccessRebuild); err != nil {
 		return false, err
 	}
 	return true, nil

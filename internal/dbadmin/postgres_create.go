@@ -96,7 +96,7 @@ func pgDestroy(ctx context.Context, opts storage.Options) error {
 		return cerr
 	}
 	defer s.Close()
-	if err := s.CheckPrivileges(ctx, "db destroy", storage.AccessOwner); err != nil {
+	if err := CheckPrivileges(ctx, s, "db destroy", AccessOwner); err != nil {
 		return err
 	}
 	_, err = s.Primary().ExecContext(ctx, "DROP TABLE IF EXISTS "+strings.Join(insta485Tables, ", ")+" CASCADE")

@@ -39,7 +39,7 @@ func TestBehindPgBouncer(t *testing.T) {
 			if err := dbadmin.Create(ctx, opts); err != nil {
 				t.Fatalf("Create through pgbouncer: %v", err)
 			}
-			s, err := storage.Open(ctx, opts)
+			s, err := dbadmin.Open(ctx, opts)
 			if err != nil {
 				t.Fatalf("Open through pgbouncer: %v", err)
 			}
@@ -103,7 +103,7 @@ func TestBehindPgBouncer(t *testing.T) {
 			// statement on the server, and leaves the pool usable.
 			short := opts
 			short.StatementTimeout = 300 * time.Millisecond
-			st, err := storage.Open(ctx, short)
+			st, err := dbadmin.Open(ctx, short)
 			if err != nil {
 				t.Fatalf("Open with a statement timeout through pgbouncer: %v", err)
 			}
@@ -146,7 +146,7 @@ func TestPreparedStatementsOnDirectConnection(t *testing.T) {
 		o := opts
 		o.MaxConns = 1 // one connection: the count below is its own
 		o.PreparedStatements = mode
-		s, err := storage.Open(ctx, o)
+		s, err := dbadmin.Open(ctx, o)
 		if err != nil {
 			t.Fatal(err)
 		}

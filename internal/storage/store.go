@@ -3,19 +3,19 @@
 // SQLite, pools on the PostgreSQL primary and its read replicas), the
 // read-your-writes contract that routes reads between them
 // (readyourwrites.go), the one-statement reads that check the viewer too
-// (reads.go), the schema migrations and their runner (migrate.go,
-// migrations/), and the privilege check a PostgreSQL role must pass before
-// serving (postgres_privileges.go). Operator tools (create, destroy, copy,
-// bulk load, dump, sample data) are internal/dbadmin, on top of this package
-// (operator.go is their seam).
+// (reads.go), and the schema migrations and their runner (migrate.go,
+// migrations/). Operator tools (create, destroy, copy, bulk load, dump,
+// sample data, the privilege check a PostgreSQL role must pass) are
+// internal/dbadmin, on top of this package (operator.go is their seam);
+// dbadmin.Open is how the rest of insta485 opens a store.
 //
 // The queries are written once in SQL that both engines accept ($1
 // placeholders, RETURNING, ON CONFLICT). Code that only makes sense on one
 // engine lives in files named for it: sqlite*.go (connection setup, error
 // codes, the statement cache) and postgres*.go (the dialect, retrying
-// across a failover, privileges). Below this package, and only for
-// PostgreSQL: internal/storage/postgres reaches the server (connection
-// settings, poolers, statement counts, connect errors, outage codes) and
+// across a failover). Below this package, and only for PostgreSQL:
+// internal/storage/postgres reaches the server (connection settings,
+// poolers, statement counts, connect errors, outage codes) and
 // internal/storage/replicas keeps the read replicas (health, lag, routing).
 package storage
 
@@ -154,9 +154,11 @@ type dialect interface {
 	epoch(col string) string
 }
 
-// Open connects to the database named by opts and checks that its schema is
-// current. It does not create anything; see dbadmin.Create.
-func Open(ctx context.Context, opts Options) (*Store, error) {
+// Open connects to the database named by opts, runs checkAccess (the
+// role's privileges: see dbadmin.Open, which is how the rest of insta485
+// opens a store) and checks that the schema is current. It does not create
+// anything; see dbadmin.Create.
+func Open(ctx context.Context, opts Options, checkAccess func(context.Context, *Store) error) (*Store, error) {
 	if !IsPostgres(opts.DSN) && !SQLiteExists(opts.DSN) {
 		return nil, ErrNoSchema // without leaving an empty file behind
 	}
@@ -166,7 +168,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	// Privileges first: reading the schema version of tables the role may
 	// not read would fail with a bare "permission denied".
-	if err := s.CheckPrivileges(ctx, "insta485", AccessReadWrite); err != nil {
+	if err := checkAccess(ctx, s); err != nil {
 		s.Close()
 		return nil, err
 	}
