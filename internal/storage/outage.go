@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/insta485/insta485/internal/storage/postgres"
+	"github.com/insta485/insta485/internal/storage/sqlite"
 )
 
 // Unavailable reports whether err means the database could not be reached
@@ -16,8 +17,8 @@ import (
 // broken connection, a full connection pool, a lock held past the busy
 // timeout), as opposed to a query that is wrong. The HTTP layers answer it
 // with 503 and Retry-After: the client should simply try again. What each
-// engine reports is read in internal/storage/postgres (errors.go) and
-// sqlite_outage.go.
+// engine reports is read in internal/storage/postgres and
+// internal/storage/sqlite.
 func Unavailable(err error) bool {
 	if err == nil {
 		return false
@@ -32,7 +33,7 @@ func Unavailable(err error) bool {
 	if unavailable, known := postgres.Unavailable(err); known {
 		return unavailable
 	}
-	if sqliteUnavailable(err) {
+	if sqlite.Unavailable(err) {
 		return true
 	}
 	// pgx reports a connection closed under a query in words only.

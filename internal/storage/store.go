@@ -11,12 +11,15 @@
 //
 // The queries are written once in SQL that both engines accept ($1
 // placeholders, RETURNING, ON CONFLICT). Code that only makes sense on one
-// engine lives in files named for it: sqlite*.go (connection setup, error
-// codes, the statement cache) and postgres*.go (the dialect, retrying
-// across a failover). Below this package, and only for PostgreSQL:
-// internal/storage/postgres reaches the server (connection settings,
-// poolers, statement counts, connect errors, outage codes) and
-// internal/storage/replicas keeps the read replicas (health, lag, routing).
+// engine lives in files named for it: sqlite.go (the dialect) and
+// postgres*.go (the dialect, retrying across a failover); backuplock_*.go
+// is the SQLite backup lease's file lock. Below this package, one per
+// engine, is what it takes to reach the database: internal/storage/sqlite
+// (connection settings, the writer and the read pool, the statement cache,
+// error codes) and internal/storage/postgres (connection settings,
+// poolers, statement counts, connect errors, outage codes); and
+// internal/storage/replicas keeps PostgreSQL's read replicas (health, lag,
+// routing). No file here imports a database driver.
 package storage
 
 import (
@@ -31,6 +34,7 @@ import (
 
 	"github.com/insta485/insta485/internal/storage/postgres"
 	"github.com/insta485/insta485/internal/storage/replicas"
+	"github.com/insta485/insta485/internal/storage/sqlite"
 )
 
 // Errors callers branch on. The HTTP layers map them to status codes.
@@ -101,7 +105,7 @@ type Store struct {
 	// (WAL readers see the newest commit).
 	latestDB *sql.DB
 	// latest runs reads on latestDB, on SQLite with their statements kept
-	// prepared (stmtcache.go). Security state (sessions, password hashes,
+	// prepared (sqlite.StmtCache). Security state (sessions, password hashes,
 	// login failures) is read here, so that a logout or password change
 	// holds on every instance at once.
 	latest reader
@@ -229,8 +233,8 @@ func (s *Store) Close() error {
 	if s.replicas != nil {
 		err = s.replicas.Close()
 	}
-	if c, ok := s.latest.(*stmtCache); ok {
-		c.close()
+	if c, ok := s.latest.(*sqlite.StmtCache); ok {
+		c.Close()
 	}
 	err = errors.Join(err, s.latestDB.Close())
 	if s.primary != s.latestDB {
