@@ -137,7 +137,7 @@ func TestDBCopyClassic(t *testing.T) {
 
 		assertSameRows(t, src, opts)
 
-		s, err := storage.Open(ctx, opts)
+		s, err := dbadmin.Open(ctx, opts)
 		if err != nil {
 			t.Fatal(err)
 		}

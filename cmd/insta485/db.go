@@ -116,7 +116,7 @@ func db(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer s.Close()
-		n, err := s.Migrate(ctx)
+		n, err := dbadmin.Migrate(ctx, s)
 		if err != nil {
 			return err
 		}
@@ -124,7 +124,7 @@ func db(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return warnUnsafeUsernames(ctx, s, stderr)
 	}
 
-	s, err := storage.Open(ctx, opts)
+	s, err := dbadmin.Open(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -137,7 +137,7 @@ func db(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 func connectForTool(ctx context.Context, opts storage.Options) (*storage.Store, error) {
-	s, err := storage.Open(ctx, opts)
+	s, err := dbadmin.Open(ctx, opts)
 	if err == nil || errors.Is(err, storage.ErrNoSchema) {
 		return s, err // nothing to migrate from: the message says db create
 	}

@@ -96,7 +96,7 @@ func TestDBToolLifecycle(t *testing.T) {
 		if err != nil || !strings.Contains(out, "added 20 users, 500 posts") || !strings.Contains(out, "1000 likes, 200 comments") {
 			t.Fatalf("bulk db random: %v\n%s", err, out)
 		}
-		s, err := storage.Open(ctx, opts)
+		s, err := dbadmin.Open(ctx, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -354,7 +354,7 @@ func TestMigrateListsUnsafeUsernames(t *testing.T) {
 		if err := dbadmin.Create(ctx, opts); err != nil {
 			t.Fatal(err)
 		}
-		s, err := storage.Open(ctx, opts)
+		s, err := dbadmin.Open(ctx, opts)
 		if err != nil {
 			t.Fatal(err)
 		}

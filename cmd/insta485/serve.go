@@ -17,6 +17,7 @@ import (
 	"github.com/insta485/insta485/internal/metrics"
 	"github.com/insta485/insta485/internal/server"
 	"github.com/insta485/insta485/internal/storage"
+	"github.com/insta485/insta485/internal/storage/postgres"
 )
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -62,7 +63,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store, err := storage.Open(ctx, opts)
+	store, err := dbadmin.Open(ctx, opts)
 	if errors.Is(err, storage.ErrNoSchema) && !storage.IsPostgres(opts.DSN) {
 		// The embedded default starts with the sample data, like the
 		// classic development server.
@@ -70,7 +71,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		if err := createWithSample(ctx, opts, uploads); err != nil {
 			return err
 		}
-		store, err = storage.Open(ctx, opts)
+		store, err = dbadmin.Open(ctx, opts)
 	}
 	if err != nil {
 		return err
@@ -83,7 +84,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	} else {
 		log.Info("database ready", "backend", store.Backend(), "read_replicas", len(opts.Replicas))
 	}
-	if w := storage.TLSWarning(opts); w != "" {
+	if w := postgres.TLSWarning(opts.PostgresOptions()); w != "" {
 		log.Warn(w)
 	}
 	if n, err := writeMissingSampleImages(ctx, store, uploads); err != nil {

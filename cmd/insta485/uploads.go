@@ -10,6 +10,7 @@ import (
 	"github.com/insta485/insta485/internal/blob"
 
 	"github.com/insta485/insta485/internal/config"
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/storage"
 )
 
@@ -106,7 +107,7 @@ func openSite(ctx context.Context, cfg *config.Config) (*storage.Store, blob.Sto
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := storage.Open(ctx, opts)
+	s, err := dbadmin.Open(ctx, opts)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -10,10 +10,9 @@ import (
 	"testing"
 
 	"github.com/insta485/insta485/internal/blob"
-	"github.com/insta485/insta485/internal/dbadmin"
 
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/media"
-	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
 )
 
@@ -44,7 +43,7 @@ func TestUploadsReprocess(t *testing.T) {
 			return out.String() + errOut.String(), err
 		}
 		// A picture from before migration 0004 has no size row.
-		s, err := storage.Open(context.Background(), opts)
+		s, err := dbadmin.Open(context.Background(), opts)
 		if err != nil {
 			t.Fatal(err)
 		}

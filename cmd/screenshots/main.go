@@ -148,7 +148,7 @@ func startSite(ctx context.Context, dir string) (*site, []byte, *storage.Store, 
 	if err := media.WriteSample(ctx, uploads, profiles, posts); err != nil {
 		return nil, nil, nil, err
 	}
-	store, err := storage.Open(ctx, opts)
+	store, err := dbadmin.Open(ctx, opts)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/insta485/insta485/internal/app"
 	"github.com/insta485/insta485/internal/auth"
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/media"
 	"github.com/insta485/insta485/internal/metrics"
 	"github.com/insta485/insta485/internal/storage"
@@ -45,7 +46,7 @@ func TestReadYourWritesWithReplicas(t *testing.T) {
 	metricsSrv := httptest.NewServer(metricsA.Handler(quiet))
 	t.Cleanup(metricsSrv.Close)
 	opts.Log = quiet
-	storeB, err := storage.Open(context.Background(), opts)
+	storeB, err := dbadmin.Open(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

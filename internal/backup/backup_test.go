@@ -82,7 +82,7 @@ func emptySite(t *testing.T, backend, store string) (storage.Options, blob.Store
 
 func dump(t *testing.T, opts storage.Options) string {
 	t.Helper()
-	s, err := storage.Open(context.Background(), opts)
+	s, err := dbadmin.Open(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestBackupRestoresIntoEitherBackendAndStore(t *testing.T) {
 			}
 
 			// Everyone starts logged out.
-			r, err := storage.Open(ctx, opts)
+			r, err := dbadmin.Open(ctx, opts)
 			if err != nil {
 				t.Fatal(err)
 			}

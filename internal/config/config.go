@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/insta485/insta485/internal/storage"
+	"github.com/insta485/insta485/internal/storage/postgres"
 )
 
 // Config is every setting of insta485.
@@ -37,7 +38,7 @@ type Config struct {
 	RequestWaitTimeout time.Duration
 	// DBPreparedStatements says whether PostgreSQL statements are
 	// prepared: auto (on a direct connection only), true or false.
-	DBPreparedStatements storage.PreparedMode
+	DBPreparedStatements postgres.PreparedMode
 	// DatabaseReplicas is a comma-separated list of postgres:// URLs of
 	// read replicas; DBReplicaMaxLag bounds how far behind one may serve.
 	DatabaseReplicas string
@@ -135,7 +136,7 @@ func (c *Config) Register(fs *flag.FlagSet, flags ...string) {
 			fs.Func(s.Flag, usage+" (default "+def+")", durationSetter(&c.RequestWaitTimeout))
 			_ = durationSetter(&c.RequestWaitTimeout)(def)
 		case "db-prepared-statements":
-			c.DBPreparedStatements, _ = storage.ParsePreparedMode(def)
+			c.DBPreparedStatements, _ = postgres.ParsePreparedMode(def)
 			fs.Var(&preparedFlag{&c.DBPreparedStatements}, s.Flag, usage)
 		case "database-replicas":
 			fs.StringVar(&c.DatabaseReplicas, s.Flag, def, usage)
@@ -359,17 +360,17 @@ func (c *Config) Secret() ([]byte, error) {
 
 // preparedFlag is --db-prepared-statements: auto, true or false, and true
 // when given alone, as the boolean flag it used to be.
-type preparedFlag struct{ m *storage.PreparedMode }
+type preparedFlag struct{ m *postgres.PreparedMode }
 
 func (f *preparedFlag) String() string {
 	if f.m == nil {
-		return storage.PreparedAuto.String()
+		return postgres.PreparedAuto.String()
 	}
 	return f.m.String()
 }
 
 func (f *preparedFlag) Set(v string) error {
-	m, err := storage.ParsePreparedMode(v)
+	m, err := postgres.ParsePreparedMode(v)
 	if err != nil {
 		return err
 	}

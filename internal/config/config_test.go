@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/insta485/insta485/internal/storage"
+	"github.com/insta485/insta485/internal/storage/postgres"
 )
 
 func parse(t *testing.T, args ...string) *Config {
@@ -211,15 +211,15 @@ func TestPreparedStatementsSetting(t *testing.T) {
 	for _, c := range []struct {
 		env  string
 		args []string
-		want storage.PreparedMode
+		want postgres.PreparedMode
 	}{
-		{"", nil, storage.PreparedAuto},
-		{"", []string{"--db-prepared-statements"}, storage.PreparedOn},
-		{"", []string{"--db-prepared-statements=false"}, storage.PreparedOff},
-		{"", []string{"--db-prepared-statements=auto"}, storage.PreparedAuto},
-		{"true", nil, storage.PreparedOn},
-		{"0", nil, storage.PreparedOff},
-		{"false", []string{"--db-prepared-statements=auto"}, storage.PreparedAuto},
+		{"", nil, postgres.PreparedAuto},
+		{"", []string{"--db-prepared-statements"}, postgres.PreparedOn},
+		{"", []string{"--db-prepared-statements=false"}, postgres.PreparedOff},
+		{"", []string{"--db-prepared-statements=auto"}, postgres.PreparedAuto},
+		{"true", nil, postgres.PreparedOn},
+		{"0", nil, postgres.PreparedOff},
+		{"false", []string{"--db-prepared-statements=auto"}, postgres.PreparedAuto},
 	} {
 		t.Setenv("INSTA485_DB_PREPARED_STATEMENTS", c.env) // empty: the default
 		opts, _ := parse(t, c.args...).Storage()

@@ -49,7 +49,7 @@ func Snapshot(ctx context.Context, opts storage.Options, path string, o Snapshot
 	if o.Progress == nil {
 		o.Progress = func(CopyProgress) {}
 	}
-	s, err := storage.Open(ctx, opts)
+	s, err := Open(ctx, opts)
 	if err != nil {
 		return rep, err
 	}

@@ -69,7 +69,7 @@ func Populate(ctx context.Context, s *storage.Store, b Bulk) (BulkResult, error)
 	if (b.Users > 0 && len(b.ProfileFiles) == 0) || (b.Posts > 0 && len(b.Files) == 0) {
 		return res, fmt.Errorf("%w: bulk users and posts need image files", storage.ErrInvalid)
 	}
-	if err := s.CheckPrivileges(ctx, "db random", storage.AccessRebuild); err != nil {
+	if err := CheckPrivileges(ctx, s, "db random", AccessRebuild); err != nil {
 		return res, err
 	}
 	conn, err := s.Primary().Conn(ctx)

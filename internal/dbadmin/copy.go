@@ -330,7 +330,7 @@ func copyTargetReady(ctx context.Context, s *storage.Store) (haveSchema bool, er
 	}
 	if v == 0 {
 		// Ask before the copy reads millions of rows, not after.
-		return false, s.CheckCreatePrivileges(ctx, "db copy")
+		return false, CheckCreatePrivileges(ctx, s, "db copy")
 	}
 	empty := func(optional bool) error {
 		for _, t := range copyTables {
@@ -359,7 +359,7 @@ func copyTargetReady(ctx context.Context, s *storage.Store) (haveSchema bool, er
 		return false, err
 	}
 	// The copy sets the constraints and indexes aside, as db random does.
-	if err := s.CheckPrivileges(ctx, "db copy", storage.AccessRebuild); err != nil {
+	if err := CheckPrivileges(ctx, s, "db copy", AccessRebuild); err != nil {
 		return false, err
 	}
 	return true, nil

@@ -117,7 +117,7 @@ func TestCopyFromOurs(t *testing.T) {
 			t.Errorf("files named by the rows: %v", rep.Files)
 		}
 
-		dst, err := storage.Open(ctx, target)
+		dst, err := dbadmin.Open(ctx, target)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -173,7 +173,7 @@ func TestCopyRefusesFilledTarget(t *testing.T) {
 		if _, err := dbadmin.CopyFrom(ctx, path, target, dbadmin.CopyOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		dst, err := storage.Open(ctx, target)
+		dst, err := dbadmin.Open(ctx, target)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -334,7 +334,7 @@ func TestCopyIntoEmptySchema(t *testing.T) {
 		if err := dbadmin.Create(ctx, target); err != nil {
 			t.Fatal(err)
 		}
-		s, err := storage.Open(ctx, target)
+		s, err := dbadmin.Open(ctx, target)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -347,7 +347,7 @@ func TestCopyIntoEmptySchema(t *testing.T) {
 		if _, err := dbadmin.CopyFrom(ctx, path, target, dbadmin.CopyOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		dst, err := storage.Open(ctx, target)
+		dst, err := dbadmin.Open(ctx, target)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -383,7 +383,7 @@ func TestCopyReadsOneSnapshot(t *testing.T) {
 		if late != deleted+1 {
 			t.Errorf("the server's post got id %d, want %d", late, deleted+1)
 		}
-		dst, err := storage.Open(ctx, target)
+		dst, err := dbadmin.Open(ctx, target)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -455,7 +455,7 @@ func TestCopyOlderInsta485(t *testing.T) {
 		if !rep.Classic || rep.Tables[4].NextID != 4 {
 			t.Errorf("report: %+v", rep)
 		}
-		s, err := storage.Open(ctx, target)
+		s, err := dbadmin.Open(ctx, target)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -28,7 +28,7 @@ func Create(ctx context.Context, opts storage.Options) error {
 		return err
 	}
 	defer s.Close()
-	if err := s.CheckPrivileges(ctx, "db create", storage.AccessRead); err != nil {
+	if err := CheckPrivileges(ctx, s, "db create", AccessRead); err != nil {
 		return err
 	}
 	v, err := s.SchemaVersion(ctx)
@@ -38,7 +38,7 @@ func Create(ctx context.Context, opts storage.Options) error {
 	if v != 0 {
 		return ErrExists
 	}
-	if err := s.CheckCreatePrivileges(ctx, "db create"); err != nil {
+	if err := CheckCreatePrivileges(ctx, s, "db create"); err != nil {
 		return err
 	}
 	// One transaction (both engines have transactional DDL): a failure
@@ -73,7 +73,7 @@ func CheckCreate(ctx context.Context, opts storage.Options) error {
 		return err
 	}
 	defer s.Close()
-	return s.CheckCreatePrivileges(ctx, "db create")
+	return CheckCreatePrivileges(ctx, s, "db create")
 }
 
 // Exists reports whether the database exists and holds the schema.
@@ -89,7 +89,7 @@ func Exists(ctx context.Context, opts storage.Options) (bool, error) {
 		return false, err
 	}
 	defer s.Close()
-	if err := s.CheckPrivileges(ctx, "db create", storage.AccessRead); err != nil {
+	if err := CheckPrivileges(ctx, s, "db create", AccessRead); err != nil {
 		return false, err
 	}
 	v, err := s.SchemaVersion(ctx)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/insta485/insta485/internal/dbadmin"
-	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
 )
 
@@ -33,7 +32,7 @@ func TestFailedCreateLeavesNoSchema(t *testing.T) {
 		if err := dbadmin.Create(ctx, opts); err != nil {
 			t.Fatalf("Create after a failed one = %v", err)
 		}
-		s, err := storage.Open(ctx, opts)
+		s, err := dbadmin.Open(ctx, opts)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/insta485/insta485/internal/storage"
+	"github.com/insta485/insta485/internal/storage/postgres"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -14,7 +15,7 @@ import (
 // pgMaintenance connects to the server's maintenance database with the same
 // credentials, for CREATE and DROP DATABASE.
 func pgMaintenance(ctx context.Context, opts storage.Options) (*pgx.Conn, *pgx.ConnConfig, error) {
-	cfg, err := storage.PGConfig(opts)
+	cfg, err := postgres.Config(opts.PostgresOptions(), nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -30,12 +31,12 @@ func pgMaintenance(ctx context.Context, opts storage.Options) (*pgx.Conn, *pgx.C
 		}
 		lastErr = err
 	}
-	return nil, cfg, storage.ExplainPG(lastErr, mcfg)
+	return nil, cfg, postgres.ExplainConnect(lastErr, mcfg)
 }
 
 // It reports whether it created the database.
 func pgCreateDatabase(ctx context.Context, opts storage.Options) (created bool, err error) {
-	cfg, err := storage.PGConfig(opts)
+	cfg, err := postgres.Config(opts.PostgresOptions(), nil)
 	if err != nil {
 		return false, err
 	}
@@ -44,7 +45,7 @@ func pgCreateDatabase(ctx context.Context, opts storage.Options) (created bool, 
 		return false, c.Close(ctx) // it exists; Create goes on to check the schema
 	}
 	if pgCode(err) != "3D000" {
-		return false, storage.ExplainPG(err, cfg)
+		return false, postgres.ExplainConnect(err, cfg)
 	}
 	m, _, err := pgMaintenance(ctx, opts)
 	if err != nil {
@@ -108,7 +109,7 @@ func pgDestroy(ctx context.Context, opts storage.Options) error {
 		return cerr
 	}
 	defer s.Close()
-	if err := s.CheckPrivileges(ctx, "db destroy", storage.AccessOwner); err != nil {
+	if err := CheckPrivileges(ctx, s, "db destroy", AccessOwner); err != nil {
 		return err
 	}
 	_, err = s.Primary().ExecContext(ctx, "DROP TABLE IF EXISTS "+strings.Join(insta485Tables, ", ")+" CASCADE")

@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/insta485/insta485/internal/auth"
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -308,7 +309,7 @@ func pgConn(t *testing.T, dsn string) *pgx.Conn {
 func countPosts(t *testing.T, opts storage.Options) int {
 	t.Helper()
 	ctx := context.Background()
-	store, err := storage.Open(ctx, opts)
+	store, err := dbadmin.Open(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

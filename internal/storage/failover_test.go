@@ -34,7 +34,7 @@ func TestWriteOnDemotedPrimaryMovesToTheNewOne(t *testing.T) {
 	single := opts
 	single.Replicas = nil
 	open := func(o storage.Options) *storage.Store {
-		s, err := storage.Open(ctx, o)
+		s, err := dbadmin.Open(ctx, o)
 		if err != nil {
 			t.Fatal(err)
 		}

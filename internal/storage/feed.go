@@ -48,21 +48,3 @@ func (s *Store) Feed(ctx context.Context, logname string, page FeedPage) ([]int6
 	}
 	return ids, nil
 }
-
-// ExplainFeed returns the plan the database chooses for Feed's query for
-// logname and page, one line per step, indented as the engine nests them:
-// EXPLAIN on PostgreSQL, EXPLAIN QUERY PLAN on SQLite. It is how tests (and
-// an operator wondering why feeds are slow) check that the feed stays on
-// its index. With generic, PostgreSQL shows the plan it uses for a prepared
-// statement it plans once for any parameters (plan_cache_mode =
-// force_generic_plan): what a statement cache or a PL/pgSQL trigger runs.
-func (s *Store) ExplainFeed(ctx context.Context, logname string, page FeedPage, generic bool) ([]string, error) {
-	query, args, ok, err := feedArgs(logname, page)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, fmt.Errorf("%w: feed page %+v is beyond any feed", ErrInvalid, page)
-	}
-	return s.explain(ctx, query, args, generic)
-}

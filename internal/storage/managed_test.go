@@ -82,7 +82,7 @@ func TestManagedServerConnectionErrors(t *testing.T) {
 	if err := dbadmin.Create(ctx, storage.Options{DSN: good}); err != nil {
 		t.Fatalf("Create over verify-full as the database's owner: %v", err)
 	}
-	s, err := storage.Open(ctx, storage.Options{DSN: good})
+	s, err := dbadmin.Open(ctx, storage.Options{DSN: good})
 	if err != nil {
 		t.Fatalf("Open over verify-full: %v", err)
 	}
@@ -114,7 +114,7 @@ func TestManagedServerConnectionErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := storage.Open(ctx, tc.opts)
+			s, err := dbadmin.Open(ctx, tc.opts)
 			if err == nil {
 				s.Close()
 				t.Fatalf("Open succeeded, want an error saying %q", tc.want)
@@ -133,19 +133,19 @@ func TestManagedServerConnectionErrors(t *testing.T) {
 		t.Setenv("PGSSLMODE", "verify-full")
 		t.Setenv("PGSSLROOTCERT", c.CAFile)
 		bare := "postgres://" + c.AppRole + "@localhost:" + port + "/app"
-		s, err := storage.Open(ctx, storage.Options{DSN: bare, Password: c.AppPassword})
+		s, err := dbadmin.Open(ctx, storage.Options{DSN: bare, Password: c.AppPassword})
 		if err != nil {
 			t.Fatalf("Open with PGSSLMODE and PGSSLROOTCERT: %v", err)
 		}
 		s.Close()
 		t.Setenv("PGSSLROOTCERT", otherCAFile)
-		if _, err := storage.Open(ctx, storage.Options{DSN: bare, Password: c.AppPassword}); err == nil || !strings.Contains(err.Error(), "not signed by a trusted CA") {
+		if _, err := dbadmin.Open(ctx, storage.Options{DSN: bare, Password: c.AppPassword}); err == nil || !strings.Contains(err.Error(), "not signed by a trusted CA") {
 			t.Errorf("PGSSLROOTCERT naming the wrong CA: Open = %v, want a CA error", err)
 		}
 	})
 
 	t.Run("statement timeout", func(t *testing.T) {
-		s, err := storage.Open(ctx, storage.Options{DSN: good, StatementTimeout: 300 * time.Millisecond})
+		s, err := dbadmin.Open(ctx, storage.Options{DSN: good, StatementTimeout: 300 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -200,7 +200,7 @@ func TestPrivilegeErrorsNameTheFix(t *testing.T) {
 	t.Run("PG15 public schema without the grant", func(t *testing.T) {
 		c.Exec(t, "postgres", "CREATE DATABASE classic")
 		err := dbadmin.Create(ctx, appOpts("classic"))
-		var pe *storage.PrivilegeError
+		var pe *dbadmin.PrivilegeError
 		if !errors.As(err, &pe) {
 			t.Fatalf("Create without CREATE on public = %v, want a privilege error", err)
 		}
@@ -219,7 +219,7 @@ func TestPrivilegeErrorsNameTheFix(t *testing.T) {
 		src, _, _ := testenv.CopySource(t)
 		c.Exec(t, "postgres", "CREATE DATABASE moved")
 		_, err := dbadmin.CopyFrom(ctx, src, appOpts("moved"), dbadmin.CopyOptions{})
-		var pe *storage.PrivilegeError
+		var pe *dbadmin.PrivilegeError
 		if !errors.As(err, &pe) || !strings.Contains(err.Error(), "GRANT CREATE ON SCHEMA public TO "+role+";") {
 			t.Fatalf("CopyFrom without CREATE on public = %v, want the GRANT CREATE fix", err)
 		}
@@ -236,8 +236,8 @@ func TestPrivilegeErrorsNameTheFix(t *testing.T) {
 			t.Fatal(err)
 		}
 		// No privileges at all: serve refuses to start, naming the GRANTs.
-		_, err := storage.Open(ctx, appOpts("loaded"))
-		var pe *storage.PrivilegeError
+		_, err := dbadmin.Open(ctx, appOpts("loaded"))
+		var pe *dbadmin.PrivilegeError
 		if !errors.As(err, &pe) {
 			t.Fatalf("Open without table privileges = %v, want a privilege error", err)
 		}
@@ -250,7 +250,7 @@ func TestPrivilegeErrorsNameTheFix(t *testing.T) {
 			}
 		}
 		c.Exec(t, "loaded", fixes(err)...)
-		s, err := storage.Open(ctx, appOpts("loaded"))
+		s, err := dbadmin.Open(ctx, appOpts("loaded"))
 		if err != nil {
 			t.Fatalf("Open after the GRANTs it named: %v", err)
 		}
@@ -270,7 +270,7 @@ func TestPrivilegeErrorsNameTheFix(t *testing.T) {
 			t.Fatalf("Destroy on tables owned by postgres = %v, want the ALTER TABLE … OWNER fix", derr)
 		}
 		c.Exec(t, "loaded", fixes(err)...)
-		s, err = storage.Open(ctx, appOpts("loaded"))
+		s, err = dbadmin.Open(ctx, appOpts("loaded"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -282,29 +282,4 @@ func TestPrivilegeErrorsNameTheFix(t *testing.T) {
 			t.Errorf("Destroy after the ALTER TABLEs: %v", err)
 		}
 	})
-}
-
-// TestTLSWarning: serve warns when a server that is not on this machine is
-// reached without verifying its certificate's host name, naming
-// verify-full, and stays quiet otherwise.
-func TestTLSWarning(t *testing.T) {
-	cases := []struct {
-		dsn  string
-		warn bool
-	}{
-		{"postgres://app@db.example.com/insta485", true}, // libpq's default, prefer
-		{"postgres://app@db.example.com/insta485?sslmode=require", true},
-		{"postgres://app@db.example.com/insta485?sslmode=verify-ca", true},
-		{"postgres://app@db.example.com/insta485?sslmode=disable", true},
-		{"postgres://app@db.example.com/insta485?sslmode=verify-full", false},
-		{"postgres://app@localhost/insta485?sslmode=disable", false},
-		{"postgres://app@127.0.0.1/insta485", false},
-		{"var/insta485.sqlite3", false},
-	}
-	for _, c := range cases {
-		w := storage.TLSWarning(storage.Options{DSN: c.dsn})
-		if c.warn != (w != "") || (c.warn && !strings.Contains(w, "verify-full")) {
-			t.Errorf("TLSWarning(%s) = %q, want a warning naming verify-full: %v", c.dsn, w, c.warn)
-		}
-	}
 }

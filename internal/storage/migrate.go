@@ -132,8 +132,10 @@ func (s *Store) pendingMigrations(ctx context.Context) ([]migration, error) {
 
 // Migrate applies every migration the database has not had yet, each in its
 // own transaction and in version order, and returns how many it applied.
-func (s *Store) Migrate(ctx context.Context) (int, error) {
-	if err := s.CheckPrivileges(ctx, "db migrate", AccessRead); err != nil {
+// checkAccess checks the role's privileges first (dbadmin.Migrate's), and
+// again with alter when there is a migration to apply.
+func (s *Store) Migrate(ctx context.Context, checkAccess func(ctx context.Context, alter bool) error) (int, error) {
+	if err := checkAccess(ctx, false); err != nil {
 		return 0, err
 	}
 	current, err := s.SchemaVersion(ctx)
@@ -150,7 +152,7 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	if len(pending) > 0 {
-		if err := s.CheckPrivileges(ctx, "db migrate", AccessRebuild); err != nil {
+		if err := checkAccess(ctx, true); err != nil {
 			return 0, err
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -28,7 +29,7 @@ func TestMigrationRefusesCaseDuplicates(t *testing.T) {
 				t.Fatalf("create %s at version 1: %v", name, err)
 			}
 		}
-		n, err := s.Migrate(ctx)
+		n, err := dbadmin.Migrate(ctx, s)
 		if err == nil {
 			t.Fatalf("Migrate applied %d migrations over usernames that differ only in case", n)
 		}
@@ -48,7 +49,7 @@ func TestMigrationRefusesCaseDuplicates(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if n, err := s.Migrate(ctx); err != nil || n != s.LatestVersion()-1 {
+		if n, err := dbadmin.Migrate(ctx, s); err != nil || n != s.LatestVersion()-1 {
 			t.Fatalf("Migrate after resolving = %d, %v; want every migration after the first", n, err)
 		}
 		if err := s.CreateUser(ctx, storage.User{Username: "ALICE", Fullname: "x", Email: "x", Filename: "x.jpg", Password: "x"}); err != storage.ErrConflict {

@@ -30,6 +30,10 @@ const FeedFillSQL = feedFill
 // triggers run; dropping the tables leaves them behind.
 var PostgresFunctions = []string{"feed_post_added()", "feed_post_removed()", "feed_follow_added()", "feed_follow_removed()", "feed_user_removed()", "pictures_file_unused()"}
 
+// PostgresRole names the role and the database the store connected as and
+// to ("" on SQLite), for messages that say which GRANT to run.
+func (s *Store) PostgresRole() (user, database string) { return s.pgUser, s.pgDatabase }
+
 // Reader returns the pool reads of the primary go to (read-only
 // connections on SQLite; the primary's pool on PostgreSQL).
 func (s *Store) Reader() *sql.DB { return s.latestDB }

@@ -7,6 +7,9 @@ import (
 	"io"
 	"net"
 	"strings"
+
+	"github.com/insta485/insta485/internal/storage/postgres"
+	"github.com/insta485/insta485/internal/storage/sqlite"
 )
 
 // Unavailable reports whether err means the database could not be reached
@@ -14,7 +17,8 @@ import (
 // broken connection, a full connection pool, a lock held past the busy
 // timeout), as opposed to a query that is wrong. The HTTP layers answer it
 // with 503 and Retry-After: the client should simply try again. What each
-// engine reports is read in postgres_outage.go and sqlite_outage.go.
+// engine reports is read in internal/storage/postgres and
+// internal/storage/sqlite.
 func Unavailable(err error) bool {
 	if err == nil {
 		return false
@@ -26,10 +30,10 @@ func Unavailable(err error) bool {
 		errors.Is(err, context.DeadlineExceeded):
 		return true
 	}
-	if unavailable, known := pgUnavailable(err); known {
+	if unavailable, known := postgres.Unavailable(err); known {
 		return unavailable
 	}
-	if sqliteUnavailable(err) {
+	if sqlite.Unavailable(err) {
 		return true
 	}
 	// pgx reports a connection closed under a query in words only.

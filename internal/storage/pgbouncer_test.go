@@ -10,6 +10,7 @@ import (
 
 	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/storage"
+	"github.com/insta485/insta485/internal/storage/postgres"
 	"github.com/insta485/insta485/internal/testenv"
 )
 
@@ -38,7 +39,7 @@ func TestBehindPgBouncer(t *testing.T) {
 			if err := dbadmin.Create(ctx, opts); err != nil {
 				t.Fatalf("Create through pgbouncer: %v", err)
 			}
-			s, err := storage.Open(ctx, opts)
+			s, err := dbadmin.Open(ctx, opts)
 			if err != nil {
 				t.Fatalf("Open through pgbouncer: %v", err)
 			}
@@ -102,7 +103,7 @@ func TestBehindPgBouncer(t *testing.T) {
 			// statement on the server, and leaves the pool usable.
 			short := opts
 			short.StatementTimeout = 300 * time.Millisecond
-			st, err := storage.Open(ctx, short)
+			st, err := dbadmin.Open(ctx, short)
 			if err != nil {
 				t.Fatalf("Open with a statement timeout through pgbouncer: %v", err)
 			}
@@ -141,11 +142,11 @@ func TestPreparedStatementsOnDirectConnection(t *testing.T) {
 	if err := dbadmin.Create(ctx, opts); err != nil {
 		t.Fatal(err)
 	}
-	for mode, prepared := range map[storage.PreparedMode]bool{storage.PreparedOff: false, storage.PreparedOn: true, storage.PreparedAuto: true} {
+	for mode, prepared := range map[postgres.PreparedMode]bool{postgres.PreparedOff: false, postgres.PreparedOn: true, postgres.PreparedAuto: true} {
 		o := opts
 		o.MaxConns = 1 // one connection: the count below is its own
 		o.PreparedStatements = mode
-		s, err := storage.Open(ctx, o)
+		s, err := dbadmin.Open(ctx, o)
 		if err != nil {
 			t.Fatal(err)
 		}

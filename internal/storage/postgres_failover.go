@@ -11,7 +11,7 @@ package storage
 //     standby about to be promoted, a primary shutting down) waits for the
 //     new primary, as long as the caller can wait (its context's deadline,
 //     at most the connect timeout): a planned switchover then costs a
-//     pause, not an error (primaryConnector).
+//     pause, not an error (internal/storage/postgres's OpenPrimary).
 //   - A write that failed without taking effect because its connection was
 //     on a server that can no longer take it (one that became read-only,
 //     25006, or is being shut down, 57P01) drops the pool's idle
@@ -27,80 +27,16 @@ package storage
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
-	"errors"
-	"io"
-	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/insta485/insta485/internal/storage/postgres"
 )
 
-// primaryConnector opens connections to the primary, waiting for one while
-// a failover is under way.
-type primaryConnector struct {
-	driver.Connector
-	// wait bounds the waiting when the caller's context has no earlier
-	// deadline: the connect timeout.
-	wait time.Duration
-}
-
-func (c primaryConnector) Connect(ctx context.Context) (driver.Conn, error) {
-	deadline := time.Now().Add(c.wait)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	pause := 25 * time.Millisecond
-	for {
-		conn, err := c.Connector.Connect(ctx)
-		if err == nil || !awaitingPrimary(err) || ctx.Value(noWaitKey{}) != nil || time.Now().Add(pause).After(deadline) {
-			return conn, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, err
-		case <-time.After(pause):
-		}
-		pause = min(2*pause, 250*time.Millisecond)
-	}
-}
-
-// awaitingPrimary reports a connection attempt that reached a server which
-// is not the writable primary yet but may be in a moment: a standby (which
-// target_session_attrs=read-write turns down), a server starting up or
-// shutting down, or a proxy that took the connection and closed it (HAProxy
-// with no primary behind it). A refused or unreachable server alone is not
-// waited for: a database that is simply down answers 503 at once.
-func awaitingPrimary(err error) bool {
-	return errors.Is(err, pgconn.ErrReadOnlyConnection) || pgCode(err) == "57P03" ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
-}
-
-// noWaitKey in a context makes primaryConnector try once, for a read that
-// has somewhere else to go.
-type noWaitKey struct{}
-
-// retryableWrite reports a write that failed without taking effect because
-// its connection was on a server that can no longer take writes: 25006, a
-// read-only server (a primary demoted and restarted as a standby, or one
-// set read-only); 57P01 and 57P02, the server terminated the session for
-// a shutdown, aborting its transaction. (A session terminated while its
-// commit waits for the synchronous standby is told nothing but a warning
-// and then loses its connection: that write may have committed, and is not
-// retried.)
-func retryableWrite(err error) bool {
-	switch pgCode(err) {
-	case "25006", "57P01", "57P02":
-		return true
-	}
-	return false
-}
-
 // retryWrite runs write, and once more on a fresh connection when it failed
-// as retryableWrite says. The idle connections are closed first: they lead
+// as postgres.RetryableWrite says. The idle connections are closed first: they lead
 // to the same server as the failed one.
 func (s *Store) retryWrite(write func() error) error {
 	err := write()
-	if !retryableWrite(err) {
+	if !postgres.RetryableWrite(err) {
 		return err
 	}
 	s.dropIdle()
@@ -160,7 +96,7 @@ func (s *Store) sessionRead(ctx context.Context, fn func(ctx context.Context, q 
 		return err
 	}
 	// Without waiting for a new primary: a replica can answer now.
-	err := fn(context.WithValue(ctx, noWaitKey{}, true), s.latest)
+	err := fn(postgres.NoWait(ctx), s.latest)
 	if !Unavailable(err) || ctx.Err() != nil {
 		return err
 	}

@@ -56,7 +56,7 @@ func TestSQLFilesMatchMigrations(t *testing.T) {
 	}
 
 	// The app accepts the loaded database, and its sequences continue.
-	s, err := storage.Open(ctx, storage.Options{DSN: loadedURL})
+	s, err := dbadmin.Open(ctx, storage.Options{DSN: loadedURL})
 	if err != nil {
 		t.Fatalf("open the psql-loaded database: %v", err)
 	}
@@ -201,7 +201,7 @@ func TestConnectionErrorsNameTheFix(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := storage.Open(context.Background(), storage.Options{DSN: c.dsn})
+			_, err := dbadmin.Open(context.Background(), storage.Options{DSN: c.dsn})
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("Open(%s) = %v, want an error saying %q", c.name, err, c.want)
 			}

@@ -26,37 +26,22 @@ package storage
 
 import (
 	"context"
-	"fmt"
-	"math"
-	"strconv"
-	"strings"
+	"database/sql"
 	"sync"
 	"time"
+
+	"github.com/insta485/insta485/internal/storage/replicas"
 )
 
 // LSN is a PostgreSQL WAL position (pg_lsn), comparable as a number.
-type LSN uint64
+type LSN = replicas.LSN
 
 // MaxLSN is a position no replica reaches: a read requiring it goes to the
 // primary.
-const MaxLSN = LSN(math.MaxUint64)
+const MaxLSN = replicas.MaxLSN
 
 // ParseLSN reads PostgreSQL's text form of a WAL position, "16/B374D848".
-func ParseLSN(s string) (LSN, error) {
-	hi, lo, ok := strings.Cut(s, "/")
-	if !ok {
-		return 0, fmt.Errorf("malformed WAL position %q", s)
-	}
-	h, err1 := strconv.ParseUint(hi, 16, 32)
-	l, err2 := strconv.ParseUint(lo, 16, 32)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("malformed WAL position %q", s)
-	}
-	return LSN(h<<32 | l), nil
-}
-
-// String is PostgreSQL's text form of the position.
-func (l LSN) String() string { return fmt.Sprintf("%X/%X", uint64(l)>>32, uint64(l)&0xFFFFFFFF) }
+func ParseLSN(s string) (LSN, error) { return replicas.ParseLSN(s) }
 
 // freshness is one request's consistency requirement: the WAL position its
 // reads must see, and the position after its last committed write.
@@ -137,9 +122,9 @@ func (s *Store) readOwnWritesOnce(ctx context.Context, fn func(q reader) error) 
 	}
 	min := LSN(s.lastWrite.Load())
 	if f := freshnessFrom(ctx); f != nil {
-		min = max(LSNFrom(ctx), s.replicas.floor)
+		min = max(LSNFrom(ctx), s.replicas.Floor())
 	}
-	return s.replicas.read(ctx, min, fn)
+	return s.replicas.Read(ctx, min, func(db *sql.DB) error { return fn(db) })
 }
 
 // afterWrite records the primary's WAL position after a committed write:
@@ -156,7 +141,7 @@ func (s *Store) afterWrite(ctx context.Context) {
 	defer cancel()
 	lsn, err := s.PrimaryLSN(ctx)
 	if err != nil {
-		s.replicas.log.Warn("could not read the primary's WAL position after a write; this request reads from the primary", "err", err)
+		s.replicas.Log().Warn("could not read the primary's WAL position after a write; this request reads from the primary", "err", err)
 		lsn = MaxLSN
 	} else {
 		for {

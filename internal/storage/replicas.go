@@ -1,38 +1,21 @@
 package storage
 
-// Read replicas: connecting to them, learning how far each has replayed,
-// and routing reads (the read-your-writes contract itself is in
-// readyourwrites.go).
-//
-// Which replica has replayed what is learnt by a background poller per
-// replica (pg_last_wal_replay_lsn()), never by a query per read. The cached
-// position only ever lags the real one, so trusting it never serves a read
-// older than required. A replica that does not answer, is not in recovery,
-// or is further behind than MaxLag is skipped until the poller finds it
-// well again; a read that fails on a replica is retried on the primary, so
-// replicas never add an error the primary alone would not have given.
+// The store's read replicas: their routing, health and lag are
+// internal/storage/replicas; the read-your-writes contract is
+// readyourwrites.go.
 
 import (
 	"context"
-	"database/sql"
 	"errors"
-	"fmt"
-	"log/slog"
-	"strings"
-	"sync"
-	"sync/atomic"
-	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/insta485/insta485/internal/storage/replicas"
 )
 
-// DefaultReplicaMaxLag is how far behind the primary a replica may be and
-// still serve reads, when Options.ReplicaMaxLag is 0.
-const DefaultReplicaMaxLag = 30 * time.Second
+// ReadStats counts where reads went, for metrics.
+type ReadStats = replicas.ReadStats
 
-// DefaultReplicaPoll is how often each replica's replay position is read.
-const DefaultReplicaPoll = 200 * time.Millisecond
+// ReplicaStats is one replica's state and counts.
+type ReplicaStats = replicas.ReplicaStats
 
 // HasReplicas reports whether reads may go to replicas.
 func (s *Store) HasReplicas() bool { return s.replicas != nil }
@@ -40,38 +23,7 @@ func (s *Store) HasReplicas() bool { return s.replicas != nil }
 // PrimaryLSN returns the primary's current WAL position: one statement,
 // no session state, so it works behind a transaction-mode pooler.
 func (s *Store) PrimaryLSN(ctx context.Context) (LSN, error) {
-	var text string
-	if err := s.primary.QueryRowContext(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&text); err != nil {
-		return 0, fmt.Errorf("read the primary's WAL position: %w", err)
-	}
-	return ParseLSN(text)
-}
-
-// ReadStats counts where reads went, for metrics.
-type ReadStats struct {
-	// Primary counts reads sent to the primary because no healthy replica
-	// had replayed the caller's own last write yet (read-your-writes).
-	Primary int64
-	// Fallback counts reads sent to the primary because no replica was
-	// healthy, or retried there after failing on a replica.
-	Fallback int64
-	Replicas []ReplicaStats
-}
-
-// ReplicaStats is one replica's state and counts.
-type ReplicaStats struct {
-	// Name is host:port/database, without credentials.
-	Name string
-	// Healthy: answering, in recovery and within the lag bound.
-	Healthy bool
-	// Lag is how long ago the primary first reached a position the
-	// replica has not replayed (0 when caught up).
-	Lag       time.Duration
-	ReplayLSN LSN
-	// Reads counts reads the replica answered; Failures reads that failed
-	// on it and were retried on the primary.
-	Reads    int64
-	Failures int64
+	return replicas.PrimaryLSN(ctx, s.primary)
 }
 
 // ReplicaStats returns the read counters and each replica's state; nil
@@ -80,311 +32,32 @@ func (s *Store) ReplicaStats() ReadStats {
 	if s.replicas == nil {
 		return ReadStats{}
 	}
-	rs := s.replicas
-	out := ReadStats{Primary: rs.primaryReads.Load(), Fallback: rs.fallbackReads.Load()}
-	for _, r := range rs.replicas {
-		st := r.state.Load()
-		out.Replicas = append(out.Replicas, ReplicaStats{
-			Name: r.name, Healthy: st.healthy(), Lag: st.lag, ReplayLSN: st.replay,
-			Reads: r.reads.Load(), Failures: r.failures.Load(),
-		})
-	}
-	return out
+	return s.replicas.Stats()
 }
 
-// replicaSet is the replicas of one store and what is known about them.
-type replicaSet struct {
-	primary  *sql.DB
-	replicas []*replica
-	maxLag   time.Duration
-	poll     time.Duration
-	log      *slog.Logger
-	// floor is the primary's position when the store was opened: no read
-	// sees less.
-	floor LSN
-
-	next          atomic.Uint64 // round robin among replicas
-	primaryReads  atomic.Int64
-	fallbackReads atomic.Int64
-
-	// samples are the primary's WAL positions with the time each was
-	// first seen, oldest first: a replica's lag is how long ago the
-	// primary first passed what it has replayed. Measured this way an idle
-	// primary does not make a caught-up replica look behind, as
-	// now() - pg_last_xact_replay_timestamp() would.
-	mu      sync.Mutex
-	samples []lsnSample
-
-	stop chan struct{}
-	wg   sync.WaitGroup
-}
-
-type lsnSample struct {
-	at  time.Time
-	lsn LSN
-}
-
-type replica struct {
-	name     string
-	db       *sql.DB
-	state    atomic.Pointer[replicaState]
-	reads    atomic.Int64
-	failures atomic.Int64
-}
-
-// replicaState is what the last check (or failed read) found.
-type replicaState struct {
-	unchecked bool   // not polled yet
-	up        bool   // answered, and is a replica
-	err       string // why not, when !up
-	replay    LSN
-	lag       time.Duration
-	lagged    bool // lag beyond the bound
-}
-
-func (st *replicaState) healthy() bool { return st.up && !st.lagged }
-
-func (st *replicaState) describe() string {
-	switch {
-	case st.unchecked:
-		return "unchecked"
-	case !st.up:
-		return "down"
-	case st.lagged:
-		return "lagging"
-	}
-	return "healthy"
-}
-
-// openReplicas connects a pool to each replica URL with the primary's
-// password, timeouts and pool size, and starts polling them. A replica
-// that is down now is not an error: it is skipped until it answers.
-func openReplicas(primary *sql.DB, opts Options, calls *Calls) (*replicaSet, error) {
-	log := opts.Log
-	if log == nil {
-		log = slog.Default()
-	}
-	rs := &replicaSet{primary: primary, maxLag: opts.ReplicaMaxLag, poll: opts.ReplicaPoll, log: log, stop: make(chan struct{})}
-	if rs.maxLag <= 0 {
-		rs.maxLag = DefaultReplicaMaxLag
-	}
-	if rs.poll <= 0 {
-		rs.poll = DefaultReplicaPoll
+// openReplicas starts routing reads to opts.Replicas.
+func (s *Store) openReplicas(ctx context.Context, opts Options) error {
+	if !IsPostgres(opts.DSN) {
+		return errors.New("read replicas need a PostgreSQL primary: --database is an SQLite file")
 	}
 	for _, u := range opts.Replicas {
-		ropts := opts
-		ropts.DSN = u
-		cfg, err := pgConfig(ropts, calls)
-		if err != nil {
-			rs.close()
-			return nil, fmt.Errorf("replica: %w", err)
-		}
-		db := stdlib.OpenDB(*cfg)
-		n := opts.MaxConns
-		if n <= 0 {
-			n = 10
-		}
-		db.SetMaxOpenConns(n)
-		db.SetMaxIdleConns(n)
-		// Connections to a replica that restarted are dead; do not keep
-		// idle ones around long.
-		db.SetConnMaxIdleTime(time.Minute)
-		r := &replica{name: fmt.Sprintf("%s:%d/%s", cfg.Host, cfg.Port, cfg.Database), db: db}
-		r.state.Store(&replicaState{unchecked: true, err: "not checked yet"})
-		rs.replicas = append(rs.replicas, r)
-	}
-	rs.wg.Add(1)
-	go rs.samplePrimary()
-	for _, r := range rs.replicas {
-		rs.wg.Add(1)
-		go rs.watch(r)
-	}
-	return rs, nil
-}
-
-func (rs *replicaSet) close() error {
-	select {
-	case <-rs.stop:
-	default:
-		close(rs.stop)
-	}
-	rs.wg.Wait()
-	var err error
-	for _, r := range rs.replicas {
-		err = errors.Join(err, r.db.Close())
-	}
-	return err
-}
-
-// pick returns a healthy replica that has replayed min, taking turns, or
-// nil and whether any replica was healthy at all.
-func (rs *replicaSet) pick(min LSN) (*replica, bool) {
-	n := uint64(len(rs.replicas))
-	start := rs.next.Add(1)
-	anyHealthy := false
-	for i := range n {
-		r := rs.replicas[(start+i)%n]
-		st := r.state.Load()
-		if !st.healthy() {
-			continue
-		}
-		anyHealthy = true
-		if st.replay >= min && min != MaxLSN {
-			return r, true
+		if !IsPostgres(u) {
+			return errors.New("a read replica is not a postgres:// URL: list replicas as postgres://user@host:port/dbname, comma-separated")
 		}
 	}
-	return nil, anyHealthy
-}
-
-func (rs *replicaSet) read(ctx context.Context, min LSN, fn func(reader) error) error {
-	r, anyHealthy := rs.pick(min)
-	if r == nil {
-		if anyHealthy || min == MaxLSN {
-			rs.primaryReads.Add(1)
-		} else {
-			rs.fallbackReads.Add(1)
-		}
-		return fn(rs.primary)
-	}
-	err := fn(r.db)
-	if err == nil || errors.Is(err, sql.ErrNoRows) || ctx.Err() != nil {
-		r.reads.Add(1)
+	// Reads see at least what the primary had when the schema was
+	// checked: a lagging replica may predate a migration or the data
+	// loaded just before serving.
+	floor, err := s.PrimaryLSN(ctx)
+	if err != nil {
 		return err
 	}
-	// Whatever went wrong, the primary's answer is the one to give.
-	r.failures.Add(1)
-	rs.fallbackReads.Add(1)
-	if connectionLost(err) {
-		rs.setState(r, &replicaState{err: err.Error()})
+	rs, err := replicas.Open(s.primary, replicas.Options{URLs: opts.Replicas, Postgres: opts.PostgresOptions(),
+		MaxConns: opts.MaxConns, MaxLag: opts.ReplicaMaxLag, Poll: opts.ReplicaPoll, Log: opts.Log, Calls: s.calls, Floor: floor})
+	if err != nil {
+		return err
 	}
-	return fn(rs.primary)
-}
-
-// connectionLost tells a replica that cannot serve (unreachable, shutting
-// down, refusing connections) from a query that failed on it.
-func connectionLost(err error) bool {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		// An outage, and also what only a replica's set-up causes: the
-		// database gone (3D000, 57P04), the role refused (class 28), an
-		// administrator's termination (57P0x).
-		return pgOutageCode(pgErr.Code) || strings.HasPrefix(pgErr.Code, "57P") ||
-			pgErr.Code == "3D000" || strings.HasPrefix(pgErr.Code, "28")
-	}
-	return true // no answer from the server at all
-}
-
-func (rs *replicaSet) setState(r *replica, st *replicaState) {
-	old := r.state.Swap(st)
-	if old.describe() == st.describe() {
-		return
-	}
-	switch {
-	case !st.up:
-		rs.log.Warn("database replica down: its reads go to the primary until it answers again", "replica", r.name, "err", st.err)
-	case st.lagged:
-		rs.log.Warn("database replica behind the primary: its reads go to the primary until it catches up", "replica", r.name, "lag", st.lag.Round(time.Millisecond), "max_lag", rs.maxLag)
-	default:
-		rs.log.Info("database replica serving reads", "replica", r.name, "lag", st.lag.Round(time.Millisecond))
-	}
-}
-
-func (rs *replicaSet) every(fn func()) {
-	defer rs.wg.Done()
-	t := time.NewTicker(rs.poll)
-	defer t.Stop()
-	for {
-		fn()
-		select {
-		case <-rs.stop:
-			return
-		case <-t.C:
-		}
-	}
-}
-
-func (rs *replicaSet) checkContext() (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithTimeout(context.Background(), max(2*time.Second, 5*rs.poll))
-	go func() {
-		select {
-		case <-rs.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	return ctx, cancel
-}
-
-// samplePrimary records the primary's WAL position as it moves.
-func (rs *replicaSet) samplePrimary() {
-	rs.every(func() {
-		ctx, cancel := rs.checkContext()
-		defer cancel()
-		var text string
-		if err := rs.primary.QueryRowContext(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&text); err != nil {
-			return // the primary's own errors surface in the requests
-		}
-		lsn, err := ParseLSN(text)
-		if err != nil {
-			return
-		}
-		now := time.Now()
-		rs.mu.Lock()
-		defer rs.mu.Unlock()
-		if n := len(rs.samples); n == 0 || rs.samples[n-1].lsn < lsn {
-			rs.samples = append(rs.samples, lsnSample{now, lsn})
-		}
-		// Keep twice the bound: a replica behind the oldest sample kept is
-		// then surely beyond it.
-		cut := 0
-		for cut < len(rs.samples)-1 && now.Sub(rs.samples[cut].at) > 2*rs.maxLag {
-			cut++
-		}
-		rs.samples = rs.samples[cut:]
-	})
-}
-
-// lag is how long ago the primary first passed replay.
-func (rs *replicaSet) lag(replay LSN) time.Duration {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	for _, s := range rs.samples {
-		if s.lsn > replay {
-			return time.Since(s.at)
-		}
-	}
-	return 0
-}
-
-// watch polls one replica's replay position.
-func (rs *replicaSet) watch(r *replica) {
-	rs.every(func() {
-		ctx, cancel := rs.checkContext()
-		defer cancel()
-		var inRecovery bool
-		var text string
-		err := r.db.QueryRowContext(ctx, "SELECT pg_is_in_recovery(), COALESCE(pg_last_wal_replay_lsn()::text, '')").Scan(&inRecovery, &text)
-		select {
-		case <-rs.stop:
-			return
-		default:
-		}
-		switch {
-		case err != nil:
-			rs.setState(r, &replicaState{err: err.Error()})
-			return
-		case !inRecovery || text == "":
-			// Promoted, or never a replica: it no longer receives the
-			// primary's writes, so its data would only grow older.
-			rs.setState(r, &replicaState{err: "not a streaming replica (pg_is_in_recovery() is false)"})
-			return
-		}
-		replay, err := ParseLSN(text)
-		if err != nil {
-			rs.setState(r, &replicaState{err: err.Error()})
-			return
-		}
-		lag := rs.lag(replay)
-		rs.setState(r, &replicaState{up: true, replay: replay, lag: lag, lagged: lag > rs.maxLag})
-	})
+	s.replicas = rs
+	s.lastWrite.Store(uint64(floor))
+	return nil
 }

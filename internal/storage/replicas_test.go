@@ -65,7 +65,7 @@ func openReplicated(t *testing.T, pair *testenv.ReplicaPair) (*storage.Store, st
 	if err := dbadmin.Create(ctx, opts); err != nil {
 		t.Fatal(err)
 	}
-	s, err := storage.Open(ctx, opts)
+	s, err := dbadmin.Open(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +297,7 @@ func testReplicaLagBound(t *testing.T, pair *testenv.ReplicaPair) {
 	var logs syncBuffer
 	opts.Log = slog.New(slog.NewTextHandler(&logs, nil))
 	opts.ReplicaMaxLag = replicaApplyDelay / 4
-	s, err := storage.Open(ctx, opts)
+	s, err := dbadmin.Open(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +338,7 @@ func TestReplicaURLsThatAreNoReplicas(t *testing.T) {
 	opts.Log = slog.New(slog.NewTextHandler(&logs, nil))
 	opts.ReplicaPoll = 20 * time.Millisecond
 	opts.Replicas = []string{opts.DSN, fmt.Sprintf("postgres://nobody:secretpw@127.0.0.1:%d/x?sslmode=disable&connect_timeout=2", testenv.FreePort(t))}
-	s, err := storage.Open(ctx, opts)
+	s, err := dbadmin.Open(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/insta485/insta485/internal/dbadmin"
-	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
 )
 
@@ -25,7 +24,7 @@ func TestSQLiteTwoProcessesWriteAtOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 400)
 	for p := range 2 {
-		s, err := storage.Open(ctx, opts)
+		s, err := dbadmin.Open(ctx, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -55,7 +54,7 @@ func TestSQLiteCorruptFileGivesAClearErrorAndResets(t *testing.T) {
 	if err := os.WriteFile(opts.DSN, []byte(strings.Repeat("this is not a database ", 400)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := storage.Open(ctx, opts)
+	_, err := dbadmin.Open(ctx, opts)
 	if err == nil || !strings.Contains(err.Error(), "db reset") {
 		t.Errorf("Open on a corrupt file = %v, want advice to run db reset", err)
 	}

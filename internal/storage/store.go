@@ -1,19 +1,25 @@
 // Package storage is what serving requests use of the database: every query
 // the product runs, the connections (a read pool and a single writer on
 // SQLite, pools on the PostgreSQL primary and its read replicas), the
-// read-your-writes routing between them (readyourwrites.go, replicas.go),
-// the one-statement reads that check the viewer too (reads.go), the schema
-// migrations and their runner (migrate.go, migrations/), and the privilege
-// check a PostgreSQL role must pass before serving (postgres_privileges.go).
-// Operator tools (create, destroy, copy, bulk load, dump, sample data) are
-// internal/dbadmin, on top of this package (operator.go is their seam).
+// read-your-writes contract that routes reads between them
+// (readyourwrites.go), the one-statement reads that check the viewer too
+// (reads.go), and the schema migrations and their runner (migrate.go,
+// migrations/). Operator tools (create, destroy, copy, bulk load, dump,
+// sample data, the privilege check a PostgreSQL role must pass) are
+// internal/dbadmin, on top of this package (operator.go is their seam);
+// dbadmin.Open is how the rest of insta485 opens a store.
 //
 // The queries are written once in SQL that both engines accept ($1
 // placeholders, RETURNING, ON CONFLICT). Code that only makes sense on one
-// engine lives in files named for it: sqlite*.go and postgres*.go
-// (connection setup, error codes, EXPLAIN, privileges, finding a new
-// primary after a failover), and replicas.go, which exist only on
-// PostgreSQL.
+// engine lives in files named for it: sqlite.go (the dialect) and
+// postgres*.go (the dialect, retrying across a failover); backuplock_*.go
+// is the SQLite backup lease's file lock. Below this package, one per
+// engine, is what it takes to reach the database: internal/storage/sqlite
+// (connection settings, the writer and the read pool, the statement cache,
+// error codes) and internal/storage/postgres (connection settings,
+// poolers, statement counts, connect errors, outage codes); and
+// internal/storage/replicas keeps PostgreSQL's read replicas (health, lag,
+// routing). No file here imports a database driver.
 package storage
 
 import (
@@ -25,6 +31,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/insta485/insta485/internal/storage/postgres"
+	"github.com/insta485/insta485/internal/storage/replicas"
+	"github.com/insta485/insta485/internal/storage/sqlite"
 )
 
 // Errors callers branch on. The HTTP layers map them to status codes.
@@ -49,7 +59,7 @@ type Options struct {
 	MaxConns int
 	// ConnectTimeout bounds connecting to PostgreSQL, TLS and login
 	// included. A connect_timeout in the URL (or PGCONNECT_TIMEOUT) wins;
-	// 0 means DefaultConnectTimeout.
+	// 0 means postgres.DefaultConnectTimeout.
 	ConnectTimeout time.Duration
 	// StatementTimeout, when positive, bounds every PostgreSQL statement:
 	// past it the client cancels the statement on the server. It is
@@ -60,19 +70,19 @@ type Options struct {
 	// its statements once and reuses their plans. The default, auto, does
 	// on a direct connection and sends unnamed statements (planned each
 	// time) through a transaction-mode pooler (PgBouncer, RDS Proxy),
-	// which cannot keep them; see behindPooler. Replicas prepare only when
-	// it is on.
-	PreparedStatements PreparedMode
+	// which cannot keep them (internal/storage/postgres). Replicas
+	// prepare only when it is on.
+	PreparedStatements postgres.PreparedMode
 	// Replicas are postgres:// URLs of read-only streaming replicas of the
 	// primary (DSN), connected with the same Password, timeouts and pool
 	// size. Open sends reads there that need not see the newest data (see
-	// replicas.go); Connect ignores them.
+	// internal/storage/replicas); Connect ignores them.
 	Replicas []string
 	// ReplicaMaxLag is how far behind the primary a replica may be and
-	// still serve reads (0: DefaultReplicaMaxLag).
+	// still serve reads (0: replicas.DefaultMaxLag).
 	ReplicaMaxLag time.Duration
 	// ReplicaPoll is how often each replica's replay position is read
-	// (0: DefaultReplicaPoll).
+	// (0: replicas.DefaultPoll).
 	ReplicaPoll time.Duration
 	// Log receives replica state changes (nil: slog.Default()).
 	Log *slog.Logger
@@ -80,9 +90,7 @@ type Options struct {
 
 // IsPostgres reports whether dsn names a PostgreSQL server rather than an
 // SQLite file.
-func IsPostgres(dsn string) bool {
-	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
-}
+func IsPostgres(dsn string) bool { return postgres.IsURL(dsn) }
 
 // Store is the one storage API the rest of insta485 uses.
 type Store struct {
@@ -97,12 +105,12 @@ type Store struct {
 	// (WAL readers see the newest commit).
 	latestDB *sql.DB
 	// latest runs reads on latestDB, on SQLite with their statements kept
-	// prepared (stmtcache.go). Security state (sessions, password hashes,
+	// prepared (sqlite.StmtCache). Security state (sessions, password hashes,
 	// login failures) is read here, so that a logout or password change
 	// holds on every instance at once.
 	latest reader
 	// Reads that may be a little behind go through readOwnWrites
-	// (replicas.go): to a replica that has replayed the request's own
+	// (readyourwrites.go): to a replica that has replayed the request's own
 	// writes, else to the primary.
 	dialect dialect
 	// pgUser and pgDatabase name the role and database on PostgreSQL, for
@@ -110,19 +118,20 @@ type Store struct {
 	pgUser, pgDatabase string
 	// path is the SQLite database file ("" on PostgreSQL).
 	path string
-	// replicas, when configured, serve reads (see replicas.go); lastWrite
-	// is the primary's WAL position after this process's latest write.
-	replicas  *replicaSet
+	// replicas, when configured, serve reads (internal/storage/replicas);
+	// lastWrite is the primary's WAL position after this process's latest
+	// write.
+	replicas  *replicas.Set
 	lastWrite atomic.Uint64
 	// calls counts what is sent to PostgreSQL (nil on SQLite); prepared
 	// says whether the primary's connections prepare statements.
-	calls    *Calls
+	calls    *postgres.Calls
 	prepared bool
 }
 
 // Calls returns the counts of statements and round trips sent to
 // PostgreSQL (replicas included), or nil on SQLite.
-func (s *Store) Calls() *Calls { return s.calls }
+func (s *Store) Calls() *postgres.Calls { return s.calls }
 
 // PreparesStatements reports whether the primary's connections prepare
 // their statements and reuse the plans (see Options.PreparedStatements).
@@ -149,9 +158,11 @@ type dialect interface {
 	epoch(col string) string
 }
 
-// Open connects to the database named by opts and checks that its schema is
-// current. It does not create anything; see dbadmin.Create.
-func Open(ctx context.Context, opts Options) (*Store, error) {
+// Open connects to the database named by opts, runs checkAccess (the
+// role's privileges: see dbadmin.Open, which is how the rest of insta485
+// opens a store) and checks that the schema is current. It does not create
+// anything; see dbadmin.Create.
+func Open(ctx context.Context, opts Options, checkAccess func(context.Context, *Store) error) (*Store, error) {
 	if !IsPostgres(opts.DSN) && !SQLiteExists(opts.DSN) {
 		return nil, ErrNoSchema // without leaving an empty file behind
 	}
@@ -161,7 +172,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	// Privileges first: reading the schema version of tables the role may
 	// not read would fail with a bare "permission denied".
-	if err := s.CheckPrivileges(ctx, "insta485", AccessReadWrite); err != nil {
+	if err := checkAccess(ctx, s); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -170,32 +181,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if len(opts.Replicas) > 0 {
-		if !IsPostgres(opts.DSN) {
-			s.Close()
-			return nil, errors.New("read replicas need a PostgreSQL primary: --database is an SQLite file")
-		}
-		for _, u := range opts.Replicas {
-			if !IsPostgres(u) {
-				s.Close()
-				return nil, errors.New("a read replica is not a postgres:// URL: list replicas as postgres://user@host:port/dbname, comma-separated")
-			}
-		}
-		// Reads see at least what the primary had when the schema was
-		// checked: a lagging replica may predate a migration or the data
-		// loaded just before serving.
-		floor, err := s.PrimaryLSN(ctx)
-		if err != nil {
+		if err := s.openReplicas(ctx, opts); err != nil {
 			s.Close()
 			return nil, err
 		}
-		rs, err := openReplicas(s.primary, opts, s.calls)
-		if err != nil {
-			s.Close()
-			return nil, err
-		}
-		rs.floor = floor
-		s.replicas = rs
-		s.lastWrite.Store(uint64(floor))
 	}
 	return s, nil
 }
@@ -231,8 +220,8 @@ func (s *Store) Pools() map[string]*sql.DB {
 		pools = map[string]*sql.DB{"primary": s.primary}
 	}
 	if s.replicas != nil {
-		for i, r := range s.replicas.replicas {
-			pools[fmt.Sprintf("replica%d", i+1)] = r.db
+		for i, db := range s.replicas.Pools() {
+			pools[fmt.Sprintf("replica%d", i+1)] = db
 		}
 	}
 	return pools
@@ -242,10 +231,10 @@ func (s *Store) Pools() map[string]*sql.DB {
 func (s *Store) Close() error {
 	var err error
 	if s.replicas != nil {
-		err = s.replicas.close()
+		err = s.replicas.Close()
 	}
-	if c, ok := s.latest.(*stmtCache); ok {
-		c.close()
+	if c, ok := s.latest.(*sqlite.StmtCache); ok {
+		c.Close()
 	}
 	err = errors.Join(err, s.latestDB.Close())
 	if s.primary != s.latestDB {

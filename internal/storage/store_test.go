@@ -487,7 +487,7 @@ func TestCreateRefusesAnExistingDatabase(t *testing.T) {
 		if ok, err := dbadmin.Exists(ctx, opts); err != nil || ok {
 			t.Fatalf("Exists on empty = %v, %v", ok, err)
 		}
-		if _, err := storage.Open(ctx, opts); !errors.Is(err, storage.ErrNoSchema) {
+		if _, err := dbadmin.Open(ctx, opts); !errors.Is(err, storage.ErrNoSchema) {
 			t.Errorf("Open on empty = %v, want ErrNoSchema", err)
 		}
 		if err := dbadmin.Create(ctx, opts); err != nil {
@@ -505,7 +505,7 @@ func TestCreateRefusesAnExistingDatabase(t *testing.T) {
 		if err := dbadmin.Create(ctx, opts); err != nil {
 			t.Errorf("Create after Destroy = %v", err)
 		}
-		s, err := storage.Open(ctx, opts)
+		s, err := dbadmin.Open(ctx, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -537,14 +537,14 @@ func TestSchemaNewerThanBinaryIsRefused(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n, err := s.Migrate(ctx); err != nil || n != 0 {
+		if n, err := dbadmin.Migrate(ctx, s); err != nil || n != 0 {
 			t.Errorf("Migrate on a current database = %d, %v; want 0", n, err)
 		}
 		if err := s.MarkVersionForTest(ctx, 999); err != nil {
 			t.Fatal(err)
 		}
 		s.Close()
-		if _, err := storage.Open(ctx, opts); err == nil || !strings.Contains(err.Error(), "upgrade insta485") {
+		if _, err := dbadmin.Open(ctx, opts); err == nil || !strings.Contains(err.Error(), "upgrade insta485") {
 			t.Errorf("Open on a newer schema = %v, want a request to upgrade", err)
 		}
 	})
@@ -701,7 +701,7 @@ func TestMigrationFillsFeedOfAnOlderDatabase(t *testing.T) {
 		if err := s.CheckSchema(ctx); err == nil {
 			t.Fatal("CheckSchema accepts a database without migration 0003")
 		}
-		if n, err := s.Migrate(ctx); err != nil || n != 1 {
+		if n, err := dbadmin.Migrate(ctx, s); err != nil || n != 1 {
 			t.Fatalf("Migrate = %d, %v; want 1 migration applied", n, err)
 		}
 		if missing, extra, err := s.FeedDriftForTest(ctx); err != nil || missing != 0 || extra != 0 {

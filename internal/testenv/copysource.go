@@ -19,7 +19,7 @@ func CopySource(t *testing.T) (string, *storage.Store, int64) {
 	if err := dbadmin.Create(ctx, opts); err != nil {
 		t.Fatal(err)
 	}
-	s, err := storage.Open(ctx, opts)
+	s, err := dbadmin.Open(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -134,7 +134,7 @@ func openCreated(t testing.TB, opts storage.Options) *storage.Store {
 	if err := dbadmin.Create(ctx, opts); err != nil {
 		t.Fatalf("create database: %v", err)
 	}
-	s, err := storage.Open(ctx, opts)
+	s, err := dbadmin.Open(ctx, opts)
 	if err != nil {
 		t.Fatalf("open database: %v", err)
 	}

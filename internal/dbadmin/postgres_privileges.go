@@ -1,4 +1,4 @@
-package storage
+package dbadmin
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/insta485/insta485/internal/storage"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -16,6 +17,7 @@ import (
 // statement fail half way with "permission denied" or "must be owner", each
 // task first reads from the catalog what the role may do, and answers a
 // missing privilege with the statements an administrator runs to grant it.
+// Serving checks too before it starts (Open), and db migrate (Migrate).
 
 // Access is what a task does with the insta485 tables.
 type Access int
@@ -46,13 +48,14 @@ type tablePrivileges struct {
 // CheckPrivileges returns nil when the role may do what task needs with
 // the insta485 tables that exist (SQLite: always), and otherwise an error
 // naming the statements that grant it.
-func (s *Store) CheckPrivileges(ctx context.Context, task string, need Access) error {
-	if s.dialect.name() != "postgres" {
+func CheckPrivileges(ctx context.Context, s *storage.Store, task string, need Access) error {
+	if s.Backend() != "postgres" {
 		return nil
 	}
+	user, database := s.PostgresRole()
 	var schema sql.NullString
 	var usage, create, temp bool
-	err := s.latestDB.QueryRowContext(ctx, `SELECT current_schema()::text,
+	err := s.Reader().QueryRowContext(ctx, `SELECT current_schema()::text,
 		COALESCE(has_schema_privilege(current_schema(), 'USAGE'), false),
 		COALESCE(has_schema_privilege(current_schema(), 'CREATE'), false),
 		has_database_privilege(current_database(), 'TEMP')`).Scan(&schema, &usage, &create, &temp)
@@ -61,25 +64,25 @@ func (s *Store) CheckPrivileges(ctx context.Context, task string, need Access) e
 	}
 	if !schema.Valid {
 		return fmt.Errorf("role %s has no schema to use in database %s (none on its search_path exists): have an administrator run, connected to %s:\n    CREATE SCHEMA %s AUTHORIZATION %s;",
-			s.pgUser, s.pgDatabase, s.pgDatabase, ident(s.pgUser), ident(s.pgUser))
+			user, database, database, ident(user), ident(user))
 	}
-	tables, err := s.tablePrivileges(ctx, schema.String)
+	tables, err := readTablePrivileges(ctx, s.Reader(), schema.String)
 	if err != nil {
 		return err
 	}
 	var fixes []string
 	if !usage {
-		fixes = append(fixes, fmt.Sprintf("GRANT USAGE ON SCHEMA %s TO %s;", ident(schema.String), ident(s.pgUser)))
+		fixes = append(fixes, fmt.Sprintf("GRANT USAGE ON SCHEMA %s TO %s;", ident(schema.String), ident(user)))
 	}
 	if need == AccessRebuild && !create && len(tables) > 0 {
-		fixes = append(fixes, fmt.Sprintf("GRANT CREATE ON SCHEMA %s TO %s;", ident(schema.String), ident(s.pgUser)))
+		fixes = append(fixes, fmt.Sprintf("GRANT CREATE ON SCHEMA %s TO %s;", ident(schema.String), ident(user)))
 	}
 	var notOwned []string
 	for _, t := range tables {
 		if need >= AccessOwner {
 			if !t.owns {
 				notOwned = append(notOwned, t.owner)
-				fixes = append(fixes, fmt.Sprintf("ALTER TABLE %s.%s OWNER TO %s;", ident(schema.String), ident(t.name), ident(s.pgUser)))
+				fixes = append(fixes, fmt.Sprintf("ALTER TABLE %s.%s OWNER TO %s;", ident(schema.String), ident(t.name), ident(user)))
 			}
 			continue
 		}
@@ -98,24 +101,24 @@ func (s *Store) CheckPrivileges(ctx context.Context, task string, need Access) e
 			}
 		}
 		if len(missing) > 0 {
-			fixes = append(fixes, fmt.Sprintf("GRANT %s ON %s.%s TO %s;", strings.Join(missing, ", "), ident(schema.String), ident(t.name), ident(s.pgUser)))
+			fixes = append(fixes, fmt.Sprintf("GRANT %s ON %s.%s TO %s;", strings.Join(missing, ", "), ident(schema.String), ident(t.name), ident(user)))
 		}
 	}
 	if need >= AccessOwner {
 		// Dropping or pausing the feed triggers also needs their functions.
-		funcs, err := s.functionOwners(ctx, schema.String)
+		funcs, err := functionOwners(ctx, s.Reader(), schema.String)
 		if err != nil {
 			return err
 		}
 		for _, f := range funcs {
 			if !f.owns {
 				notOwned = append(notOwned, f.owner)
-				fixes = append(fixes, fmt.Sprintf("ALTER FUNCTION %s.%s() OWNER TO %s;", ident(schema.String), ident(f.name), ident(s.pgUser)))
+				fixes = append(fixes, fmt.Sprintf("ALTER FUNCTION %s.%s() OWNER TO %s;", ident(schema.String), ident(f.name), ident(user)))
 			}
 		}
 	}
 	if need == AccessRebuild && !temp {
-		fixes = append(fixes, fmt.Sprintf("GRANT TEMPORARY ON DATABASE %s TO %s;", ident(s.pgDatabase), ident(s.pgUser)))
+		fixes = append(fixes, fmt.Sprintf("GRANT TEMPORARY ON DATABASE %s TO %s;", ident(database), ident(user)))
 	}
 	if len(fixes) == 0 {
 		return nil
@@ -128,32 +131,33 @@ func (s *Store) CheckPrivileges(ctx context.Context, task string, need Access) e
 		what = "must be allowed to create indexes in schema " + schema.String
 	}
 	return &PrivilegeError{Task: task, Msg: fmt.Sprintf("%s: role %s %s in database %s; have an administrator run, connected to database %s:\n    %s",
-		task, s.pgUser, what, s.pgDatabase, s.pgDatabase, strings.Join(fixes, "\n    "))}
+		task, user, what, database, database, strings.Join(fixes, "\n    "))}
 }
 
 // CheckCreatePrivileges returns nil when the role may create the insta485 tables in
 // its schema, and otherwise the statements that let it.
-func (s *Store) CheckCreatePrivileges(ctx context.Context, task string) error {
-	if s.dialect.name() != "postgres" {
+func CheckCreatePrivileges(ctx context.Context, s *storage.Store, task string) error {
+	if s.Backend() != "postgres" {
 		return nil
 	}
+	user, database := s.PostgresRole()
 	var schema sql.NullString
 	var create bool
-	err := s.latestDB.QueryRowContext(ctx, `SELECT current_schema()::text,
+	err := s.Reader().QueryRowContext(ctx, `SELECT current_schema()::text,
 		COALESCE(has_schema_privilege(current_schema(), 'CREATE'), false)`).Scan(&schema, &create)
 	if err != nil {
 		return fmt.Errorf("read the role's privileges: %w", err)
 	}
 	if !schema.Valid {
-		return s.CheckPrivileges(ctx, task, AccessRead) // names CREATE SCHEMA
+		return CheckPrivileges(ctx, s, task, AccessRead) // names CREATE SCHEMA
 	}
 	if create {
 		return nil
 	}
 	return &PrivilegeError{Task: task, Msg: fmt.Sprintf("%s: role %s may not create tables in schema %s of database %s (since PostgreSQL 15 only the database owner may, unless granted); have an administrator run, connected to database %s:\n    GRANT CREATE ON SCHEMA %s TO %s;\nor make the role own the database:\n    ALTER DATABASE %s OWNER TO %s;   -- or, for a new one: CREATE DATABASE %s OWNER %s;",
-		task, s.pgUser, schema.String, s.pgDatabase, s.pgDatabase,
-		ident(schema.String), ident(s.pgUser),
-		ident(s.pgDatabase), ident(s.pgUser), ident(s.pgDatabase), ident(s.pgUser))}
+		task, user, schema.String, database, database,
+		ident(schema.String), ident(user),
+		ident(database), ident(user), ident(database), ident(user))}
 }
 
 // PrivilegeError is a task the database role may not do, with the fix.
@@ -164,8 +168,8 @@ type PrivilegeError struct {
 
 func (e *PrivilegeError) Error() string { return e.Msg }
 
-func (s *Store) tablePrivileges(ctx context.Context, schema string) ([]tablePrivileges, error) {
-	rows, err := s.latestDB.QueryContext(ctx, `SELECT c.relname::text, pg_get_userbyid(c.relowner)::text,
+func readTablePrivileges(ctx context.Context, db *sql.DB, schema string) ([]tablePrivileges, error) {
+	rows, err := db.QueryContext(ctx, `SELECT c.relname::text, pg_get_userbyid(c.relowner)::text,
 		pg_has_role(current_user, c.relowner, 'USAGE'),
 		has_table_privilege(c.oid, 'SELECT'), has_table_privilege(c.oid, 'INSERT'),
 		has_table_privilege(c.oid, 'UPDATE'), has_table_privilege(c.oid, 'DELETE')
@@ -227,12 +231,12 @@ type functionOwner struct {
 
 // functionOwners says who owns each insta485 function (the feed triggers')
 // that exists in schema.
-func (s *Store) functionOwners(ctx context.Context, schema string) ([]functionOwner, error) {
+func functionOwners(ctx context.Context, db *sql.DB, schema string) ([]functionOwner, error) {
 	var names []string
-	for _, f := range PostgresFunctions {
+	for _, f := range storage.PostgresFunctions {
 		names = append(names, strings.TrimSuffix(f, "()"))
 	}
-	rows, err := s.latestDB.QueryContext(ctx, `SELECT p.proname::text, pg_get_userbyid(p.proowner)::text,
+	rows, err := db.QueryContext(ctx, `SELECT p.proname::text, pg_get_userbyid(p.proowner)::text,
 		pg_has_role(current_user, p.proowner, 'USAGE')
 		FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 		WHERE n.nspname = $1 AND p.proname = ANY($2) ORDER BY p.proname`, schema, names)
