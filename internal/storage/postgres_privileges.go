@@ -110,7 +110,7 @@ func (s *Store) CheckPrivileges(ctx context.Context, task string, need Access) e
 		for _, f := range funcs {
 			if !f.owns {
 				notOwned = append(notOwned, f.owner)
-				fixes = append(fixes, fmt.Sprintf("ALTER FUNCTION %s.%s() OWNER TO %s;", ident(schema.String), ident(f.name), ident(s.pgUser)))
+				fixes = append(fixes, fmt.Sprintf("ALTER FUNCTION %s.%s%s OWNER TO %s;", ident(schema.String), ident(f.name), f.args, ident(s.pgUser)))
 			}
 		}
 	}
@@ -222,15 +222,20 @@ func uniq(xs []string) []string {
 
 type functionOwner struct {
 	name, owner string
+	args        string // the parameters' types in parentheses
 	owns        bool
 }
 
-// functionOwners says who owns each insta485 function (the feed triggers')
+// functionOwners says who owns each insta485 function (the triggers' and
+// the reads')
 // that exists in schema.
 func (s *Store) functionOwners(ctx context.Context, schema string) ([]functionOwner, error) {
 	var names []string
+	signatures := map[string]string{}
 	for _, f := range PostgresFunctions {
-		names = append(names, strings.TrimSuffix(f, "()"))
+		name, args, _ := strings.Cut(f, "(")
+		names = append(names, name)
+		signatures[name] = "(" + args
 	}
 	rows, err := s.latestDB.QueryContext(ctx, `SELECT p.proname::text, pg_get_userbyid(p.proowner)::text,
 		pg_has_role(current_user, p.proowner, 'USAGE')
@@ -246,6 +251,7 @@ func (s *Store) functionOwners(ctx context.Context, schema string) ([]functionOw
 		if err := rows.Scan(&f.name, &f.owner, &f.owns); err != nil {
 			return nil, err
 		}
+		f.args = signatures[f.name]
 		out = append(out, f)
 	}
 	return out, rows.Err()
