@@ -101,12 +101,19 @@ func (s *Store) CheckPrivileges(ctx context.Context, task string, need Access) e
 			fixes = append(fixes, fmt.Sprintf("GRANT %s ON %s.%s TO %s;", strings.Join(missing, ", "), ident(schema.String), ident(t.name), ident(s.pgUser)))
 		}
 	}
+	funcs, err := s.functionOwners(ctx, schema.String)
+	if err != nil {
+		return err
+	}
+	for _, f := range funcs {
+		// Serving calls the read functions (postgres_functions.go),
+		// which PUBLIC may execute unless an administrator revoked it.
+		if !f.exec && strings.HasPrefix(f.name, "insta485_") {
+			fixes = append(fixes, fmt.Sprintf("GRANT EXECUTE ON FUNCTION %s.%s%s TO %s;", ident(schema.String), ident(f.name), f.args, ident(s.pgUser)))
+		}
+	}
 	if need >= AccessOwner {
 		// Dropping or pausing the feed triggers also needs their functions.
-		funcs, err := s.functionOwners(ctx, schema.String)
-		if err != nil {
-			return err
-		}
 		for _, f := range funcs {
 			if !f.owns {
 				notOwned = append(notOwned, f.owner)
@@ -223,7 +230,7 @@ func uniq(xs []string) []string {
 type functionOwner struct {
 	name, owner string
 	args        string // the parameters' types in parentheses
-	owns        bool
+	owns, exec  bool
 }
 
 // functionOwners says who owns each insta485 function (the triggers' and
@@ -238,7 +245,7 @@ func (s *Store) functionOwners(ctx context.Context, schema string) ([]functionOw
 		signatures[name] = "(" + args
 	}
 	rows, err := s.latestDB.QueryContext(ctx, `SELECT p.proname::text, pg_get_userbyid(p.proowner)::text,
-		pg_has_role(current_user, p.proowner, 'USAGE')
+		pg_has_role(current_user, p.proowner, 'USAGE'), has_function_privilege(p.oid, 'EXECUTE')
 		FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 		WHERE n.nspname = $1 AND p.proname = ANY($2) ORDER BY p.proname`, schema, names)
 	if err != nil {
@@ -248,7 +255,7 @@ func (s *Store) functionOwners(ctx context.Context, schema string) ([]functionOw
 	var out []functionOwner
 	for rows.Next() {
 		var f functionOwner
-		if err := rows.Scan(&f.name, &f.owner, &f.owns); err != nil {
+		if err := rows.Scan(&f.name, &f.owner, &f.owns, &f.exec); err != nil {
 			return nil, err
 		}
 		f.args = signatures[f.name]
