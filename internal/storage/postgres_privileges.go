@@ -108,7 +108,7 @@ func (s *Store) CheckPrivileges(ctx context.Context, task string, need Access) e
 	for _, f := range funcs {
 		// Serving calls the read functions (postgres_functions.go),
 		// which PUBLIC may execute unless an administrator revoked it.
-		if !f.exec && strings.HasPrefix(f.name, "insta485_") {
+		if need == AccessReadWrite && !f.exec && strings.HasPrefix(f.name, "insta485_") {
 			fixes = append(fixes, fmt.Sprintf("GRANT EXECUTE ON FUNCTION %s.%s%s TO %s;", ident(schema.String), ident(f.name), f.args, ident(s.pgUser)))
 		}
 	}
