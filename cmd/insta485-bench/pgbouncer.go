@@ -35,7 +35,12 @@ func startPgBouncer(dir, dsn string, poolSize int) (string, func(), error) {
 		return "", nil, err
 	}
 	_, port, _ := net.SplitHostPort(addr)
-	pdir := filepath.Join(dir, "pgbouncer")
+	// Absolute: PgBouncer runs in pdir and reads the paths in its
+	// configuration from there.
+	pdir, err := filepath.Abs(filepath.Join(dir, "pgbouncer"))
+	if err != nil {
+		return "", nil, err
+	}
 	if err := os.MkdirAll(pdir, 0o755); err != nil {
 		return "", nil, err
 	}

@@ -104,16 +104,23 @@ func CheckPrivileges(ctx context.Context, s *storage.Store, task string, need Ac
 			fixes = append(fixes, fmt.Sprintf("GRANT %s ON %s.%s TO %s;", strings.Join(missing, ", "), ident(schema.String), ident(t.name), ident(user)))
 		}
 	}
+	funcs, err := functionOwners(ctx, s.Reader(), schema.String)
+	if err != nil {
+		return err
+	}
+	for _, f := range funcs {
+		// Serving calls the read functions (postgres_functions.go),
+		// which PUBLIC may execute unless an administrator revoked it.
+		if need == AccessReadWrite && !f.exec && strings.HasPrefix(f.name, "insta485_") {
+			fixes = append(fixes, fmt.Sprintf("GRANT EXECUTE ON FUNCTION %s.%s%s TO %s;", ident(schema.String), ident(f.name), f.args, ident(user)))
+		}
+	}
 	if need >= AccessOwner {
 		// Dropping or pausing the feed triggers also needs their functions.
-		funcs, err := functionOwners(ctx, s.Reader(), schema.String)
-		if err != nil {
-			return err
-		}
 		for _, f := range funcs {
 			if !f.owns {
 				notOwned = append(notOwned, f.owner)
-				fixes = append(fixes, fmt.Sprintf("ALTER FUNCTION %s.%s() OWNER TO %s;", ident(schema.String), ident(f.name), ident(user)))
+				fixes = append(fixes, fmt.Sprintf("ALTER FUNCTION %s.%s%s OWNER TO %s;", ident(schema.String), ident(f.name), f.args, ident(user)))
 			}
 		}
 	}
@@ -226,18 +233,23 @@ func uniq(xs []string) []string {
 
 type functionOwner struct {
 	name, owner string
-	owns        bool
+	args        string // the parameters' types in parentheses
+	owns, exec  bool
 }
 
-// functionOwners says who owns each insta485 function (the feed triggers')
+// functionOwners says who owns each insta485 function (the triggers' and
+// the reads')
 // that exists in schema.
 func functionOwners(ctx context.Context, db *sql.DB, schema string) ([]functionOwner, error) {
 	var names []string
+	signatures := map[string]string{}
 	for _, f := range storage.PostgresFunctions {
-		names = append(names, strings.TrimSuffix(f, "()"))
+		name, args, _ := strings.Cut(f, "(")
+		names = append(names, name)
+		signatures[name] = "(" + args
 	}
 	rows, err := db.QueryContext(ctx, `SELECT p.proname::text, pg_get_userbyid(p.proowner)::text,
-		pg_has_role(current_user, p.proowner, 'USAGE')
+		pg_has_role(current_user, p.proowner, 'USAGE'), has_function_privilege(p.oid, 'EXECUTE')
 		FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 		WHERE n.nspname = $1 AND p.proname = ANY($2) ORDER BY p.proname`, schema, names)
 	if err != nil {
@@ -247,9 +259,10 @@ func functionOwners(ctx context.Context, db *sql.DB, schema string) ([]functionO
 	var out []functionOwner
 	for rows.Next() {
 		var f functionOwner
-		if err := rows.Scan(&f.name, &f.owner, &f.owns); err != nil {
+		if err := rows.Scan(&f.name, &f.owner, &f.owns, &f.exec); err != nil {
 			return nil, err
 		}
+		f.args = signatures[f.name]
 		out = append(out, f)
 	}
 	return out, rows.Err()

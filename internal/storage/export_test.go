@@ -83,6 +83,39 @@ func (s *Store) ExplainForTest(ctx context.Context, query string, args []any, ge
 	return s.explain(ctx, query, args, generic)
 }
 
+// ExplainTypedForTest is ExplainForTest with the parameters' types given
+// (PostgreSQL).
+func (s *Store) ExplainTypedForTest(ctx context.Context, query string, types []string, args []any, generic bool) ([]string, error) {
+	if types == nil || s.dialect.name() != "postgres" {
+		return s.explain(ctx, query, args, generic)
+	}
+	return s.pgExplainTyped(ctx, query, types, args, generic)
+}
+
+// ReadFunctionBody is one query of a read function (postgres_functions.go):
+// the function, its parameters' types, when it runs the query.
+type ReadFunctionBody struct {
+	Name  string
+	Types []string
+	When  string
+	Query string
+}
+
+// ReadFunctionBodiesForTest lists every query of the read functions.
+func ReadFunctionBodiesForTest() []ReadFunctionBody {
+	var out []ReadFunctionBody
+	for _, f := range readFunctions() {
+		for _, v := range f.variants {
+			out = append(out, ReadFunctionBody{Name: f.name, Types: f.params, When: strings.Join(v.when, " AND "), Query: v.query})
+		}
+	}
+	return out
+}
+
+// ReadFunctionsSQL is the SQL migration 0005 creates the read functions
+// with.
+func ReadFunctionsSQL() string { return readFunctionsSQL() }
+
 // ExecForTest runs a statement on the writer, as another tool writing
 // plain SQL into the tables would.
 func (s *Store) ExecForTest(ctx context.Context, query string, args ...any) error {

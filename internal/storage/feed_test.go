@@ -183,6 +183,21 @@ func TestHotQueryPlansUseIndexes(t *testing.T) {
 			}
 			checkPlans(t, s, backend, c.name, c.query, c.args, c.want[backend])
 		}
+		if backend == "postgres" {
+			// The statements of the read functions (migration 0005), in
+			// the generic plan they run with too.
+			for _, b := range storage.ReadFunctionBodiesForTest() {
+				args := []any{"awdeorio", 5}
+				var want *regexp.Regexp
+				if b.Name == "insta485_feed" {
+					args, want = []any{busy, int64(1 << 62), 10, 0}, pgFeedByKey
+				}
+				for len(args) < len(b.Types) {
+					args = append(args, true)
+				}
+				checkPlansTyped(t, s, backend, b.Name+" when "+b.When, b.Query, b.Types, args, want)
+			}
+		}
 		if _, err := s.ExplainFeed(ctx, "awdeorio", storage.FeedPage{Size: 0}, false); !errors.Is(err, storage.ErrInvalid) {
 			t.Errorf("explain of an invalid page: %v", err)
 		}
@@ -324,12 +339,19 @@ func TestFeedTriggersUnderConcurrentWrites(t *testing.T) {
 // not match it.
 func checkPlans(t *testing.T, s *storage.Store, backend, name, query string, args []any, want *regexp.Regexp) {
 	t.Helper()
+	checkPlansTyped(t, s, backend, name, query, nil, args, want)
+}
+
+// checkPlansTyped is checkPlans with the parameters' types given (a
+// function's body).
+func checkPlansTyped(t *testing.T, s *storage.Store, backend, name, query string, types []string, args []any, want *regexp.Regexp) {
+	t.Helper()
 	modes := []bool{false}
 	if backend == "postgres" {
 		modes = []bool{false, true}
 	}
 	for _, generic := range modes {
-		lines, err := s.ExplainForTest(context.Background(), query, args, generic)
+		lines, err := s.ExplainTypedForTest(context.Background(), query, types, args, generic)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

@@ -258,6 +258,14 @@ func TestPrivilegeErrorsNameTheFix(t *testing.T) {
 		if _, err := s.CreatePost(ctx, "awdeorio", "e1a7c5c32973862ee15173b0259e3efdb6a391af.jpg"); err != nil {
 			t.Errorf("CreatePost with the GRANTs: %v", err)
 		}
+		// ...and needs to run the read functions (migration 0005).
+		c.Exec(t, "loaded", "REVOKE EXECUTE ON FUNCTION insta485_post(text, bigint, boolean) FROM PUBLIC")
+		if _, err := dbadmin.Open(ctx, appOpts("loaded")); !errors.As(err, &pe) ||
+			!strings.Contains(err.Error(), "GRANT EXECUTE ON FUNCTION public.insta485_post(text, bigint, boolean) TO "+role+";") {
+			t.Fatalf("Open without EXECUTE on insta485_post = %v, want the GRANT EXECUTE fix", err)
+		} else {
+			c.Exec(t, "loaded", fixes(err)...)
+		}
 		// ...but a bulk load and destroy need to own the tables.
 		_, err = dbadmin.Populate(ctx, s, dbadmin.Bulk{Posts: 1, Files: []string{"e1a7c5c32973862ee15173b0259e3efdb6a391af.jpg"}, Seed: 1})
 		s.Close()

@@ -27,8 +27,18 @@ func (s *Store) RecordWrite(ctx context.Context) { s.afterWrite(ctx) }
 const FeedFillSQL = feedFill
 
 // PostgresFunctions are the PostgreSQL functions the feed and pictures
-// triggers run; dropping the tables leaves them behind.
-var PostgresFunctions = []string{"feed_post_added()", "feed_post_removed()", "feed_follow_added()", "feed_follow_removed()", "feed_user_removed()", "pictures_file_unused()"}
+// triggers run and the read functions (postgres_functions.go), by
+// signature; dropping the tables leaves them behind.
+var PostgresFunctions = append([]string{"feed_post_added()", "feed_post_removed()", "feed_follow_added()", "feed_follow_removed()", "feed_user_removed()", "pictures_file_unused()"},
+	readFunctionSignatures()...)
+
+func readFunctionSignatures() []string {
+	var out []string
+	for _, f := range readFunctions() {
+		out = append(out, f.signature())
+	}
+	return out
+}
 
 // PostgresRole names the role and the database the store connected as and
 // to ("" on SQLite), for messages that say which GRANT to run.

@@ -10,6 +10,12 @@ import (
 // EXECUTE takes no bind parameters, so the server quotes the arguments into
 // the statement itself (format's %L), never this code.
 func (s *Store) pgExplain(ctx context.Context, query string, args []any, generic bool) (lines []string, err error) {
+	return s.pgExplainTyped(ctx, query, nil, args, generic)
+}
+
+// pgExplainTyped is pgExplain with the parameters' types given, as a
+// function's are (types nil: the server infers them).
+func (s *Store) pgExplainTyped(ctx context.Context, query string, types []string, args []any, generic bool) (lines []string, err error) {
 	conn, err := s.latestDB.Conn(ctx)
 	if err != nil {
 		return nil, err
@@ -26,7 +32,11 @@ func (s *Store) pgExplain(ctx context.Context, query string, args []any, generic
 		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DEALLOCATE insta485_explain")
 		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "RESET plan_cache_mode")
 	}()
-	if _, err := conn.ExecContext(ctx, "PREPARE insta485_explain AS "+query); err != nil {
+	prepare := "PREPARE insta485_explain"
+	if len(types) > 0 {
+		prepare += "(" + strings.Join(types, ", ") + ")"
+	}
+	if _, err := conn.ExecContext(ctx, prepare+" AS "+query); err != nil {
 		return nil, fmt.Errorf("explain: prepare: %w", err)
 	}
 	format := "EXPLAIN EXECUTE insta485_explain(" + strings.TrimSuffix(strings.Repeat("%L, ", len(args)), ", ") + ")"

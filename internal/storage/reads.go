@@ -276,15 +276,25 @@ func (l *FeedLoad) sql(d dialect, p *params) string {
 		// before reading (parsePageQuery, Feed).
 		return "SELECT NULL"
 	}
-	page := "SELECT postid FROM feed WHERE username = $1 AND postid <= " + p.add(args[1]) +
-		" ORDER BY postid DESC LIMIT " + p.add(args[2]) + " OFFSET " + p.add(args[3])
+	if d.name() == "postgres" {
+		return pgFeedCall(p, args[1], args[2], args[3], l.WithPosts, l.WithPictures, l.WithNewest)
+	}
+	return feedSQL(d, p.add(args[1]), p.add(args[2]), p.add(args[3]), l.WithPosts, l.WithPictures, l.WithNewest)
+}
+
+// feedSQL is FeedLoad's expression, the page given by the placeholders
+// of its bound (postid <= lte), size and offset. On PostgreSQL it is the
+// body of function insta485_feed (postgres_functions.go).
+func feedSQL(d dialect, lte, size, offset string, posts, pictures, newest bool) string {
+	page := "SELECT postid FROM feed WHERE username = $1 AND postid <= " + lte +
+		" ORDER BY postid DESC LIMIT " + size + " OFFSET " + offset
 	fields := []string{}
-	if l.WithPosts {
-		fields = append(fields, "'posts', "+d.jsonSub(postsJSON(d, "("+page+") x JOIN posts p ON p.postid = x.postid", "", l.WithPictures)))
+	if posts {
+		fields = append(fields, "'posts', "+d.jsonSub(postsJSON(d, "("+page+") x JOIN posts p ON p.postid = x.postid", "", pictures)))
 	} else {
 		fields = append(fields, "'ids', "+d.jsonSub("SELECT "+d.jsonArray("x.postid", "x.postid DESC")+" FROM ("+page+") x"))
 	}
-	if l.WithNewest {
+	if newest {
 		fields = append(fields, "'newest', COALESCE((SELECT postid FROM feed WHERE username = $1 ORDER BY postid DESC LIMIT 1), 0)")
 	}
 	return "SELECT " + d.jsonObject(fields...)
@@ -333,7 +343,16 @@ type PostLoad struct {
 }
 
 func (l *PostLoad) sql(d dialect, p *params) string {
-	return postsJSON(d, "posts p", "WHERE p.postid = "+p.add(l.PostID), l.WithPictures)
+	if d.name() == "postgres" {
+		return pgPostCall(p, l.PostID, l.WithPictures)
+	}
+	return postSQL(d, p.add(l.PostID), l.WithPictures)
+}
+
+// postSQL is PostLoad's expression for the post whose id is placeholder
+// id; on PostgreSQL, the body of function insta485_post.
+func postSQL(d dialect, id string, pictures bool) string {
+	return postsJSON(d, "posts p", "WHERE p.postid = "+id, pictures)
 }
 
 func (l *PostLoad) decode(data []byte) error {
