@@ -13,7 +13,7 @@ func openSQLite(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{primary: w, latestDB: r, latest: sqlite.NewStmtCache(r), dialect: sqliteDialect{}}, nil
+	return &Store{primary: w, latestDB: r, latest: sqlite.NewStmtCache(r), dialect: sqliteDialect{}, path: opts.DSN}, nil
 }
 
 type sqliteDialect struct{}
