@@ -199,7 +199,7 @@ func run() error {
 			return err
 		}
 		if backend == "postgres" && o.pgbouncer {
-			pooled, stop, err := startPgBouncer(dir, db.dsn, o.pgbouncerPool)
+			pooled, pid, stop, err := startPgBouncer(dir, db.dsn, o.pgbouncerPool)
 			if err != nil {
 				return err
 			}
@@ -208,6 +208,7 @@ func run() error {
 			if err := start("pgbouncer", dir, env, db.ds, "pgbouncer-"); err != nil {
 				return err
 			}
+			servers[len(servers)-1].poolerPID = pid
 		}
 	}
 
@@ -327,6 +328,19 @@ func targetsTable(results map[string]map[string]result, targets []*bench) string
 		if v := ratio(sc, "pgbouncer", "postgres"); v != "-" {
 			errs := results[sc]["pgbouncer"].errors
 			fmt.Fprintf(&b, "%-44s %s (%d errors)\n", "PgBouncer transaction ÷ direct: "+sc, v, errs)
+		}
+	}
+	// Where a request's CPU goes, on the cores the load generator shares:
+	// what the pooled path adds is PgBouncer's own work and the database's.
+	for _, sc := range []string{"api feed page 0 (cookie)", "api post detail", "api like+unlike"} {
+		if _, pooled := results[sc]["pgbouncer"]; !pooled {
+			continue
+		}
+		for _, name := range []string{"postgres", "pgbouncer"} {
+			if r, ok := results[sc][name]; ok {
+				fmt.Fprintf(&b, "%-44s app %s + PostgreSQL %s + PgBouncer %s\n", "CPU per request, "+name+": "+sc,
+					fmtDur(r.cpuPerReq), fmtDur(r.dbCPUPerReq), fmtDur(r.poolerCPUPerReq))
+			}
 		}
 	}
 	for _, t := range targets {
@@ -539,6 +553,9 @@ type bench struct {
 	client      *http.Client
 	ds          *dataset
 	ceiling     float64
+	// poolerPID is PgBouncer's process when the server reaches
+	// PostgreSQL through it.
+	poolerPID int
 	// partner is the --against build's server on the same database,
 	// driven at the same moment as this one; index is the server's place
 	// in the results.
@@ -805,7 +822,11 @@ type result struct {
 	// request: unlike req/s it hardly depends on what else the machine
 	// runs. With PostgreSQL, the database server's own work is not in it.
 	cpuPerReq time.Duration
-	firstErr  string
+	// dbCPUPerReq and poolerCPUPerReq are the CPU time per request of
+	// every PostgreSQL process on this machine and of PgBouncer: with the
+	// server's own, where a request's CPU goes (all share the same cores).
+	dbCPUPerReq, poolerCPUPerReq time.Duration
+	firstErr                     string
 }
 
 // sample is one slice of a scenario on one server.
@@ -816,6 +837,7 @@ type sample struct {
 	firstErr        string
 	peakKB          int64
 	cpu             time.Duration
+	dbCPU, poolCPU  time.Duration
 	requests, stmts float64
 	trips           float64
 }
@@ -860,6 +882,10 @@ func (b *bench) runScenario(s scenario, d time.Duration, share int) (sample, err
 	}
 	warm.Wait()
 	cpuStart := cpuTime(b.pid)
+	var dbStart, poolStart time.Duration
+	if !b.sqlite() {
+		dbStart, poolStart = postgresCPU(), cpuTime(b.poolerPID)
+	}
 	start := time.Now()
 	started.Done()
 	time.Sleep(d)
@@ -876,6 +902,9 @@ func (b *bench) runScenario(s scenario, d time.Duration, share int) (sample, err
 	}
 	r.peakKB = vmHWM(b.pid)
 	r.cpu = cpuTime(b.pid) - cpuStart
+	if !b.sqlite() {
+		r.dbCPU, r.poolCPU = postgresCPU()-dbStart, cpuTime(b.poolerPID)-poolStart
+	}
 	after := scrape(b.metricsAddr)
 	r.requests, r.stmts, r.trips = after.requests-before.requests, after.statements-before.statements, after.roundTrips-before.roundTrips
 	if len(r.lat) == 0 {
@@ -928,7 +957,7 @@ func combine(samples []sample) result {
 	var lat []time.Duration
 	var elapsed time.Duration
 	var requests, stmts, trips float64
-	var cpu time.Duration
+	var cpu, dbCPU, poolCPU time.Duration
 	for _, s := range samples {
 		lat = append(lat, s.lat...)
 		elapsed += s.elapsed
@@ -938,6 +967,8 @@ func combine(samples []sample) result {
 		}
 		r.peakKB = max(r.peakKB, s.peakKB)
 		cpu += s.cpu
+		dbCPU += s.dbCPU
+		poolCPU += s.poolCPU
 		requests, stmts, trips = requests+s.requests, stmts+s.stmts, trips+s.trips
 	}
 	slices.Sort(lat)
@@ -945,6 +976,8 @@ func combine(samples []sample) result {
 	r.p50 = lat[len(lat)/2]
 	r.p99 = lat[len(lat)*99/100]
 	r.cpuPerReq = cpu / time.Duration(len(lat))
+	r.dbCPUPerReq = dbCPU / time.Duration(len(lat))
+	r.poolerCPUPerReq = poolCPU / time.Duration(len(lat))
 	if requests > 0 {
 		r.stmtsPerReq, r.tripsPerReq = stmts/requests, trips/requests
 	}

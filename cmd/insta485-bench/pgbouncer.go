@@ -17,32 +17,33 @@ import (
 // startPgBouncer runs PgBouncer in transaction mode in front of the server
 // dsn names, with a pool of poolSize server connections, and returns the
 // URL that reaches dsn's database through it. PgBouncer refuses to run as
-// root, so under root it runs as the postgres OS user.
-func startPgBouncer(dir, dsn string, poolSize int) (string, func(), error) {
+// root, so under root it runs as the postgres OS user. pid is PgBouncer's
+// process, whose CPU time the benchmark reports.
+func startPgBouncer(dir, dsn string, poolSize int) (pooled string, pid int, stop func(), err error) {
 	bin, err := exec.LookPath("pgbouncer")
 	if err != nil {
 		bin = "/usr/sbin/pgbouncer"
 		if _, serr := os.Stat(bin); serr != nil {
-			return "", nil, fmt.Errorf("--pgbouncer needs pgbouncer installed (apt-get install pgbouncer): %w", err)
+			return "", 0, nil, fmt.Errorf("--pgbouncer needs pgbouncer installed (apt-get install pgbouncer): %w", err)
 		}
 	}
 	u, err := url.Parse(dsn)
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	addr, err := freeAddr()
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	_, port, _ := net.SplitHostPort(addr)
 	// Absolute: PgBouncer runs in pdir and reads the paths in its
 	// configuration from there.
 	pdir, err := filepath.Abs(filepath.Join(dir, "pgbouncer"))
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	if err := os.MkdirAll(pdir, 0o755); err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	host, pgPort := u.Hostname(), u.Port()
 	if pgPort == "" {
@@ -75,13 +76,13 @@ func startPgBouncer(dir, dsn string, poolSize int) (string, func(), error) {
 	for name, content := range map[string]string{"pgbouncer.ini": conf, "userlist.txt": users} {
 		p := filepath.Join(pdir, name)
 		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			return "", nil, err
+			return "", 0, nil, err
 		}
 	}
 	for _, p := range []string{pdir, filepath.Join(pdir, "pgbouncer.ini"), filepath.Join(pdir, "userlist.txt")} {
 		if cred != nil {
 			if err := os.Chown(p, int(cred.Uid), int(cred.Gid)); err != nil {
-				return "", nil, err
+				return "", 0, nil, err
 			}
 		}
 	}
@@ -92,11 +93,11 @@ func startPgBouncer(dir, dsn string, poolSize int) (string, func(), error) {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	}
 	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("start pgbouncer: %w", err)
+		return "", 0, nil, fmt.Errorf("start pgbouncer: %w", err)
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
-	stop := func() {
+	stop = func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-exited:
@@ -113,17 +114,17 @@ func startPgBouncer(dir, dsn string, poolSize int) (string, func(), error) {
 		}
 		select {
 		case <-exited:
-			return "", nil, fmt.Errorf("pgbouncer exited at start: see %s", filepath.Join(pdir, "pgbouncer.log"))
+			return "", 0, nil, fmt.Errorf("pgbouncer exited at start: see %s", filepath.Join(pdir, "pgbouncer.log"))
 		default:
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return "", nil, fmt.Errorf("pgbouncer never listened on %s", addr)
+			return "", 0, nil, fmt.Errorf("pgbouncer never listened on %s", addr)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	pooled := *u
-	pooled.Host = addr
+	pu := *u
+	pu.Host = addr
 	logf("PgBouncer (transaction mode, pool of %d) on %s", poolSize, addr)
-	return pooled.String(), stop, nil
+	return pu.String(), cmd.Process.Pid, stop, nil
 }

@@ -677,6 +677,24 @@ func cpuTime(pids ...int) time.Duration {
 	return total
 }
 
+// postgresCPU is the CPU time of every PostgreSQL server process on this
+// machine (the benchmark's server; its backends live as long as the pools'
+// connections, so a difference over a scenario is that scenario's work).
+func postgresCPU() time.Duration {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p)); err == nil && strings.TrimSpace(string(comm)) == "postgres" {
+			pids = append(pids, p)
+		}
+	}
+	return cpuTime(pids...)
+}
+
 // children lists the processes whose parent is pid (nginx's workers).
 func children(pid int) []int {
 	entries, _ := os.ReadDir("/proc")
