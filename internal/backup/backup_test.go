@@ -147,7 +147,7 @@ func TestBackupRestoresIntoEitherBackendAndStore(t *testing.T) {
 			}
 			// What pages know of each picture's size and colour comes
 			// along, so the restored site needs no `uploads reprocess`.
-			if got, want := pictureRows(t, opts), pictureRows(t, a.Options); got != want || want == "" {
+			if got, want := testenv.PictureRows(t, rawDB(t, opts)), testenv.PictureRows(t, rawDB(t, a.Options)); got != want || want == "" {
 				t.Errorf("restored pictures rows:\n%s\nwant\n%s", got, want)
 			}
 			got, want := storeFiles(t, st), storeFiles(t, a.Media)
@@ -227,34 +227,10 @@ func TestRestoreReadsABackupWithoutPictureSizes(t *testing.T) {
 		if got, want := dump(t, opts), dump(t, a.Options); got != want {
 			t.Errorf("the restored site's rows differ from the original's:\n%s\nwant\n%s", got, want)
 		}
-		if got := pictureRows(t, opts); got != "" {
+		if got := testenv.PictureRows(t, rawDB(t, opts)); got != "" {
 			t.Errorf("pictures rows from a backup without them:\n%s", got)
 		}
 	})
-}
-
-// pictureRows is the pictures table of the database opts names, a line a
-// row.
-func pictureRows(t *testing.T, opts storage.Options) string {
-	t.Helper()
-	rows, err := rawDB(t, opts).Query("SELECT filename, width, height, color FROM pictures ORDER BY filename")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var b strings.Builder
-	for rows.Next() {
-		var name, color string
-		var w, h int
-		if err := rows.Scan(&name, &w, &h, &color); err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(&b, "%s %dx%d %s\n", name, w, h, color)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
 }
 
 // aPicture names some picture of the backup, for a new post.

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -127,7 +126,7 @@ func TestCopyFromOurs(t *testing.T) {
 		}
 		// Picture sizes come along: pages on the target lay pictures out
 		// without an `uploads reprocess`.
-		if got, want := pictureRows(t, dst), pictureRows(t, src); got != want || want == "" {
+		if got, want := testenv.PictureRows(t, dst.Reader()), testenv.PictureRows(t, src.Reader()); got != want || want == "" {
 			t.Errorf("target's pictures rows:\n%s\nwant the source's\n%s", got, want)
 		}
 		// The sample's first post keeps its time, read back through the
@@ -471,27 +470,4 @@ func TestCopyOlderInsta485(t *testing.T) {
 			}
 		}
 	})
-}
-
-// pictureRows is s's pictures table, a line a row.
-func pictureRows(t *testing.T, s *storage.Store) string {
-	t.Helper()
-	rows, err := s.Reader().Query("SELECT filename, width, height, color FROM pictures ORDER BY filename")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var b strings.Builder
-	for rows.Next() {
-		var name, color string
-		var w, h int
-		if err := rows.Scan(&name, &w, &h, &color); err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(&b, "%s %dx%d %s\n", name, w, h, color)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
 }

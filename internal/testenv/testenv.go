@@ -14,6 +14,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -389,4 +391,28 @@ func (a *App) SessionCookie(t testing.TB, username string) string {
 		t.Fatalf("start a session for %s: %v", username, err)
 	}
 	return v
+}
+
+// PictureRows is the pictures table of db (each upload's size and
+// placeholder colour), a line a row in filename order.
+func PictureRows(t testing.TB, db *sql.DB) string {
+	t.Helper()
+	rows, err := db.Query("SELECT filename, width, height, color FROM pictures ORDER BY filename")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var name, color string
+		var w, h int
+		if err := rows.Scan(&name, &w, &h, &color); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s %dx%d %s\n", name, w, h, color)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
