@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -41,12 +42,12 @@ const (
 //     503 with Retry-After, never another error or a hang; reads go on
 //     being served by the standby;
 //   - the old leader comes back as a standby and a planned switchover
-//     (patronictl switchover) hands the primary back: no read gets a 5xx,
-//     and no write but one whose commit was under way at the instant the
-//     old primary shut down (at most one per writer): PostgreSQL ends
-//     such a session without saying whether the commit, waiting for the
-//     synchronous standby, took effect, so insta485 cannot retry it and
-//     answers 503 with Retry-After; every write acknowledged is there.
+//     (patronictl switchover) hands the primary back: no request gets a
+//     5xx. A comment whose commit was waiting for the synchronous standby
+//     when the old primary shut down loses its connection without being
+//     told whether it took effect; the store asks the new primary and
+//     stores it again only if it is not there, so every acknowledged
+//     comment is there once.
 //
 // It prints the measured failover and switchover times.
 func TestPatroniFailover(t *testing.T) {
@@ -164,13 +165,15 @@ func TestPatroniFailover(t *testing.T) {
 		l.waitWrite(t, time.Now(), 30*time.Second)
 		time.Sleep(time.Second)
 		l.stop()
-		l.check(t, map[int]bool{http.StatusCreated: true, http.StatusServiceUnavailable: true}, map[int]bool{http.StatusOK: true})
-		if n := len(l.withStatus("write", http.StatusServiceUnavailable)); n > writers {
-			t.Errorf("%d writes answered 503 in a planned switchover; at most one a writer (%d) may have been committing when the old primary shut down", n, writers)
-		}
+		l.check(t, map[int]bool{http.StatusCreated: true}, map[int]bool{http.StatusOK: true})
 		l.checkDurable(t, pc, dbname)
-		fmt.Printf("Patroni switchover under load: patronictl returned and %s leads after %s; %d comments and %d reads; %d writes answered 503 (commit under way at the shutdown), no other error; slowest request %s\n",
-			old.Name, switched.Round(10*time.Millisecond), l.acked(), len(l.between(time.Time{}, time.Now(), "read")), len(l.withStatus("write", http.StatusServiceUnavailable)), l.slowest().Round(10*time.Millisecond))
+		settled := 0
+		for _, in := range []*instance{direct, viaProxy} {
+			b, _ := os.ReadFile(in.logPath)
+			settled += strings.Count(string(b), "broke during its commit")
+		}
+		fmt.Printf("Patroni switchover under load: patronictl returned and %s leads after %s; %d comments and %d reads, every one answered 201 or 200 (comments cut off during their commit and settled with the new primary: %d); slowest request %s\n",
+			old.Name, switched.Round(10*time.Millisecond), l.acked(), len(l.between(time.Time{}, time.Now(), "read")), settled, l.slowest().Round(10*time.Millisecond))
 	})
 }
 
@@ -398,8 +401,8 @@ func (l *load) withStatus(kind string, status int) []loadEvent {
 	return out
 }
 
-// checkDurable fails t for every acknowledged comment missing from the
-// cluster's current primary.
+// checkDurable fails t for acknowledged comments missing from the cluster's
+// current primary and for comments stored twice.
 func (l *load) checkDurable(t *testing.T, pc *testenv.PatroniCluster, dbname string) {
 	t.Helper()
 	leader := pc.WaitLeader(t, 30*time.Second, nil)
@@ -413,13 +416,17 @@ func (l *load) checkDurable(t *testing.T, pc *testenv.PatroniCluster, dbname str
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored := map[string]bool{}
+	stored := map[string]int{}
+	twice := 0
 	for rows.Next() {
 		var s string
 		if err := rows.Scan(&s); err != nil {
 			t.Fatal(err)
 		}
-		stored[s] = true
+		stored[s]++
+		if stored[s] == 2 {
+			twice++
+		}
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
@@ -428,9 +435,12 @@ func (l *load) checkDurable(t *testing.T, pc *testenv.PatroniCluster, dbname str
 	defer l.mu.Unlock()
 	lost := 0
 	for _, text := range l.texts {
-		if !stored[text] {
+		if stored[text] == 0 {
 			lost++
 		}
+	}
+	if twice > 0 {
+		t.Errorf("%d comments are on the primary (%s) twice: a write whose outcome was unknown was run again although it had taken effect", twice, leader.Name)
 	}
 	if lost > 0 {
 		t.Errorf("%d of %d acknowledged comments are not on the primary (%s)", lost, len(l.texts), leader.Name)

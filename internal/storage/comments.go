@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/insta485/insta485/internal/storage/postgres"
 )
 
 // Comment is a row of comments.
@@ -26,10 +28,24 @@ func scanComment(row interface{ Scan(...any) error }) (Comment, error) {
 
 // CreateComment adds owner's comment on postid; ErrNotFound when the post
 // does not exist.
-func (s *Store) CreateComment(ctx context.Context, owner string, postid int64, text string) (Comment, error) {
-	c, err := scanComment(s.queryRowWrite(ctx,
-		"INSERT INTO comments (owner, postid, text) VALUES ($1, $2, $3) RETURNING commentid, postid, owner, text, created",
-		owner, postid, text))
+func (s *Store) CreateComment(ctx context.Context, owner string, postid int64, text string) (c Comment, err error) {
+	insert := func() error {
+		c, err = scanComment(s.queryRowWrite(ctx,
+			"INSERT INTO comments (owner, postid, text) VALUES ($1, $2, $3) RETURNING commentid, postid, owner, text, created",
+			owner, postid, text))
+		return err
+	}
+	err = insert()
+	if returned := c.CommentID; returned != 0 {
+		// The row came back before the connection broke: the primary
+		// has the comment if it has that row.
+		err = s.settle(err, func() (bool, error) {
+			c, err = scanComment(s.primary.QueryRowContext(ctx,
+				"SELECT commentid, postid, owner, text, created FROM comments WHERE commentid = $1 AND owner = $2 AND postid = $3 AND text = $4",
+				returned, owner, postid, text))
+			return found(err)
+		}, insert)
+	}
 	if s.dialect.isForeignKeyViolation(err) {
 		return Comment{}, ErrNotFound
 	}
@@ -67,7 +83,13 @@ func (s *Store) DeleteComment(ctx context.Context, commentid int64, logname stri
 // owns it: one statement when it does, a second to tell which error it is
 // when it does not.
 func (s *Store) deleteOwned(ctx context.Context, table, key string, id int64, logname string) error {
-	res, err := s.execWrite(ctx, "DELETE FROM "+table+" WHERE "+key+" = $1 AND owner = $2", id, logname)
+	query := "DELETE FROM " + table + " WHERE " + key + " = $1 AND owner = $2"
+	res, err := s.execWrite(ctx, query, id, logname)
+	unknown := postgres.OutcomeUnknown(err)
+	err = s.settle(err, nil, func() (err error) {
+		res, err = s.execWrite(ctx, query, id, logname)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("delete from %s: %w", table, err)
 	}
@@ -78,6 +100,8 @@ func (s *Store) deleteOwned(ctx context.Context, table, key string, id int64, lo
 	var owner string
 	err = s.primary.QueryRowContext(ctx, "SELECT owner FROM "+table+" WHERE "+key+" = $1", id).Scan(&owner)
 	switch {
+	case errors.Is(err, sql.ErrNoRows) && unknown:
+		return nil // the first attempt deleted it after all
 	case errors.Is(err, sql.ErrNoRows):
 		return ErrNotFound
 	case err != nil:

@@ -146,3 +146,13 @@ func (s *Store) ReadAsQueryForTest(v Viewer, loads ...Load) (string, []any) {
 	q, args, _, _ := readAsQuery(s.dialect, v, loads)
 	return q, args
 }
+
+// BeforeSettleForTest makes fn run when a write's outcome is unknown,
+// before the store asks the primary whether it took effect: a test can
+// then take the write away, as a failover to a standby that never
+// received it would.
+func (s *Store) BeforeSettleForTest(fn func()) { s.beforeSettle = fn }
+
+// DropIdleForTest closes the primary's idle connections, so that the next
+// statement runs on a new one (with the role's settings of the moment).
+func (s *Store) DropIdleForTest() { s.dropIdle() }

@@ -3,6 +3,8 @@ package storage
 import (
 	"context"
 	"fmt"
+
+	"github.com/insta485/insta485/internal/storage/postgres"
 )
 
 // Relation is a user in a list (followers, following, explore) with whether
@@ -19,8 +21,16 @@ func (s *Store) Follow(ctx context.Context, follower, followee string) error {
 	if follower == followee {
 		return ErrInvalid
 	}
-	_, err := s.execWrite(ctx, "INSERT INTO following (follower, followee) VALUES ($1, $2)", follower, followee)
+	const follow = "INSERT INTO following (follower, followee) VALUES ($1, $2)"
+	_, err := s.execWrite(ctx, follow, follower, followee)
+	unknown := postgres.OutcomeUnknown(err)
+	err = s.settle(err, nil, func() (err error) {
+		_, err = s.execWrite(ctx, follow, follower, followee)
+		return err
+	})
 	switch {
+	case s.dialect.isUniqueViolation(err) && unknown:
+		// the first attempt stored it after all
 	case s.dialect.isUniqueViolation(err):
 		return ErrConflict
 	case s.dialect.isForeignKeyViolation(err):
@@ -34,11 +44,17 @@ func (s *Store) Follow(ctx context.Context, follower, followee string) error {
 
 // Unfollow ends follower following followee; ErrConflict when not following.
 func (s *Store) Unfollow(ctx context.Context, follower, followee string) error {
-	res, err := s.execWrite(ctx, "DELETE FROM following WHERE follower = $1 AND followee = $2", follower, followee)
+	const unfollow = "DELETE FROM following WHERE follower = $1 AND followee = $2"
+	res, err := s.execWrite(ctx, unfollow, follower, followee)
+	unknown := postgres.OutcomeUnknown(err)
+	err = s.settle(err, nil, func() (err error) {
+		res, err = s.execWrite(ctx, unfollow, follower, followee)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("unfollow: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if n, _ := res.RowsAffected(); n == 0 && !unknown {
 		return ErrConflict
 	}
 	s.afterWrite(ctx)

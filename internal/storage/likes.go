@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+
+	"github.com/insta485/insta485/internal/storage/postgres"
 )
 
 // Like is a row of likes.
@@ -38,6 +40,16 @@ func (s *Store) Like(ctx context.Context, owner string, postid int64) (like Like
 	}
 	var isNew int
 	err = s.queryRowWrite(ctx, q, owner, postid).Scan(&like.LikeID, &isNew)
+	// The statement reads what is there, so it may run again; a like
+	// that came back new before the connection broke stays new.
+	returned, wasNew := like.LikeID, isNew == 1
+	err = s.settle(err, nil, func() error {
+		err := s.queryRowWrite(ctx, q, owner, postid).Scan(&like.LikeID, &isNew)
+		if err == nil && wasNew && returned == like.LikeID {
+			isNew = 1
+		}
+		return err
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		// The like exists but the statement did not see it: on SQLite
 		// always, on PostgreSQL when it committed after the statement began.
@@ -55,11 +67,17 @@ func (s *Store) Like(ctx context.Context, owner string, postid int64) (like Like
 
 // Unlike removes owner's like of postid; ErrConflict when there is none.
 func (s *Store) Unlike(ctx context.Context, owner string, postid int64) error {
-	res, err := s.execWrite(ctx, "DELETE FROM likes WHERE owner = $1 AND postid = $2", owner, postid)
+	const unlike = "DELETE FROM likes WHERE owner = $1 AND postid = $2"
+	res, err := s.execWrite(ctx, unlike, owner, postid)
+	unknown := postgres.OutcomeUnknown(err)
+	err = s.settle(err, nil, func() (err error) {
+		res, err = s.execWrite(ctx, unlike, owner, postid)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("unlike: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if n, _ := res.RowsAffected(); n == 0 && !unknown {
 		return ErrConflict
 	}
 	s.afterWrite(ctx)

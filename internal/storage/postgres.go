@@ -21,7 +21,7 @@ func openPostgres(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	return &Store{primary: db, latestDB: db, latest: db, dialect: postgresDialect{}, pgUser: cfg.User, pgDatabase: cfg.Database,
-		calls: calls, prepared: prepared}, nil
+		calls: calls, prepared: prepared, log: opts.Log}, nil
 }
 
 type postgresDialect struct{}

@@ -16,8 +16,13 @@ package storage
 //     on a server that can no longer take it (one that became read-only,
 //     25006, or is being shut down, 57P01) drops the pool's idle
 //     connections, which lead to the same server, and runs once more on a
-//     fresh connection (retryWrite). A write whose connection broke without
-//     a word may have committed: it is not retried, and the client gets 503.
+//     fresh connection (retryWrite).
+//   - A write whose connection broke without a word from the server may
+//     have committed (its commit was waiting for the synchronous standby
+//     when the old primary shut down). Running it again blindly could store
+//     it twice, so settle asks the primary (the new one) whether it is
+//     there and runs it again only when it is not: a planned switchover
+//     answers no write with 503.
 //   - A read that failed for any outage runs once more (retryRead): reads
 //     change nothing.
 //   - With read replicas, the session check of every request falls back to
@@ -27,6 +32,8 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"log/slog"
 
 	"github.com/insta485/insta485/internal/storage/postgres"
 )
@@ -41,6 +48,48 @@ func (s *Store) retryWrite(write func() error) error {
 	}
 	s.dropIdle()
 	return write()
+}
+
+// settle finishes a write that failed with err. When err leaves the
+// outcome unknown (postgres.OutcomeUnknown), the idle connections are
+// dropped, stored asks the primary (a new one after a failover) whether the
+// write took effect, by what it returned or by the unique values it wrote,
+// and again runs it once more when it did not. When the primary cannot say
+// either, err stands (503: the client tries again). A nil stored means the
+// write is safe to run twice (again reads what is there).
+func (s *Store) settle(err error, stored func() (bool, error), again func() error) error {
+	if !postgres.OutcomeUnknown(err) {
+		return err
+	}
+	s.dropIdle()
+	if s.beforeSettle != nil {
+		s.beforeSettle()
+	}
+	log := s.log
+	if log == nil {
+		log = slog.Default()
+	}
+	if stored != nil {
+		ok, serr := stored()
+		if serr != nil {
+			log.Warn("a write's connection broke during its commit and the primary could not say whether it took effect; the client gets 503", "err", err, "lookup", serr)
+			return err
+		}
+		if ok {
+			log.Info("a write's connection broke during its commit; the primary has it", "err", err)
+			return nil
+		}
+	}
+	log.Info("a write's connection broke during its commit; running it again", "err", err)
+	return again()
+}
+
+// found turns a lookup's error into stored's answer for settle.
+func found(err error) (bool, error) {
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // dropIdle closes the write pool's idle connections.

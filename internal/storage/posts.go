@@ -30,8 +30,16 @@ type PostThumb struct {
 // CreatePost adds a post by owner showing filename and returns its id.
 func (s *Store) CreatePost(ctx context.Context, owner, filename string) (int64, error) {
 	var id int64
-	err := s.queryRowWrite(ctx,
-		"INSERT INTO posts (filename, owner) VALUES ($1, $2) RETURNING postid", filename, owner).Scan(&id)
+	insert := func() error {
+		return s.queryRowWrite(ctx,
+			"INSERT INTO posts (filename, owner) VALUES ($1, $2) RETURNING postid", filename, owner).Scan(&id)
+	}
+	// An upload's name is new (blob.NewName): the primary has the post if
+	// it has a post showing it. (Answering 503 for a post that was stored
+	// would have the upload handler remove its picture.)
+	err := s.settle(insert(), func() (bool, error) {
+		return found(s.primary.QueryRowContext(ctx, "SELECT postid FROM posts WHERE filename = $1 AND owner = $2", filename, owner).Scan(&id))
+	}, insert)
 	if s.dialect.isForeignKeyViolation(err) {
 		return 0, ErrNotFound
 	}

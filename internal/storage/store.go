@@ -84,7 +84,8 @@ type Options struct {
 	// ReplicaPoll is how often each replica's replay position is read
 	// (0: replicas.DefaultPoll).
 	ReplicaPoll time.Duration
-	// Log receives replica state changes (nil: slog.Default()).
+	// Log receives replica state changes and writes settled after a
+	// failover (nil: slog.Default()).
 	Log *slog.Logger
 }
 
@@ -127,6 +128,12 @@ type Store struct {
 	// says whether the primary's connections prepare statements.
 	calls    *postgres.Calls
 	prepared bool
+	// log receives what an operator may want to know of a failover (nil:
+	// slog.Default()).
+	log *slog.Logger
+	// beforeSettle, set by tests only, runs between a write whose outcome
+	// is unknown and the question whether it took effect.
+	beforeSettle func()
 }
 
 // Calls returns the counts of statements and round trips sent to

@@ -8,6 +8,8 @@ import (
 	"database/sql/driver"
 	"errors"
 	"io"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -79,4 +81,21 @@ func RetryableWrite(err error) bool {
 		return true
 	}
 	return false
+}
+
+// OutcomeUnknown reports a write whose connection broke after the
+// statement went out, with no error from the server: it may have
+// committed. The case that matters is a session ended while its commit
+// waited for the synchronous standby (the fast shutdown of a planned
+// switchover, or pg_terminate_backend): PostgreSQL sends the statement's
+// result and a warning that the transaction "has already committed
+// locally", then closes the connection. Whether the write is on the
+// primary that follows can only be asked of it.
+func OutcomeUnknown(err error) bool {
+	if err == nil || Code(err) != "" || pgconn.SafeToRetry(err) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) {
+		return false
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		strings.Contains(err.Error(), "conn closed")
 }
