@@ -89,6 +89,12 @@ var dummySalt = []byte("insta485 timing.")
 // bound wait; Login waits only briefly and then answers ErrBusy.
 var argonSlots = make(chan struct{}, argonConcurrency())
 
+// PasswordMemory is the most memory the argon2id computations take at
+// once: each slot's 19 MiB.
+func PasswordMemory() int64 {
+	return int64(cap(argonSlots)) * argonMemory * 1024
+}
+
 func argonConcurrency() int {
 	return max(2, min(runtime.GOMAXPROCS(0), 4))
 }
