@@ -235,5 +235,12 @@ BEGIN
   RETURN NULL;
 END $$;
 
+CREATE FUNCTION insta485_viewer(text, text, bigint)
+  RETURNS TABLE (username varchar, fullname varchar, email varchar, filename varchar, password varchar, created timestamp)
+  LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN QUERY SELECT u.username, u.fullname, u.email, u.filename, u.password, u.created FROM sessions s JOIN users u ON u.username = s.username WHERE s.id = $2 AND s.expires >= $3 AND s.username = $1;
+END $$;
+
 CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY);
-INSERT INTO schema_migrations (version) VALUES (1), (2), (3), (4), (5);
+INSERT INTO schema_migrations (version) VALUES (1), (2), (3), (4), (5), (6);

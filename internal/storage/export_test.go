@@ -109,8 +109,14 @@ func ReadFunctionBodiesForTest() []ReadFunctionBody {
 			out = append(out, ReadFunctionBody{Name: f.name, Types: f.params, When: strings.Join(v.when, " AND "), Query: v.query})
 		}
 	}
+	out = append(out, ReadFunctionBody{Name: "insta485_viewer", Types: []string{"text", "text", "bigint"},
+		Query: viewerColumns + viewerSessionFrom("$2", "$3")})
 	return out
 }
+
+// ViewerFunctionSQL is the SQL migration 0006 creates the session check's
+// function with.
+func ViewerFunctionSQL() string { return viewerFunctionSQL() }
 
 // ReadFunctionsSQL is the SQL migration 0005 creates the read functions
 // with.

@@ -80,7 +80,7 @@ func (s *Store) ReadAs(ctx context.Context, v Viewer, loads ...Load) (User, erro
 		// Built once: sessionRead may run it twice (primary, then a
 		// replica), and each viewerFrom call adds its arguments.
 		check := &params{args: []any{v.Username}}
-		checkSQL := viewerColumns + viewerFrom(v, check)
+		checkSQL := viewerColumns + viewerFrom(s.dialect, v, check)
 		err = s.sessionRead(ctx, func(ctx context.Context, q reader) error {
 			return q.QueryRowContext(ctx, checkSQL, check.args...).
 				Scan(&u.Username, &u.Fullname, &u.Email, &u.Filename, &u.Password, &u.Created)
@@ -123,17 +123,28 @@ func readAsQuery(d dialect, v Viewer, loads []Load) (query string, args []any, e
 	for _, e := range exprs {
 		query += ", " + e
 	}
-	query += viewerFrom(v, p)
+	query += viewerFrom(d, v, p)
 	return query, p.args, exprs, loadArgs
 }
 
 // viewerFrom is the FROM clause that finds the viewer's row.
-func viewerFrom(v Viewer, p *params) string {
+func viewerFrom(d dialect, v Viewer, p *params) string {
 	if v.SessionID == "" {
 		return " FROM users u WHERE u.username = $1"
 	}
-	return " FROM sessions s JOIN users u ON u.username = s.username WHERE s.id = " + p.add(v.SessionID) +
-		" AND s.expires >= " + p.add(time.Now().Unix()) + " AND s.username = $1"
+	id, now := p.add(v.SessionID), p.add(time.Now().Unix())
+	if d.name() == "postgres" {
+		// The same query as a function (migration 0006, postgres_functions.go).
+		return " FROM insta485_viewer($1, " + id + ", " + now + ") u"
+	}
+	return viewerSessionFrom(id, now)
+}
+
+// viewerSessionFrom finds the viewer's row when the session whose id is
+// placeholder id is theirs and alive at time now.
+func viewerSessionFrom(id, now string) string {
+	return " FROM sessions s JOIN users u ON u.username = s.username WHERE s.id = " + id +
+		" AND s.expires >= " + now + " AND s.username = $1"
 }
 
 // load runs loads for logname without checking anyone, in one statement
