@@ -114,9 +114,9 @@ func ReadFunctionBodiesForTest() []ReadFunctionBody {
 	return out
 }
 
-// ViewerFunctionSQL is the SQL migration 0006 creates the session check's
-// function with.
-func ViewerFunctionSQL() string { return viewerFunctionSQL() }
+// StatementFunctionsSQL is the SQL migration 0006 creates the session
+// check's, the like's and the unlike's functions with.
+func StatementFunctionsSQL() string { return statementFunctionsSQL() }
 
 // ReadFunctionsSQL is the SQL migration 0005 creates the read functions
 // with.

@@ -27,6 +27,7 @@ const (
 	UNION ALL SELECT likeid, 0 FROM likes WHERE postid = $2 AND owner = $1 AND NOT EXISTS (SELECT 1 FROM ins)`
 	likeStatementSQLite = `INSERT INTO likes (owner, postid) VALUES ($1, $2)
 		ON CONFLICT (postid, owner) DO NOTHING RETURNING likeid, 1`
+	unlikeStatement = "DELETE FROM likes WHERE owner = $1 AND postid = $2"
 )
 
 // Like makes owner like postid. It returns the like and whether it is new:
@@ -34,7 +35,8 @@ const (
 // ErrNotFound when the post does not exist.
 func (s *Store) Like(ctx context.Context, owner string, postid int64) (like Like, created bool, err error) {
 	like = Like{Owner: owner, PostID: postid}
-	q := likeStatement
+	// On PostgreSQL the statement runs as a function (migration 0006).
+	q := "SELECT * FROM insta485_like($1, $2)"
 	if s.dialect.name() == "sqlite" {
 		q = likeStatementSQLite
 	}
@@ -67,17 +69,24 @@ func (s *Store) Like(ctx context.Context, owner string, postid int64) (like Like
 
 // Unlike removes owner's like of postid; ErrConflict when there is none.
 func (s *Store) Unlike(ctx context.Context, owner string, postid int64) error {
-	const unlike = "DELETE FROM likes WHERE owner = $1 AND postid = $2"
-	res, err := s.execWrite(ctx, unlike, owner, postid)
+	var n int64
+	unlike := func() error {
+		if s.dialect.name() == "sqlite" {
+			res, err := s.execWrite(ctx, unlikeStatement, owner, postid)
+			if err == nil {
+				n, err = res.RowsAffected()
+			}
+			return err
+		}
+		// The statement as a function (migration 0006).
+		return s.queryRowWrite(ctx, "SELECT insta485_unlike($1, $2)", owner, postid).Scan(&n)
+	}
+	err := unlike()
 	unknown := postgres.OutcomeUnknown(err)
-	err = s.settle(err, nil, func() (err error) {
-		res, err = s.execWrite(ctx, unlike, owner, postid)
-		return err
-	})
-	if err != nil {
+	if err = s.settle(err, nil, unlike); err != nil {
 		return fmt.Errorf("unlike: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 && !unknown {
+	if n == 0 && !unknown {
 		return ErrConflict
 	}
 	s.afterWrite(ctx)

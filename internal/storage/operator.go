@@ -30,7 +30,7 @@ const FeedFillSQL = feedFill
 // triggers run and the read functions (postgres_functions.go), by
 // signature; dropping the tables leaves them behind.
 var PostgresFunctions = append([]string{"feed_post_added()", "feed_post_removed()", "feed_follow_added()", "feed_follow_removed()", "feed_user_removed()", "pictures_file_unused()"},
-	append(readFunctionSignatures(), viewerFunction)...)
+	append(readFunctionSignatures(), viewerFunction, likeFunction, unlikeFunction)...)
 
 func readFunctionSignatures() []string {
 	var out []string

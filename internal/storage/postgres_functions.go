@@ -18,7 +18,8 @@ package storage
 // time); TestHotQueryPlansUseIndexes checks the bodies' plans.
 //
 // The session check is a function too (insta485_viewer, migration 0006):
-// ReadAs's statement then calls functions only. Through PgBouncer, parsing
+// ReadAs's statement then calls functions only; so are the like and the
+// unlike, each a single statement. Through PgBouncer, parsing
 // and planning the join of sessions and users on every request cost more
 // PostgreSQL CPU than the rest of a feed request; as a function it is
 // planned once per server connection (PgBouncer ÷ direct, API feed and post
@@ -112,17 +113,39 @@ func readFunctionsSQL() string {
 	return b.String()
 }
 
+// The session check and the like and unlike writes as functions
+// (migration 0006). Their statements are small, but through a pooler
+// parsing and planning them on every request cost more than running them.
+
 // viewerFunction is the session check of ReadAs on PostgreSQL: the
 // viewer's row when $2 is a live session of $1 at time $3 (Unix seconds).
 const viewerFunction = "insta485_viewer(text, text, bigint)"
 
-// viewerFunctionSQL is the SQL that creates viewerFunction (migration
-// 0006). Its columns are named and typed, not the users row type, so that
-// the function does not hold on to the table's definition.
-func viewerFunctionSQL() string {
+// likeFunction runs likeStatement: the like's id, and 1 when it is new.
+const likeFunction = "insta485_like(text, bigint)"
+
+// unlikeFunction runs unlikeStatement and returns how many rows it deleted.
+const unlikeFunction = "insta485_unlike(text, bigint)"
+
+// statementFunctionsSQL is the SQL that creates viewerFunction,
+// likeFunction and unlikeFunction (migration 0006). The viewer's columns
+// are named and typed, not the users row type, so that the function does
+// not hold on to the table's definition; the column names differ from the
+// tables' so that PL/pgSQL reads the bodies' names as columns.
+func statementFunctionsSQL() string {
 	return "CREATE FUNCTION " + viewerFunction + "\n" +
 		"  RETURNS TABLE (username varchar, fullname varchar, email varchar, filename varchar, password varchar, created timestamp)\n" +
 		"  LANGUAGE plpgsql STABLE AS $$\nBEGIN\n" +
 		"  RETURN QUERY " + viewerColumns + viewerSessionFrom("$2", "$3") + ";\n" +
+		"END $$;\n\n" +
+		"CREATE FUNCTION " + likeFunction + "\n" +
+		"  RETURNS TABLE (id bigint, fresh integer)\n" +
+		"  LANGUAGE plpgsql AS $$\nBEGIN\n" +
+		"  RETURN QUERY " + likeStatement + ";\n" +
+		"END $$;\n\n" +
+		"CREATE FUNCTION " + unlikeFunction + " RETURNS bigint\n" +
+		"  LANGUAGE plpgsql AS $$\nDECLARE\n  n bigint;\nBEGIN\n" +
+		"  " + unlikeStatement + ";\n" +
+		"  GET DIAGNOSTICS n = ROW_COUNT;\n  RETURN n;\n" +
 		"END $$;\n"
 }

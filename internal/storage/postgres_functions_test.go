@@ -24,17 +24,18 @@ func TestReadFunctionsMatchInlineSQL(t *testing.T) {
 	}
 }
 
-// The session check's function is created by migration 0006 and
-// sql/schema.sql from the query SQLite runs inline.
-func TestViewerFunctionMatchesInlineSQL(t *testing.T) {
-	want := storage.ViewerFunctionSQL()
-	for _, path := range []string{"migrations/postgres/0006_viewer_function.sql", "../../sql/schema.sql"} {
+// The session check's, the like's and the unlike's functions are created
+// by migration 0006 and sql/schema.sql from the statements SQLite runs
+// inline.
+func TestStatementFunctionsMatchInlineSQL(t *testing.T) {
+	want := storage.StatementFunctionsSQL()
+	for _, path := range []string{"migrations/postgres/0006_statement_functions.sql", "../../sql/schema.sql"} {
 		got, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(string(got), strings.TrimSuffix(want, "\n")) {
-			t.Errorf("%s does not hold the session check's function as postgres_functions.go makes it; it is now:\n%s", path, want)
+			t.Errorf("%s does not hold the statement functions as postgres_functions.go makes them; they are now:\n%s", path, want)
 		}
 	}
 }
