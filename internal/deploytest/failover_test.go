@@ -388,19 +388,6 @@ func (l *load) check(t *testing.T, writes, reads map[int]bool) {
 	t.Logf("requests by kind and status: %s", strings.Join(keys, ", "))
 }
 
-// withStatus returns the events of kind that answered status.
-func (l *load) withStatus(kind string, status int) []loadEvent {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []loadEvent
-	for _, e := range l.events {
-		if e.kind == kind && e.status == status {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
 // checkDurable fails t for acknowledged comments missing from the cluster's
 // current primary and for comments stored twice.
 func (l *load) checkDurable(t *testing.T, pc *testenv.PatroniCluster, dbname string) {

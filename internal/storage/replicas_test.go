@@ -61,16 +61,7 @@ func TestReadReplicas(t *testing.T) {
 func openReplicated(t *testing.T, pair *testenv.ReplicaPair) (*storage.Store, storage.Options) {
 	t.Helper()
 	opts := pair.NewDatabase(t)
-	ctx := context.Background()
-	if err := dbadmin.Create(ctx, opts); err != nil {
-		t.Fatal(err)
-	}
-	s, err := dbadmin.Open(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s, opts
+	return testenv.OpenCreated(t, opts), opts
 }
 
 // waitFor polls cond every 20ms for up to 30s.

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/insta485/insta485/internal/dbadmin"
 	"github.com/insta485/insta485/internal/storage"
 	"github.com/insta485/insta485/internal/testenv"
 )
@@ -27,15 +26,7 @@ func TestWriteCutOffDuringItsCommitIsStoredOnce(t *testing.T) {
 	name := testenv.RandomName("insta485_test_")
 	c.Exec(t, "postgres", fmt.Sprintf("CREATE DATABASE %s OWNER %s", name, c.AppRole))
 	ctx := context.Background()
-	opts := storage.Options{DSN: c.AppURL(name)}
-	if err := dbadmin.Create(ctx, opts); err != nil {
-		t.Fatal(err)
-	}
-	s, err := dbadmin.Open(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := testenv.OpenCreated(t, storage.Options{DSN: c.AppURL(name)})
 	admin := c.AdminConn(t)
 	count := func(t *testing.T, query string) int {
 		t.Helper()

@@ -16,14 +16,7 @@ func CopySource(t *testing.T) (string, *storage.Store, int64) {
 	t.Helper()
 	ctx := context.Background()
 	opts := NewDatabase(t, "sqlite")
-	if err := dbadmin.Create(ctx, opts); err != nil {
-		t.Fatal(err)
-	}
-	s, err := dbadmin.Open(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := OpenCreated(t, opts)
 	file := strings.Repeat("ab", 16) + ".jpg"
 	if _, err := dbadmin.Populate(ctx, s, dbadmin.Bulk{Users: 20, Posts: 60, Follows: 50, Likes: 300, Comments: 40,
 		Files: []string{file}, ProfileFiles: []string{file}, PasswordHash: "sha512$salt$00", Seed: 9}); err != nil {

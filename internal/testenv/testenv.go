@@ -127,10 +127,12 @@ func WithDatabase(u, name string) string {
 func NewStore(t testing.TB, backend string) *storage.Store {
 	t.Helper()
 	opts := NewDatabase(t, backend)
-	return openCreated(t, opts)
+	return OpenCreated(t, opts)
 }
 
-func openCreated(t testing.TB, opts storage.Options) *storage.Store {
+// OpenCreated creates the schema and the sample data in the (empty)
+// database opts names and returns a store open on it, closed when t ends.
+func OpenCreated(t testing.TB, opts storage.Options) *storage.Store {
 	t.Helper()
 	ctx := context.Background()
 	if err := dbadmin.Create(ctx, opts); err != nil {
@@ -237,7 +239,7 @@ func NewApp(t testing.TB, backend string, options ...AppOption) *App {
 	if opts.Log == nil {
 		opts.Log = cfg.deps.Log
 	}
-	store := openCreated(t, opts)
+	store := OpenCreated(t, opts)
 	uploads, dir, s3 := newUploadStore(t, &cfg)
 	profiles, posts := dbadmin.SampleImages()
 	if err := media.WriteSample(context.Background(), uploads, profiles, posts); err != nil {
