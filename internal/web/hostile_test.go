@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -244,6 +245,22 @@ func TestSecurityHeaders(t *testing.T) {
 		req.Header.Set("X-Forwarded-Proto", "https")
 		if res := c.do(req); res.Header.Get("Strict-Transport-Security") != "" {
 			t.Error("HSTS sent because an untrusted client claimed https")
+		}
+	})
+}
+
+// TestPagesCarryTheirLength: a page is rendered whole before it is sent, so
+// it goes out with a Content-Length equal to its body, not chunked.
+func TestPagesCarryTheirLength(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, backend string) {
+		t.Parallel()
+		app := testenv.NewApp(t, backend)
+		c := loggedIn(t, app, "awdeorio")
+		for _, p := range []string{"/", "/users/awdeorio/", "/posts/1/", "/explore/", "/no/such/page/"} {
+			res := c.get(p)
+			if got, want := res.Header.Get("Content-Length"), strconv.Itoa(len(res.Body)); got != want {
+				t.Errorf("GET %s (%d): Content-Length %q, body %s bytes", p, res.Status, got, want)
+			}
 		}
 	})
 }
